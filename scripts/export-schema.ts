@@ -1,0 +1,43 @@
+// npm run schema: writes schemas/plan.schema.json from the same zod schema that validates plans,
+// so editors autocomplete and check plans exactly as the bot will.
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { cloudAdapters } from '../src/cloud/adapters.ts';
+import { buildPlanSchema, type PlanVocabulary } from '../src/domain/plan.ts';
+import { buildVocabulary } from '../src/runtime/runtime.ts';
+
+export const SCHEMA_PATH = resolve(import.meta.dirname, '../schemas/plan.schema.json');
+
+export function planJsonSchema(vocabulary: PlanVocabulary = buildVocabulary(cloudAdapters({}), () => {
+  throw new Error('the schema export needs no simulated world');
+})): Record<string, unknown> {
+  // The `service:` block is dispatched by `platform` at run time; for editors it is the union of
+  // the platforms' own schemas.
+  const service = {
+    anyOf: vocabulary.platforms.map((p) => {
+      const { $schema: _, ...platform } = z.toJSONSchema(p.schema, { io: 'input', unrepresentable: 'any' });
+      return platform;
+    }),
+  };
+  const schema = z.toJSONSchema(buildPlanSchema(vocabulary), {
+    io: 'input',
+    unrepresentable: 'any',
+    override: (ctx) => {
+      if ((ctx.jsonSchema as { title?: string }).title === 'service') Object.assign(ctx.jsonSchema, service, { title: undefined });
+    },
+  });
+  return {
+    ...schema,
+    $id: 'https://github.com/cutover-bot/cutover-bot/schemas/plan.schema.json',
+    title: 'Cutover plan',
+    description: 'A production cutover plan run by cutover-bot: preflight gates, go/no-go, cohorts with gated soaks, promotion, rollback.',
+  };
+}
+
+export const renderSchema = (): string => `${JSON.stringify(planJsonSchema(), null, 2)}\n`;
+
+if (import.meta.main) {
+  writeFileSync(SCHEMA_PATH, renderSchema());
+  process.stdout.write(`wrote ${SCHEMA_PATH}\n`);
+}

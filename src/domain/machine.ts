@@ -1,0 +1,503 @@
+// The cutover state machine: (plan, state, event, now) -> (state, effects) or a refusal.
+// Pure: no I/O, no clock. Every rule of the runbooks that decides what happens next lives here
+// (with the shared moves in moves.ts and the runbook timeline in timeline.ts).
+import { roleFor, tally } from './approvals.ts';
+import { formatDuration } from './duration.ts';
+import { judge, judgeOnce, NEW_TRACK, type GateTrack, type Verdict } from './gates.ts';
+import { askGoNoGo, done, enter, finish, goLive, hold, refuse, rollBack, scheduleCheck, shiftTo, stageAt, type Patch } from './moves.ts';
+import type { ApprovalAction, Plan } from './plan.ts';
+import {
+  isTerminal,
+  type Actor,
+  type CommandEvent,
+  type CutoverEvent,
+  type CutoverState,
+  type Effect,
+  type GateLine,
+  type GateRecord,
+  type JobEvent,
+  type Phase,
+  type Transition,
+} from './state.ts';
+import { blocking, gatesDue, gatesReported, initialCheckpoints, openUpTo, overdue, startsAt, startTimeline, tick } from './timeline.ts';
+
+export interface OpenInput {
+  readonly id: string;
+  readonly plan: Plan;
+  readonly actor: Actor;
+  readonly revisions: { readonly stable: string; readonly canary: string };
+  readonly now: number;
+  /** A scheduled T0 ahead of now (`/cutover schedule`); without it T0 is now. */
+  readonly t0?: number;
+}
+
+/** Starting (or scheduling) a cutover: the first state and its effects, or a refusal. */
+export function openCutover(input: OpenInput): Transition {
+  const { plan, actor, now } = input;
+  const scheduled = input.t0 !== undefined && input.t0 > now;
+  const t0 = scheduled ? (input.t0 as number) : now;
+  const role = roleFor(plan.approvals.start, actor);
+  const phase: Phase = scheduled ? 'scheduled' : 'preflight';
+  if (!role) return { ok: false, refusal: { code: 'not_authorized', action: 'start', phase, roles: plan.approvals.start.roles } };
+  const timeline = startTimeline(plan, initialCheckpoints(plan), t0, now);
+  const state: CutoverState = {
+    id: input.id,
+    plan: plan.name,
+    serviceKey: plan.serviceKey,
+    channel: plan.channel,
+    version: 1,
+    phase,
+    phaseSeq: 1,
+    phaseSince: now,
+    startedBy: actor.id,
+    startedAt: now,
+    endedAt: null,
+    revisions: input.revisions,
+    stage: -1,
+    traffic: 0,
+    soak: null,
+    monitor: null,
+    checkSeq: 0,
+    gates: {},
+    preflight: {},
+    approvals: { go_no_go: [], promote: [], rollback: [] },
+    decisions: [{ action: 'start', by: actor.id, role, at: now, stage: -1 }],
+    held: null,
+    rollback: null,
+    outcome: null,
+    t0,
+    checkpoints: timeline.checkpoints,
+    signoffs: plan.signOff.map(() => null),
+    hypercare: null,
+  };
+  const start = startsAt(plan, t0, now);
+  const effects: Effect[] = scheduled
+    ? [
+        { type: 'announce', notice: { kind: 'scheduled', by: actor.id, t0, startsAt: start } },
+        { type: 'schedule', key: 'start', at: start, event: { type: 'start_due' } },
+        ...timeline.effects,
+      ]
+    : [
+        { type: 'announce', notice: { kind: 'started', by: actor.id, revisions: input.revisions } },
+        { type: 'start_updates' },
+        ...timeline.effects,
+        { type: 'run_preflight', phaseSeq: 1 },
+      ];
+  return { ok: true, state, effects, gateResults: [] };
+}
+
+const COMMANDS: ReadonlySet<CutoverEvent['type']> = new Set(['approve', 'reject', 'promote', 'hold', 'resume', 'rollback', 'abort', 'tick', 'sign_off', 'close']);
+
+export function step(plan: Plan, state: CutoverState, event: CutoverEvent, now: number): Transition {
+  // Sign-off is the one thing that happens after the end (seed 001's closeout).
+  if (isTerminal(state.phase) && event.type !== 'sign_off') return refuse(state, event, 'finished');
+  return COMMANDS.has(event.type) ? command(plan, state, event as CommandEvent, now) : jobEvent(plan, state, event as JobEvent, now);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands from people
+
+function command(plan: Plan, state: CutoverState, event: CommandEvent, now: number): Transition {
+  if ('expect' in event && event.expect !== undefined && event.expect !== state.phaseSeq) return refuse(state, event, 'stale');
+  const authorise = (action: ApprovalAction): string | Transition => {
+    const rule = plan.approvals[action];
+    return roleFor(rule, event.actor) ?? refuse(state, event, 'not_authorized', { roles: rule.roles });
+  };
+  const decision = (action: CutoverState['decisions'][number]['action'], role: string | null, reason?: string) => [
+    ...state.decisions,
+    { action, by: event.actor.id, role, at: now, stage: state.stage, ...(reason ? { reason } : {}) },
+  ];
+  const blockedBy = (what: 'go_no_go' | 'promote'): Transition | null => {
+    const index = blocking(plan, state, what);
+    return index === null ? null : refuse(state, event, 'checkpoint_blocking', { checkpoint: index });
+  };
+
+  switch (event.type) {
+    case 'approve': {
+      if (state.phase !== 'awaiting_go_no_go') return refuse(state, event, 'wrong_phase');
+      const role = authorise('go_no_go');
+      if (typeof role !== 'string') return role;
+      const blocked = blockedBy('go_no_go');
+      if (blocked) return blocked;
+      if (state.approvals.go_no_go.some((a) => a.by === event.actor.id)) return refuse(state, event, 'already_approved');
+      const approvals = [...state.approvals.go_no_go, { by: event.actor.id, role, at: now }];
+      const t = tally(plan.approvals.go_no_go, approvals, state.startedBy);
+      const effects: Effect[] = [
+        { type: 'announce', notice: { kind: 'approved', action: 'go_no_go', by: event.actor.id, role, needed: t.needed, othersNeeded: t.othersNeeded } },
+      ];
+      const patch: Patch = { approvals: { ...state.approvals, go_no_go: approvals }, decisions: decision('go_no_go', role) };
+      if (!t.satisfied) return done(state, patch, effects);
+      effects.push({ type: 'announce', notice: { kind: 'go', approvers: approvals.map((a) => a.by) } });
+      return goLive(plan, state, now, patch, effects);
+    }
+    case 'reject': {
+      if (state.phase !== 'awaiting_go_no_go') return refuse(state, event, 'wrong_phase');
+      const role = authorise('go_no_go');
+      if (typeof role !== 'string') return role;
+      const reason = event.reason?.trim() || 'no-go';
+      // Seed 001: a no-go returns the cutover to HOLD; resume asks for the go/no-go afresh.
+      return done(
+        state,
+        {
+          ...enter(state, 'held', now),
+          held: { from: 'awaiting_go_no_go', code: 'no_go', reason, by: event.actor.id, at: now },
+          approvals: { ...state.approvals, go_no_go: [] },
+          decisions: decision('reject', role, reason),
+        },
+        [
+          { type: 'announce', notice: { kind: 'rejected', by: event.actor.id, reason } },
+          { type: 'announce', notice: { kind: 'held', by: event.actor.id, code: 'no_go', reason } },
+        ],
+      );
+    }
+    case 'promote': {
+      if (state.phase === 'soaking') return refuse(state, event, 'soak_in_progress', state.soak ? { until: state.soak.endsAt } : {});
+      if (state.phase === 'shifting') return refuse(state, event, 'shift_in_progress');
+      if (state.phase !== 'awaiting_promotion') return refuse(state, event, 'wrong_phase');
+      const role = authorise('promote');
+      if (typeof role !== 'string') return role;
+      const blocked = blockedBy('promote');
+      if (blocked) return blocked;
+      const unclean = Object.entries(state.gates)
+        .filter(([, track]) => track.last?.verdict !== 'pass')
+        .map(([gate]) => gate);
+      if (unclean.length > 0) return refuse(state, event, 'gates_not_clean', { gates: unclean });
+      if (state.approvals.promote.some((a) => a.by === event.actor.id)) return refuse(state, event, 'already_approved');
+      const approvals = [...state.approvals.promote, { by: event.actor.id, role, at: now }];
+      const t = tally(plan.approvals.promote, approvals, state.startedBy);
+      const patch: Patch = { approvals: { ...state.approvals, promote: approvals }, decisions: decision('promote', role) };
+      if (!t.satisfied) {
+        return done(state, patch, [
+          { type: 'announce', notice: { kind: 'approved', action: 'promote', by: event.actor.id, role, needed: t.needed, othersNeeded: t.othersNeeded } },
+        ]);
+      }
+      const next = state.stage + 1;
+      return shiftTo(plan, state, next, now, patch, [
+        { type: 'announce', notice: { kind: 'promoted', by: event.actor.id, from: state.traffic, to: stageAt(plan, next).percent } },
+      ]);
+    }
+    case 'hold': {
+      if (state.phase === 'held') return refuse(state, event, 'already_held');
+      if (state.phase === 'rolling_back') return refuse(state, event, 'already_rolling_back');
+      // Before the start there is nothing to hold (abort it instead); in hypercare the release is out.
+      if (state.phase === 'scheduled' || state.phase === 'hypercare') return refuse(state, event, 'wrong_phase');
+      const role = authorise('hold');
+      if (typeof role !== 'string') return role;
+      const reason = event.reason?.trim() || 'held by hand';
+      return hold(plan, state, now, { code: 'manual', reason, by: event.actor.id }, { decisions: decision('hold', role, reason) });
+    }
+    case 'resume': {
+      if (state.phase !== 'held' || !state.held) return refuse(state, event, 'not_held');
+      const role = authorise('resume');
+      if (typeof role !== 'string') return role;
+      return resume(plan, state, now, event.actor.id, decision('resume', role));
+    }
+    case 'rollback': {
+      if (state.phase === 'rolling_back') return refuse(state, event, 'already_rolling_back');
+      const role = authorise('rollback');
+      if (typeof role !== 'string') return role;
+      if (state.approvals.rollback.some((a) => a.by === event.actor.id)) return refuse(state, event, 'already_approved');
+      const approvals = [...state.approvals.rollback, { by: event.actor.id, role, at: now }];
+      const reason = event.reason?.trim() || 'rollback requested';
+      const t = tally(plan.approvals.rollback, approvals, state.startedBy);
+      const patch: Patch = { approvals: { ...state.approvals, rollback: approvals }, decisions: decision('rollback', role, reason) };
+      if (!t.satisfied) {
+        return done(state, patch, [
+          { type: 'announce', notice: { kind: 'approved', action: 'rollback', by: event.actor.id, role, needed: t.needed, othersNeeded: t.othersNeeded } },
+        ]);
+      }
+      return rollBack(state, now, { trigger: 'manual', reason, by: event.actor.id, gates: [] }, patch);
+    }
+    case 'abort': {
+      if (state.phase === 'rolling_back') return refuse(state, event, 'already_rolling_back');
+      // Abort never leaves traffic half-way: once the canary serves anything (or a shift may be in
+      // flight), the way out is a rollback.
+      const shiftMayBeInFlight = state.phase === 'shifting' || state.held?.from === 'shifting';
+      if (state.traffic > 0 || shiftMayBeInFlight || state.phase === 'soaking' || state.phase === 'awaiting_promotion' || state.phase === 'hypercare') {
+        return refuse(state, event, 'traffic_on_canary');
+      }
+      const role = authorise('abort');
+      if (typeof role !== 'string') return role;
+      const reason = event.reason?.trim() || 'aborted';
+      return finish(plan, state, 'aborted', now, { decisions: decision('abort', role, reason) }, [{ type: 'announce', notice: { kind: 'aborted', by: event.actor.id, reason } }]);
+    }
+    case 'tick': {
+      const result = tick(plan, state, event.checkpoint, event.item, event.actor.id, event.actor.roles, now);
+      if (typeof result === 'string') {
+        const owner = plan.timeline[event.checkpoint]?.owner;
+        return refuse(state, event, result, { checkpoint: event.checkpoint, ...(result === 'not_authorized' && owner ? { roles: [owner] } : {}) });
+      }
+      return done(state, { checkpoints: result.checkpoints }, result.effects);
+    }
+    case 'sign_off': {
+      const item = plan.signOff[event.item];
+      if (plan.signOff.length === 0 || !item) return refuse(state, event, 'no_sign_off');
+      // Sign-off opens when the rollout's outcome is known.
+      if (!isTerminal(state.phase) && state.phase !== 'hypercare') return refuse(state, event, 'wrong_phase');
+      if (!event.actor.roles.includes(item.role)) return refuse(state, event, 'not_authorized', { roles: [item.role] });
+      if (state.signoffs[event.item]) return refuse(state, event, 'already_signed');
+      const signoffs = state.signoffs.map((s, i) => (i === event.item ? { by: event.actor.id, at: now } : s));
+      const effects: Effect[] = [{ type: 'announce', notice: { kind: 'signed_off', item: event.item, by: event.actor.id } }];
+      if (signoffs.every(Boolean)) effects.push({ type: 'announce', notice: { kind: 'signoff_complete' } });
+      // After the end, the evidence package is written again with the new sign-off in it.
+      if (isTerminal(state.phase)) effects.push({ type: 'write_evidence' });
+      return done(state, { signoffs }, effects);
+    }
+    case 'close': {
+      if (state.phase !== 'hypercare') return refuse(state, event, 'wrong_phase');
+      const role = authorise('close');
+      if (typeof role !== 'string') return role;
+      const reason = event.reason?.trim() || 'hypercare closed early';
+      return finish(plan, state, 'completed', now, { decisions: decision('close', role, reason) }, [
+        { type: 'announce', notice: { kind: 'hypercare_ended', by: event.actor.id, reason } },
+        { type: 'announce', notice: { kind: 'completed' } },
+      ]);
+    }
+  }
+}
+
+function resume(plan: Plan, state: CutoverState, now: number, by: string, decisions: CutoverState['decisions']): Transition {
+  const from = state.held!.from;
+  const resumed = (to: Phase): Effect => ({ type: 'announce', notice: { kind: 'resumed', by, to } });
+  const patch: Patch = { held: null, decisions };
+  switch (from) {
+    case 'preflight':
+      return done(state, { ...patch, ...enter(state, 'preflight', now), monitor: null }, [resumed('preflight'), { type: 'run_preflight', phaseSeq: state.phaseSeq + 1 }]);
+    case 'awaiting_go_no_go':
+      // After a hold the go/no-go is asked afresh: approvals given before it do not carry over.
+      return done(state, { ...patch, ...enter(state, 'awaiting_go_no_go', now), approvals: { ...state.approvals, go_no_go: [] } }, [resumed('awaiting_go_no_go'), ...askGoNoGo(plan, state, now)]);
+    case 'ready':
+      return goLive(plan, state, now, patch, [resumed(now >= state.t0 ? 'shifting' : 'ready')]);
+    case 'shifting':
+      return shiftTo(plan, state, state.stage, now, patch, [resumed('shifting')]);
+    default: {
+      // Soaking or awaiting promotion: the cohort earns a fresh, clean soak before it may advance,
+      // at the cohort's own split (re-applied if it drifted while held).
+      const stage = stageAt(plan, state.stage);
+      if (state.traffic !== stage.percent) return shiftTo(plan, state, state.stage, now, patch, [resumed('shifting')]);
+      const soak = { startedAt: now, endsAt: now + stage.soakMs };
+      const check = scheduleCheck(plan, { ...state, soak }, now, state.monitor);
+      return done(state, { ...patch, ...enter(state, 'soaking', now), soak, ...check.patch }, [resumed('soaking'), ...(check.fresh ? [check.effect] : [])]);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results reported by jobs, and timers
+
+function jobEvent(plan: Plan, state: CutoverState, event: JobEvent, now: number): Transition {
+  switch (event.type) {
+    case 'preflight_done': {
+      if (state.phase !== 'preflight' || event.phaseSeq !== state.phaseSeq) return refuse(state, event, 'stale');
+      const readings = Object.fromEntries(event.results.map((r) => [r.gate, judgeOnce(r.measurement, r.at)]));
+      const expected = [...plan.gates.preflight.map((g) => g.id), ...(plan.gates.rollbackDrill ? [plan.gates.rollbackDrill.id] : [])];
+      const lines: GateLine[] = event.results.map((r) => ({ gate: r.gate, verdict: readings[r.gate]!.verdict, reading: readings[r.gate]! }));
+      const records: GateRecord[] = event.results.map((r) => ({ at: r.at, phase: 'preflight', stage: -1, percent: 0, gate: r.gate, verdict: readings[r.gate]!.verdict, measurement: r.measurement }));
+      const unmeasured = expected.filter((id) => !readings[id]);
+      const failing = [...lines.filter((l) => l.verdict !== 'pass').map((l) => l.gate), ...unmeasured];
+      const passed = failing.length === 0;
+      const notice: Effect = { type: 'announce', notice: { kind: 'preflight', passed, gates: lines } };
+      if (!passed) {
+        const reason = `preflight gate${failing.length > 1 ? 's' : ''} ${failing.join(', ')} did not pass`;
+        return done(
+          state,
+          { ...enter(state, 'held', now), preflight: readings, held: { from: 'preflight', code: 'preflight_failed', reason, by: null, at: now } },
+          [
+            notice,
+            { type: 'announce', notice: { kind: 'held', by: null, code: 'preflight_failed', reason } },
+            { type: 'escalate', escalation: { code: 'preflight_failed', detail: reason, gates: failing } },
+          ],
+          records,
+        );
+      }
+      return done(state, { ...enter(state, 'awaiting_go_no_go', now), preflight: readings, approvals: { ...state.approvals, go_no_go: [] } }, [notice, ...askGoNoGo(plan, state, now)], records);
+    }
+    case 'traffic_confirmed':
+      return trafficConfirmed(plan, state, event, now);
+    case 'traffic_failed': {
+      if (state.phase !== 'shifting' || event.phaseSeq !== state.phaseSeq) return refuse(state, event, 'stale');
+      const percent = stageAt(plan, state.stage).percent;
+      const reason = `could not confirm ${percent} % on the canary: ${event.message}`;
+      // A split the backend was found serving is a fact: recorded, and watched while the canary serves any.
+      const served = event.served !== undefined && event.served !== state.traffic ? event.served : null;
+      const fact: Effect[] = served === null ? [] : [{ type: 'announce', notice: { kind: 'traffic_confirmed', stage: state.stage, percent: served } }];
+      return hold(plan, served === null ? state : { ...state, traffic: served }, now, { code: 'traffic_failed', reason, by: null }, served === null ? {} : { traffic: served }, [
+        ...fact,
+        { type: 'announce', notice: { kind: 'traffic_failed', percent, code: event.code, message: event.message } },
+        { type: 'escalate', escalation: { code: 'traffic_failed', detail: reason } },
+      ]);
+    }
+    case 'gate_check':
+      return gateCheck(plan, state, event, now);
+    case 'rollback_done': {
+      if (state.phase !== 'rolling_back' || event.phaseSeq !== state.phaseSeq) return refuse(state, event, 'stale');
+      return finish(plan, state, 'rolled_back', now, { traffic: event.percent }, [{ type: 'announce', notice: { kind: 'rolled_back', percent: event.percent, steps: event.steps } }]);
+    }
+    case 'rollback_failed': {
+      if (state.phase !== 'rolling_back' || event.phaseSeq !== state.phaseSeq) return refuse(state, event, 'stale');
+      const reason = `rollback could not be confirmed: ${event.message}`;
+      return finish(plan, state, 'failed', now, {}, [
+        { type: 'announce', notice: { kind: 'rollback_failed', reason, steps: event.steps } },
+        { type: 'escalate', escalation: { code: 'rollback_failed', detail: reason } },
+      ]);
+    }
+    case 'approval_stuck': {
+      if (event.phaseSeq !== state.phaseSeq || (state.phase !== 'awaiting_go_no_go' && state.phase !== 'awaiting_promotion')) {
+        return refuse(state, event, 'stale');
+      }
+      const what = state.phase === 'awaiting_go_no_go' ? 'the go/no-go approval' : `promotion past ${state.traffic} %`;
+      return done(state, {}, [{ type: 'escalate', escalation: { code: 'approval_stuck', detail: `${what} has waited ${formatDuration(now - state.phaseSince)}` } }]);
+    }
+    case 'start_due': {
+      if (state.phase !== 'scheduled') return refuse(state, event, 'stale');
+      return done(state, enter(state, 'preflight', now), [
+        { type: 'announce', notice: { kind: 'started', by: state.startedBy, revisions: state.revisions } },
+        { type: 'start_updates' },
+        { type: 'run_preflight', phaseSeq: state.phaseSeq + 1 },
+      ]);
+    }
+    case 't0_due': {
+      if (state.phase !== 'ready') return refuse(state, event, 'stale');
+      return shiftTo(plan, state, 0, now, {}, []);
+    }
+    case 'checkpoint_due': {
+      const opened = openUpTo(plan, state.checkpoints, event.index, now);
+      if (opened.effects.length === 0) return refuse(state, event, 'stale');
+      return done(state, { checkpoints: opened.checkpoints }, opened.effects);
+    }
+    case 'checkpoint_overdue': {
+      const late = overdue(plan, state, event.index, event.level, now);
+      return late ? done(state, { checkpoints: late.checkpoints }, late.effects) : refuse(state, event, 'stale');
+    }
+    case 'checkpoint_gates': {
+      const reported = gatesReported(plan, state, event.index, event.run, event.results, now);
+      return reported ? done(state, { checkpoints: reported.checkpoints }, reported.effects, reported.records) : refuse(state, event, 'stale');
+    }
+    case 'checkpoint_gates_due': {
+      const due = gatesDue(plan, state, event.index, event.run);
+      return due ? done(state, { checkpoints: due.checkpoints }, due.effects) : refuse(state, event, 'stale');
+    }
+    case 'hypercare_end': {
+      if (state.phase !== 'hypercare') return refuse(state, event, 'stale');
+      return finish(plan, state, 'completed', now, {}, [
+        { type: 'announce', notice: { kind: 'hypercare_ended', by: null, reason: 'hypercare period over' } },
+        { type: 'announce', notice: { kind: 'completed' } },
+      ]);
+    }
+  }
+}
+
+function trafficConfirmed(plan: Plan, state: CutoverState, event: Extract<JobEvent, { type: 'traffic_confirmed' }>, now: number): Transition {
+  // The split is a fact about the world: record it whatever the phase.
+  const fact: Effect = { type: 'announce', notice: { kind: 'traffic_confirmed', stage: state.stage, percent: event.percent } };
+  const target = state.stage >= 0 ? stageAt(plan, state.stage).percent : 0;
+  if (state.phase !== 'shifting' || event.phaseSeq !== state.phaseSeq || event.percent !== target) {
+    if (event.percent === state.traffic) return refuse(state, event, 'stale');
+    // Whatever the phase, a canary that serves traffic is watched, and one that serves none is not.
+    const watchable = state.phase === 'held' || state.phase === 'soaking' || state.phase === 'awaiting_promotion' || state.phase === 'hypercare';
+    if (event.percent === 0 || !watchable) return done(state, { traffic: event.percent, monitor: null }, [fact]);
+    if (state.phase !== 'held' && event.percent !== target) {
+      // The served split moved away from the cohort outside the cutover: stop and tell people.
+      const reason = `the served split changed to ${event.percent} % outside the cutover (cohort is ${target} %)`;
+      return hold(plan, { ...state, traffic: event.percent }, now, { code: 'traffic_failed', reason, by: null }, { traffic: event.percent }, [
+        fact,
+        { type: 'escalate', escalation: { code: 'traffic_failed', detail: reason } },
+      ]);
+    }
+    const check = scheduleCheck(plan, { ...state, traffic: event.percent }, now, state.monitor);
+    return done(state, { traffic: event.percent, ...check.patch }, [fact, ...(check.fresh ? [check.effect] : [])]);
+  }
+  const stage = stageAt(plan, state.stage);
+  const soak = { startedAt: now, endsAt: now + stage.soakMs };
+  const gates: Record<string, GateTrack> = Object.fromEntries(plan.gates.stage.map((g) => [g.id, NEW_TRACK]));
+  const check = scheduleCheck(plan, { ...state, soak }, now);
+  return done(state, { ...enter(state, 'soaking', now), traffic: event.percent, soak, gates, approvals: { ...state.approvals, promote: [] }, ...check.patch }, [fact, check.effect]);
+}
+
+function gateCheck(plan: Plan, state: CutoverState, event: Extract<JobEvent, { type: 'gate_check' }>, now: number): Transition {
+  const monitoring = state.phase === 'soaking' || state.phase === 'awaiting_promotion' || state.phase === 'held' || state.phase === 'hypercare';
+  if (!monitoring || !state.monitor || state.monitor.seq !== event.seq) return refuse(state, event, 'stale');
+  const gates: Record<string, GateTrack> = { ...state.gates };
+  const lines: GateLine[] = [];
+  const records: GateRecord[] = [];
+  for (const spec of plan.gates.stage) {
+    const result = event.results.find((r) => r.gate === spec.id);
+    const measurement = result?.measurement ?? { outcome: 'error' as const, error: 'not measured' };
+    if (result?.waiting) {
+      // Not judged: the track keeps its streaks, and the gate is not clean until it has data.
+      const track = gates[spec.id] ?? NEW_TRACK;
+      const reading = { verdict: 'waiting' as const, at: result.at, observations: [], note: measurement.outcome === 'error' ? measurement.error : 'waiting for data' };
+      gates[spec.id] = { ...track, last: reading };
+      lines.push({ gate: spec.id, verdict: 'waiting', reading });
+      continue;
+    }
+    const judged = judge(gates[spec.id] ?? NEW_TRACK, measurement, result?.at ?? now, spec);
+    gates[spec.id] = judged.track;
+    lines.push({ gate: spec.id, verdict: judged.verdict, reading: judged.track.last! });
+    records.push({ at: result?.at ?? now, phase: 'stage', stage: state.stage, percent: state.traffic, gate: spec.id, verdict: judged.verdict, measurement, seq: event.seq });
+  }
+  const report: Effect = { type: 'announce', notice: { kind: 'gate_check', stage: state.stage, percent: state.traffic, seq: event.seq, gates: lines } };
+  const withVerdict = (v: Verdict) => lines.filter((l) => l.verdict === v).map((l) => l.gate);
+  const failed = withVerdict('fail');
+  const base: CutoverState = { ...state, gates };
+  const exhausted = withVerdict('errors_exhausted');
+
+  if (state.phase === 'hypercare') {
+    // After 100 % the release is out: a failure escalates and offers rollback, people decide.
+    const newlyFailed = failed.filter((g) => state.gates[g]?.last?.verdict !== 'fail');
+    const newlyExhausted = exhausted.filter((g) => state.gates[g]?.last?.verdict !== 'errors_exhausted');
+    const alerts: Effect[] = [];
+    if (newlyFailed.length > 0) {
+      alerts.push({ type: 'announce', notice: { kind: 'hypercare_alert', gates: lines.filter((l) => newlyFailed.includes(l.gate)) } });
+      alerts.push({ type: 'escalate', escalation: { code: 'hypercare_gate_failed', detail: `gate${newlyFailed.length > 1 ? 's' : ''} ${newlyFailed.join(', ')} failed during hypercare`, gates: newlyFailed } });
+    }
+    if (newlyExhausted.length > 0) {
+      alerts.push({ type: 'escalate', escalation: { code: 'gate_errors', detail: `gate${newlyExhausted.length > 1 ? 's' : ''} ${newlyExhausted.join(', ')} cannot be measured during hypercare`, gates: newlyExhausted } });
+    }
+    const check = scheduleCheck(plan, base, now);
+    return done(base, { gates, ...check.patch }, [report, ...alerts, check.effect], records);
+  }
+  if (failed.length > 0) {
+    const reason = `gate${failed.length > 1 ? 's' : ''} ${failed.join(', ')} failed at ${state.traffic} %`;
+    return rollBack(base, now, { trigger: 'gate', reason, by: null, gates: failed }, { gates }, [report], records);
+  }
+  if (exhausted.length > 0 && state.phase !== 'held') {
+    const reason = `gate${exhausted.length > 1 ? 's' : ''} ${exhausted.join(', ')} could not be measured ${plan.gates.stage.find((g) => g.id === exhausted[0])?.maxErrors ?? ''} times in a row`;
+    // The check that just ran is spent: the hold schedules a fresh one.
+    return hold(plan, base, now, { code: 'gate_errors', reason, by: null }, { gates }, [report, { type: 'escalate', escalation: { code: 'gate_errors', detail: reason, gates: exhausted } }], records, false);
+  }
+  const clean = lines.every((l) => l.verdict === 'pass');
+  if (state.phase === 'soaking' && clean && state.soak && now >= state.soak.endsAt) return soakClean(plan, base, now, report, records);
+  const check = scheduleCheck(plan, base, now);
+  return done(base, { gates, ...check.patch }, [report, check.effect], records);
+}
+
+function soakClean(plan: Plan, state: CutoverState, now: number, report: Effect, records: GateRecord[]): Transition {
+  const stage = stageAt(plan, state.stage);
+  const last = state.stage === plan.stages.length - 1;
+  const clean = (next: 'promotion' | 'auto' | 'complete' | 'hypercare'): Effect => ({ type: 'announce', notice: { kind: 'soak_clean', stage: state.stage, percent: state.traffic, next } });
+  if (last && plan.hypercare) {
+    // Seed 003's T+180: the stage gates keep running, slower, for the hypercare period.
+    const hypercare = { startedAt: now, endsAt: now + plan.hypercare.durationMs };
+    const entered: CutoverState = { ...state, ...enter(state, 'hypercare', now), soak: null, hypercare };
+    const check = scheduleCheck(plan, entered, now);
+    return done(state, { ...enter(state, 'hypercare', now), soak: null, hypercare, ...check.patch }, [
+      report,
+      clean('hypercare'),
+      { type: 'announce', notice: { kind: 'hypercare_started', endsAt: hypercare.endsAt } },
+      check.effect,
+      { type: 'start_updates', everyMs: plan.hypercare.summaryEveryMs },
+      { type: 'schedule', key: 'hypercare.end', at: hypercare.endsAt, event: { type: 'hypercare_end' } },
+      ...(plan.signOff.length > 0 ? [{ type: 'announce' as const, notice: { kind: 'signoff_requested' as const } }] : []),
+    ], records);
+  }
+  if (last) return finish(plan, state, 'completed', now, {}, [report, clean('complete'), { type: 'announce', notice: { kind: 'completed' } }], records);
+  if (stage.promotion === 'auto') return shiftTo(plan, state, state.stage + 1, now, {}, [report, clean('auto')], records);
+  const check = scheduleCheck(plan, { ...state, soak: null }, now);
+  return done(
+    state,
+    { ...enter(state, 'awaiting_promotion', now), approvals: { ...state.approvals, promote: [] }, ...check.patch },
+    [report, clean('promotion'), check.effect, { type: 'schedule_stuck_check', phaseSeq: state.phaseSeq + 1, at: now + plan.escalation.stuckAfterMs }],
+    records,
+  );
+}

@@ -1,0 +1,65 @@
+// The plans a bot may run: YAML files in PLANS_DIR, looked up by name. A name from Slack is
+// checked against the plan-name pattern before it goes near the file system, so it can never
+// reach outside the folder, and the file's own `name:` must match the file it lives in.
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { PLAN_NAME, compressPlan, type PlanVocabulary } from '../domain/plan.ts';
+import { MAX_PLAN_BYTES, parsePlanText, type PlanResult } from './parse.ts';
+
+export interface PlanEntry {
+  readonly name: string;
+  readonly file: string;
+}
+
+export type CatalogResult = PlanResult | { readonly ok: false; readonly missing: true; readonly errors: readonly string[] };
+
+export class PlanCatalog {
+  readonly dir: string;
+  readonly #vocabulary: PlanVocabulary;
+  readonly #speed: number;
+
+  /** `speed`: every duration of a loaded plan divided by it (compressPlan), as a rehearsal does; 1 in production. */
+  constructor(dir: string, vocabulary: PlanVocabulary, options: { readonly speed?: number } = {}) {
+    this.dir = resolve(dir);
+    this.#vocabulary = vocabulary;
+    this.#speed = options.speed ?? 1;
+  }
+
+  async list(): Promise<PlanEntry[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return [];
+    }
+    return names
+      .map((file) => ({ file, match: /^([a-z0-9-]+)\.ya?ml$/.exec(file) }))
+      .filter((f) => f.match && PLAN_NAME.test(f.match[1] as string))
+      .map((f) => ({ name: f.match![1] as string, file: join(this.dir, f.file) }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async load(name: string): Promise<CatalogResult> {
+    if (!PLAN_NAME.test(name)) {
+      return { ok: false, missing: true, errors: [`"${name.slice(0, 80)}" is not a plan name: plan names are lowercase letters, digits and "-"`] };
+    }
+    for (const extension of ['yaml', 'yml']) {
+      const file = join(this.dir, `${name}.${extension}`);
+      let stat;
+      try {
+        stat = await lstat(file);
+      } catch {
+        continue;
+      }
+      // A plan is a regular file of a sensible size; a symlink could point anywhere.
+      if (!stat.isFile()) return { ok: false, errors: [`${name}.${extension} is not a regular file`] };
+      if (stat.size > MAX_PLAN_BYTES) return { ok: false, errors: [`${name}.${extension} is larger than ${MAX_PLAN_BYTES / 1024} KiB`] };
+      const result = parsePlanText(await readFile(file, 'utf8'), this.#vocabulary);
+      if (result.ok && result.plan.name !== name) {
+        return { ok: false, errors: [`name: the plan in ${name}.${extension} is called "${result.plan.name}"; a plan's name must match its file name`] };
+      }
+      return result.ok ? { ...result, plan: compressPlan(result.plan, this.#speed) } : result;
+    }
+    return { ok: false, missing: true, errors: [`no plan "${name}" in ${this.dir}`] };
+  }
+}
