@@ -1,0 +1,26 @@
+// A slash command or a click, handed over by its listener after the ack: do the work, then answer
+// the person through the request's response_url. The work is guarded (a failure becomes a reply),
+// so a job never retries a command; a crash mid-job re-runs it, and the engine refuses what was
+// already done (already approved, stale, already rolling back).
+import type { Job } from 'bullmq';
+import { ephemeral, type CommandDeps, type Work } from '../commands/common.ts';
+import { perform } from '../commands/work.ts';
+
+export interface CommandJob {
+  readonly work: Work;
+  readonly responseUrl: string;
+}
+
+export type ReplyPoster = (responseUrl: string, message: ReturnType<typeof ephemeral>) => Promise<void>;
+
+export function createCommandProcessor(deps: CommandDeps & { readonly reply: ReplyPoster }) {
+  return async (job: Job<CommandJob>): Promise<string> => {
+    const content = await perform(deps, job.data.work);
+    try {
+      await deps.reply(job.data.responseUrl, ephemeral(content));
+    } catch (error) {
+      deps.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not send the ephemeral reply');
+    }
+    return 'answered';
+  };
+}

@@ -1,0 +1,59 @@
+// The war room's delivery: posts the audit trail of one cutover in order, each entry once,
+// then edits the status card if the state moved on. One notifier runs per cutover at a time
+// (BullMQ deduplication keeps one waiting behind it), and a failure retries from the cursor.
+import type { Job } from 'bullmq';
+import type { CutoverStore } from '../src/store/cutover-store.ts';
+import type { WarRoom } from '../src/ports.ts';
+
+export interface NotifyDeps {
+  readonly store: CutoverStore;
+  readonly room: WarRoom;
+  readonly now: () => number;
+}
+
+export function createNotifyProcessor(deps: NotifyDeps) {
+  return async (job: Job<{ id: string }>): Promise<string> => {
+    const { id } = job.data;
+    let loaded = await deps.store.load(id);
+    if (!loaded) return 'gone';
+    const room = await deps.store.roomState(id);
+    let ref = room.ref;
+    if (!ref) {
+      ref = { ...(await deps.room.open(loaded)) };
+      await deps.store.setRoomState(id, { ref, cardVersion: loaded.state.version });
+    }
+    let cursor = room.cursor;
+    let posted = 0;
+    for (;;) {
+      const batch = await deps.store.readAudit(id, cursor, 200);
+      if (batch.length === 0) break;
+      for (const { id: entryId, entry } of batch) {
+        // An entry newer than the state in hand is shown with the state it came with, at least:
+        // a checklist edited for a tick must show that tick.
+        if ('version' in entry && entry.version > loaded.state.version) loaded = (await deps.store.load(id)) ?? loaded;
+        await deps.room.post(ref, entry, loaded);
+        cursor = entryId;
+        await deps.store.setRoomState(id, { cursor });
+        posted++;
+      }
+      loaded = (await deps.store.load(id)) ?? loaded;
+    }
+    const latest = (await deps.store.load(id)) ?? loaded;
+    const shown = (await deps.store.roomState(id)).cardVersion;
+    if (latest.state.version > shown) {
+      await deps.room.refresh(ref, latest);
+      await deps.store.setRoomState(id, { cardVersion: latest.state.version });
+    }
+    return `posted ${posted}`;
+  };
+}
+
+export function createUpdateProcessor(deps: NotifyDeps) {
+  return async (job: Job<{ id: string }>): Promise<string> => {
+    const loaded = await deps.store.load(job.data.id);
+    const ref = (await deps.store.roomState(job.data.id)).ref;
+    if (!loaded || !ref || loaded.state.outcome) return 'skipped';
+    await deps.room.update(ref, loaded, deps.now());
+    return 'posted';
+  };
+}

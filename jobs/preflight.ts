@@ -1,0 +1,47 @@
+// Preflight: every preflight gate, the rollback drill, and the traffic backend's own check
+// (the service and both revisions exist and are ready), run together; the machine decides.
+import type { Job } from 'bullmq';
+import { errored } from '../src/domain/measurement.ts';
+import type { GateResult } from '../src/domain/state.ts';
+import type { Backends } from '../src/runtime/backends.ts';
+import type { Engine } from '../src/runtime/engine.ts';
+import type { GateRunner } from '../src/runtime/gate-runner.ts';
+
+/** Cloud gates in preflight look back over this window (seed 002 judges 10-minute windows). */
+export const PREFLIGHT_LOOKBACK_MS = 10 * 60_000;
+export const BACKEND_GATE_ID = 'traffic-backend';
+
+export interface PreflightDeps {
+  readonly engine: Pick<Engine, 'apply' | 'store'>;
+  readonly gates: Pick<GateRunner, 'run'>;
+  readonly backends: Pick<Backends, 'for' | 'signals'>;
+  readonly now: () => number;
+}
+
+export function createPreflightProcessor(deps: PreflightDeps) {
+  return async (job: Job<{ id: string; phaseSeq: number }>): Promise<string> => {
+    const loaded = await deps.engine.store.load(job.data.id);
+    if (!loaded || loaded.state.phase !== 'preflight' || loaded.state.phaseSeq !== job.data.phaseSeq) return 'stale';
+    const { state, plan } = loaded;
+    const now = deps.now();
+    const specs = [...plan.gates.preflight, ...(plan.gates.rollbackDrill ? [plan.gates.rollbackDrill] : [])];
+    const backend = deps.backends.for(plan);
+    const [results, backendResult] = await Promise.all([
+      deps.gates.run(specs, {
+        cutoverId: state.id,
+        planName: plan.name,
+        service: plan.service,
+        revisions: state.revisions,
+        stage: null,
+        window: { start: now - PREFLIGHT_LOOKBACK_MS, end: now },
+        signals: await deps.backends.signals(plan, now),
+      }),
+      backend
+        .preflight(state.revisions)
+        .catch((error: unknown) => errored(error instanceof Error ? error.message : String(error)))
+        .then((measurement): GateResult => ({ gate: BACKEND_GATE_ID, measurement, at: deps.now() })),
+    ]);
+    const applied = await deps.engine.apply(state.id, { type: 'preflight_done', phaseSeq: job.data.phaseSeq, results: [backendResult, ...results] });
+    return applied.ok ? applied.state.phase : `refused: ${applied.refusal.code}`;
+  };
+}

@@ -1,0 +1,64 @@
+// Rollback: the plan's `rollback.before` steps (route override, flags off), each under a short
+// timeout and never in the way, then 100 % to the stable revision, verified. It runs on its own
+// queue, ahead of everything else, and only ever moves traffic back to stable.
+import type { Job } from 'bullmq';
+import { TrafficError } from '../src/ports.ts';
+import type { StepResult } from '../src/domain/state.ts';
+import type { Backends } from '../src/runtime/backends.ts';
+import type { Engine } from '../src/runtime/engine.ts';
+import type { GateRunner } from '../src/runtime/gate-runner.ts';
+import type { RollbackJobData } from '../src/runtime/queues.ts';
+import type { TrafficLock } from '../src/store/lock.ts';
+
+export interface RollbackDeps {
+  readonly engine: Pick<Engine, 'apply' | 'store'>;
+  readonly backends: Pick<Backends, 'for' | 'signals'>;
+  readonly gates: Pick<GateRunner, 'run'>;
+  readonly lock: Pick<TrafficLock, 'acquire'>;
+  readonly now: () => number;
+}
+
+export function createRollbackProcessor(deps: RollbackDeps) {
+  return async (job: Job<RollbackJobData>): Promise<string> => {
+    const { id, phaseSeq } = job.data;
+    const loaded = await deps.engine.store.load(id);
+    if (!loaded || loaded.state.phase !== 'rolling_back' || loaded.state.phaseSeq !== phaseSeq) return 'stale';
+    const { state, plan } = loaded;
+    let steps = job.data.steps as StepResult[] | undefined;
+    if (!steps) {
+      const now = deps.now();
+      const results = await deps.gates.run(plan.rollback.before, {
+        cutoverId: id,
+        planName: plan.name,
+        service: plan.service,
+        revisions: state.revisions,
+        stage: null,
+        window: { start: now, end: now },
+        // In a rehearsal the steps are answered by the simulation like every other gate.
+        signals: await deps.backends.signals(plan, now),
+      });
+      steps = results.map((r) => ({ step: r.gate, measurement: r.measurement, at: r.at }));
+      await job.updateData({ ...job.data, steps });
+    }
+    // Waits out a shift in flight (or a dead holder's lease), then goes ahead regardless:
+    // a rollback must not be blocked, and a shift re-reads the state before it acts.
+    const lease = await deps.lock.acquire(state.serviceKey);
+    try {
+      const backend = deps.backends.for(plan);
+      const served = await backend.read(state.revisions);
+      const split = served.canary === 0 && served.other === 0 ? served : await backend.shift(state.revisions, 0);
+      const applied = await deps.engine.apply(id, { type: 'rollback_done', phaseSeq, percent: split.canary, steps });
+      return applied.ok ? 'rolled back' : `refused: ${applied.refusal.code}`;
+    } catch (error) {
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const fatal = error instanceof TrafficError && (error.code === 'permission_denied' || error.code === 'not_found' || error.code === 'invalid');
+      if (error instanceof TrafficError && (fatal || lastAttempt)) {
+        const failed = await deps.engine.apply(id, { type: 'rollback_failed', phaseSeq, code: error.code, message: error.message, steps });
+        return failed.ok ? `failed: ${error.code}` : `refused: ${failed.refusal.code}`;
+      }
+      throw error; // transient: BullMQ retries with capped back-off
+    } finally {
+      await lease?.release();
+    }
+  };
+}

@@ -1,0 +1,62 @@
+// Moving traffic to a cohort. Under the service's traffic lease it re-reads the cutover and the
+// split actually served, and only changes what differs: a crash between "shift" and "record"
+// neither shifts twice nor skips a cohort.
+import type { Job } from 'bullmq';
+import { TrafficError } from '../src/ports.ts';
+import type { Backends } from '../src/runtime/backends.ts';
+import type { Engine } from '../src/runtime/engine.ts';
+import type { TrafficLock } from '../src/store/lock.ts';
+
+export interface ShiftDeps {
+  readonly engine: Pick<Engine, 'apply' | 'store'>;
+  readonly backends: Pick<Backends, 'for'>;
+  readonly lock: Pick<TrafficLock, 'acquire'>;
+}
+
+export interface ShiftData {
+  readonly id: string;
+  readonly phaseSeq: number;
+  readonly stage: number;
+  readonly percent: number;
+}
+
+export function createShiftProcessor(deps: ShiftDeps) {
+  return async (job: Job<ShiftData>): Promise<string> => {
+    const { id, phaseSeq, percent } = job.data;
+    const current = async () => {
+      const loaded = await deps.engine.store.load(id);
+      return loaded && loaded.state.phase === 'shifting' && loaded.state.phaseSeq === phaseSeq ? loaded : null;
+    };
+    const before = await current();
+    if (!before) return 'stale';
+    const lease = await deps.lock.acquire(before.state.serviceKey);
+    if (!lease) throw new Error(`traffic lease for ${before.state.serviceKey} is busy`);
+    try {
+      // A rollback or a hold may have landed while we waited for the lease.
+      const loaded = await current();
+      if (!loaded) return 'stale';
+      const backend = deps.backends.for(loaded.plan);
+      let confirmed: number;
+      try {
+        const served = await backend.read(loaded.state.revisions);
+        if (served.canary !== percent && served.canary !== loaded.state.traffic) {
+          // Neither the cohort nor what this cutover last confirmed: someone moved traffic, or the
+          // store lost its latest writes (a rollback Redis forgot, say). Moving on from a split we
+          // did not set could undo a rollback: hold, record what is served, and tell people.
+          const message = `the service serves ${served.canary} % on the canary, not the ${loaded.state.traffic} % this cutover last confirmed: traffic was moved outside the cutover, or the state store lost its latest writes; nothing was changed`;
+          const held = await deps.engine.apply(id, { type: 'traffic_failed', phaseSeq, code: 'drift', message, served: served.canary });
+          return held.ok ? 'held: drift' : `refused: ${held.refusal.code}`;
+        }
+        confirmed = served.canary === percent && served.stable === 100 - percent ? served.canary : (await backend.shift(loaded.state.revisions, percent)).canary;
+      } catch (error) {
+        if (!(error instanceof TrafficError)) throw error;
+        const failed = await deps.engine.apply(id, { type: 'traffic_failed', phaseSeq, code: error.code, message: error.message });
+        return failed.ok ? `held: ${error.code}` : `refused: ${failed.refusal.code}`;
+      }
+      const applied = await deps.engine.apply(id, { type: 'traffic_confirmed', phaseSeq, percent: confirmed });
+      return applied.ok ? `${confirmed}%` : `refused: ${applied.refusal.code}`;
+    } finally {
+      await lease.release();
+    }
+  };
+}

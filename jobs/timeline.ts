@@ -1,0 +1,44 @@
+// Timers (a checkpoint's time, T0, a late checkpoint, the end of hypercare) deliver the event they
+// carry; the machine decides whether it still applies. And a checkpoint's own gates, run when it opens.
+import type { Job } from 'bullmq';
+import type { JobEvent } from '../src/domain/state.ts';
+import type { Backends } from '../src/runtime/backends.ts';
+import type { Engine } from '../src/runtime/engine.ts';
+import type { GateRunner } from '../src/runtime/gate-runner.ts';
+import { PREFLIGHT_LOOKBACK_MS } from './preflight.ts';
+
+export function createTimerProcessor(deps: { readonly engine: Pick<Engine, 'apply'> }) {
+  return async (job: Job<{ id: string; event: JobEvent }>): Promise<string> => {
+    const applied = await deps.engine.apply(job.data.id, job.data.event);
+    return applied.ok ? `${job.data.event.type}: ${applied.state.phase}` : `${job.data.event.type}: ${applied.refusal.code}`;
+  };
+}
+
+export interface CheckpointGateDeps {
+  readonly engine: Pick<Engine, 'apply' | 'store'>;
+  readonly gates: Pick<GateRunner, 'run'>;
+  readonly backends: Pick<Backends, 'signals'>;
+  readonly now: () => number;
+}
+
+export function createCheckpointGatesProcessor(deps: CheckpointGateDeps) {
+  return async (job: Job<{ id: string; index: number; run: number }>): Promise<string> => {
+    const { id, index, run } = job.data;
+    const loaded = await deps.engine.store.load(id);
+    const checkpoint = loaded?.state.checkpoints[index];
+    if (!loaded || !checkpoint || checkpoint.status !== 'open' || checkpoint.gateRuns !== run) return 'stale';
+    const { state, plan } = loaded;
+    const now = deps.now();
+    const results = await deps.gates.run(plan.timeline[index]?.gates ?? [], {
+      cutoverId: id,
+      planName: plan.name,
+      service: plan.service,
+      revisions: state.revisions,
+      stage: null,
+      window: { start: now - PREFLIGHT_LOOKBACK_MS, end: now },
+      signals: await deps.backends.signals(plan, now),
+    });
+    const applied = await deps.engine.apply(id, { type: 'checkpoint_gates', index, run, results });
+    return applied.ok ? 'reported' : `refused: ${applied.refusal.code}`;
+  };
+}

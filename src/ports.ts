@@ -1,0 +1,136 @@
+// Ports: the narrow interfaces the engine needs from the world, in the runbook's terms.
+// Adapters (Cloud Run, HTTP flags, simulation, Slack, console) implement them and hold no policy.
+import type { z } from 'zod';
+import type { Measurement } from './domain/measurement.ts';
+
+export interface Revisions {
+  readonly stable: string;
+  readonly canary: string;
+}
+
+/** Percent of served traffic on each side; `other` is whatever a third revision still serves. */
+export interface Split {
+  readonly canary: number;
+  readonly stable: number;
+  readonly other: number;
+}
+
+/**
+ * Why a traffic operation could not be confirmed. `transient` errors were already retried by the
+ * adapter up to its bound; the engine never retries them again blindly: it holds and escalates.
+ */
+export type TrafficErrorCode = 'transient' | 'permission_denied' | 'not_found' | 'conflict' | 'unconfirmed' | 'invalid';
+
+export class TrafficError extends Error {
+  readonly code: TrafficErrorCode;
+  constructor(code: TrafficErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TrafficError';
+    this.code = code;
+  }
+}
+
+/** Where the cutover moves traffic: Cloud Run revisions, a feature flag, or the simulation. */
+export interface TrafficBackend {
+  /** Says what is being driven, e.g. "Cloud Run projects/p/locations/r/services/s". */
+  readonly label: string;
+  /** Before the cutover starts: are the service and both revisions there and ready? */
+  preflight(revisions: Revisions, signal?: AbortSignal): Promise<Measurement>;
+  /** The split actually served now. Throws TrafficError. */
+  read(revisions: Revisions): Promise<Split>;
+  /**
+   * Serve `canaryPercent` % on the canary and the rest on stable, then confirm the served split.
+   * Resolves with the confirmed split; throws TrafficError when it cannot confirm it.
+   * `shift(revisions, 0)` is the rollback: 100 % on stable.
+   */
+  shift(revisions: Revisions, canaryPercent: number): Promise<Split>;
+}
+
+/** The `service:` block every platform shares; each platform adds its own keys. */
+export interface ServiceBase {
+  readonly platform: string;
+  readonly name: string;
+  readonly stable: string;
+  readonly canary: string;
+}
+
+/** A traffic platform plug-in: the schema of its `service:` block and how to drive it. */
+export interface TrafficPlatform<Spec extends ServiceBase = ServiceBase> {
+  readonly platform: string;
+  readonly schema: z.ZodType<Spec>;
+  /** Identity of the service: one active cutover per key. */
+  serviceKey(spec: Spec): string;
+  create(spec: Spec): TrafficBackend;
+}
+
+/** What the simulation says the canary and the stable revision are doing right now. */
+export interface CanarySignals {
+  /** Canary 5xx ratio, 0..1. */
+  readonly errorRate: number;
+  readonly stableErrorRate: number;
+  readonly p95LatencyMs: number;
+  readonly stableP95LatencyMs: number;
+  /** Share of the error budget consumed, 0..1. */
+  readonly errorBudgetRatio: number;
+  /** Requests the canary served in the window. */
+  readonly requestCount: number;
+  /** Canary share of traffic, 0..100. */
+  readonly canaryPercent: number;
+}
+
+export interface GateContext {
+  readonly cutoverId: string;
+  readonly planName: string;
+  /** The cohort being soaked; null during preflight. */
+  readonly stage: { readonly index: number; readonly percent: number } | null;
+  readonly revisions: Revisions;
+  readonly service: ServiceBase;
+  /** The time window to judge, ms since epoch: the current soak so far (or a lookback in preflight). */
+  readonly window: { readonly start: number; readonly end: number };
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal;
+  /** Environment for `token_env` lookups. Secrets are read here, never written into plans. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * A gate kind plug-in: the YAML key that names it (`http`, `command`, `slo_snapshot`,
+ * `cloud_logging`, …), the schema of its settings, how to measure it for real, and how the
+ * rehearsal answers it from simulated signals instead of reaching outside.
+ */
+export interface GateKind<Spec = unknown> {
+  readonly key: string;
+  readonly schema: z.ZodType<Spec>;
+  readonly defaultTimeoutMs: number;
+  /** How long after the fact this kind's data becomes visible (Cloud Monitoring: up to 3 min). */
+  readonly defaultDataLagMs?: number;
+  measure(spec: Spec, ctx: GateContext): Promise<Measurement>;
+  simulate(spec: Spec, ctx: GateContext, signals: CanarySignals): Measurement;
+}
+
+/** Lets heterogeneous kinds share one registry without losing each one's own typing. */
+export type AnyGateKind = GateKind<any>;
+
+/** What the war room is shown about a cutover: its state and the plan it runs. */
+export interface CutoverView {
+  readonly state: import('./domain/state.ts').CutoverState;
+  readonly plan: import('./domain/plan.ts').Plan;
+}
+
+/** Where the room keeps its own handle on a cutover (the status card's message, say). Opaque. */
+export type RoomRef = Readonly<Record<string, string>>;
+
+/**
+ * The war room: Slack in production, the terminal in a rehearsal. It presents; it decides
+ * nothing. Entries arrive in audit order, once each (at least once after a crash).
+ */
+export interface WarRoom {
+  /** Posts the status card and returns the handle to keep. */
+  open(view: CutoverView): Promise<RoomRef>;
+  /** Edits the status card in place to show the current state. */
+  refresh(ref: RoomRef, view: CutoverView): Promise<void>;
+  /** One audit entry: a detail in the card's thread, an escalation, the closing message. */
+  post(ref: RoomRef, entry: import('./domain/audit.ts').AuditEntry, view: CutoverView): Promise<void>;
+  /** The periodic internal update (seed 003's 30-minute template). */
+  update(ref: RoomRef, view: CutoverView, now: number): Promise<void>;
+}

@@ -1,0 +1,85 @@
+// Carries out the effects a committed transition left in the cutover's outbox. Every effect maps
+// to a job with a deterministic id (or an idempotent scheduler call), so running the same outbox
+// twice, from two replicas or after a crash, adds nothing the first run did not.
+import type { CutoverStore } from '../store/cutover-store.ts';
+import type { Effect } from '../domain/state.ts';
+import { jobId, type Queues } from './queues.ts';
+
+export class Dispatcher {
+  readonly #store: CutoverStore;
+  readonly #queues: Queues;
+  readonly #now: () => number;
+
+  constructor(store: CutoverStore, queues: Queues, now: () => number = Date.now) {
+    this.#store = store;
+    this.#queues = queues;
+    this.#now = now;
+  }
+
+  async drain(id: string): Promise<void> {
+    const pending = await this.#store.pendingEffects(id);
+    if (pending.length === 0) return;
+    let notify = false;
+    for (const { effect } of pending) {
+      if (effect.type === 'announce' || effect.type === 'escalate') notify = true;
+      else await this.#execute(id, effect);
+    }
+    if (notify) await this.notify(id);
+    await this.#store.ackEffects(id, Math.max(...pending.map((p) => p.seq)));
+  }
+
+  /** Wakes the notifier of a cutover: one runs at a time, and one more is kept if it is busy. */
+  async notify(id: string): Promise<void> {
+    await this.#queues.notify.add('notify', { id }, { deduplication: { id: `notify.${id}`, keepLastIfActive: true } });
+  }
+
+  /** Drains every outbox a crash may have left behind. */
+  async sweep(): Promise<number> {
+    const ids = await this.#store.withPendingEffects();
+    for (const id of ids) await this.drain(id);
+    return ids.length;
+  }
+
+  async #execute(id: string, effect: Exclude<Effect, { type: 'announce' | 'escalate' }>): Promise<void> {
+    const q = this.#queues;
+    switch (effect.type) {
+      case 'run_preflight':
+        await q.cutover.add('preflight', { id, phaseSeq: effect.phaseSeq }, { jobId: jobId('preflight', id, effect.phaseSeq) });
+        return;
+      case 'shift_traffic':
+        await q.cutover.add('shift', { id, phaseSeq: effect.phaseSeq, stage: effect.stage, percent: effect.percent }, { jobId: jobId('shift', id, effect.phaseSeq) });
+        return;
+      case 'schedule_check':
+        await q.cutover.add('check', { id, seq: effect.seq, at: effect.at }, { jobId: jobId('check', id, effect.seq), delay: Math.max(0, effect.at - this.#now()) });
+        return;
+      case 'roll_back':
+        await q.rollback.add('rollback', { id, phaseSeq: effect.phaseSeq }, { jobId: jobId('rollback', id, effect.phaseSeq) });
+        return;
+      case 'schedule_stuck_check':
+        await q.cutover.add('stuck', { id, phaseSeq: effect.phaseSeq }, { jobId: jobId('stuck', id, effect.phaseSeq), delay: Math.max(0, effect.at - this.#now()) });
+        return;
+      case 'start_updates': {
+        const plan = await this.#store.loadPlan(id);
+        if (!plan) return;
+        // Upserting keeps one scheduler per cutover; hypercare re-upserts it at its own cadence.
+        const every = effect.everyMs ?? plan.updates.everyMs;
+        await q.notify.upsertJobScheduler(jobId('updates', id), { every, startDate: this.#now() + every }, { name: 'update', data: { id } });
+        return;
+      }
+      case 'stop_updates':
+        await q.notify.removeJobScheduler(jobId('updates', id));
+        return;
+      case 'write_evidence':
+        // A sign-off after the end writes the package again. One writer per cutover at a time, and
+        // one more kept behind it, so the last package written is built from the latest state.
+        await q.cutover.add('evidence', { id }, { deduplication: { id: `evidence.${id}`, keepLastIfActive: true } });
+        return;
+      case 'schedule':
+        await q.cutover.add('timer', { id, event: effect.event }, { jobId: `timer.${id}.${effect.key}`, delay: Math.max(0, effect.at - this.#now()) });
+        return;
+      case 'run_checkpoint_gates':
+        await q.cutover.add('checkpoint-gates', { id, index: effect.index, run: effect.run }, { jobId: `cpgates.${id}.${effect.index}.${effect.run}` });
+        return;
+    }
+  }
+}

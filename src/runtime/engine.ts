@@ -1,0 +1,142 @@
+// The engine as its drivers see it (the Slack war room, the rehearsal, the jobs): start a
+// cutover, act on one, apply a job's result. Each call loads the state, lets the pure machine
+// decide, and commits with optimistic concurrency; a refusal is a typed value, never a throw.
+import { randomBytes } from 'node:crypto';
+import type { AuditEntry } from '../domain/audit.ts';
+import { openCutover, step } from '../domain/machine.ts';
+import type { Plan } from '../domain/plan.ts';
+import { isTerminal, type CommandEvent, type CutoverEvent, type CutoverState, type Effect, type JobEvent, type Refusal, type Transition } from '../domain/state.ts';
+import type { Logger } from '../log.ts';
+import type { CutoverStore } from '../store/cutover-store.ts';
+import type { Dispatcher } from './dispatcher.ts';
+
+export interface RoleDirectory {
+  /** The plan roles `userId` holds (directly, or through a user group). */
+  rolesOf(plan: Plan, userId: string): Promise<readonly string[]>;
+}
+
+export type EngineRefusal =
+  | Refusal
+  | { readonly code: 'no_cutover'; readonly action: string }
+  | { readonly code: 'already_running'; readonly action: 'start'; readonly running: string };
+
+export type EngineResult =
+  | { readonly ok: true; readonly state: CutoverState }
+  | { readonly ok: false; readonly refusal: EngineRefusal; readonly state: CutoverState | null };
+
+/** A person's command, before their roles are known. */
+export type Command = { readonly [K in CommandEvent['type']]: Omit<Extract<CommandEvent, { type: K }>, 'actor'> & { readonly by: string } }[CommandEvent['type']];
+
+export interface EngineDeps {
+  readonly store: CutoverStore;
+  readonly dispatcher: Dispatcher;
+  readonly roles: RoleDirectory;
+  readonly now?: () => number;
+  readonly log: Logger;
+}
+
+const MAX_ATTEMPTS = 25;
+
+/** `control-service-20261123t154700z-3fa2`: readable, sortable, unique. */
+export function newCutoverId(plan: string, now: number): string {
+  return `${plan}-${compactTimestamp(now).toLowerCase()}-${randomBytes(2).toString('hex')}`;
+}
+
+/** 20261123T154700Z */
+export function compactTimestamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+}
+
+export function auditFor(transition: Extract<Transition, { ok: true }>, now: number): AuditEntry[] {
+  const version = transition.state.version;
+  return transition.effects.flatMap((effect: Effect): AuditEntry[] => {
+    if (effect.type === 'announce') return [{ type: 'notice', at: now, version, notice: effect.notice }];
+    if (effect.type === 'escalate') return [{ type: 'escalation', at: now, version, escalation: effect.escalation }];
+    return [];
+  });
+}
+
+export class Engine {
+  readonly #deps: EngineDeps;
+  readonly #now: () => number;
+
+  constructor(deps: EngineDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  get store(): CutoverStore {
+    return this.#deps.store;
+  }
+
+  /** The cutovers still running, oldest first. */
+  async active(): Promise<CutoverState[]> {
+    const ids = await this.#deps.store.activeIds();
+    const states = await Promise.all(ids.map((id) => this.#deps.store.loadState(id)));
+    return states.filter((s): s is CutoverState => s !== null && !isTerminal(s.phase)).sort((a, b) => a.startedAt - b.startedAt);
+  }
+
+  /** Starts now (T0 is now), or schedules T0 ahead with `t0`. */
+  async start(plan: Plan, by: string, overrides: { stable?: string; canary?: string; t0?: number } = {}): Promise<EngineResult> {
+    const now = this.#now();
+    const roles = await this.#deps.roles.rolesOf(plan, by);
+    const id = newCutoverId(plan.name, now);
+    const revisions = { stable: overrides.stable ?? plan.service.stable, canary: overrides.canary ?? plan.service.canary };
+    const opened = openCutover({ id, plan, actor: { id: by, roles }, revisions, now, ...(overrides.t0 === undefined ? {} : { t0: overrides.t0 }) });
+    if (!opened.ok) return { ok: false, refusal: opened.refusal, state: null };
+    const created = await this.#deps.store.create(opened.state, plan, opened.effects, auditFor(opened, now));
+    if (!created.ok) {
+      return { ok: false, refusal: { code: 'already_running', action: 'start', running: created.running }, state: await this.#deps.store.loadState(created.running) };
+    }
+    await this.#drain(id);
+    this.#deps.log.info({ cutover: id, plan: plan.name, by, revisions }, 'cutover started');
+    return { ok: true, state: opened.state };
+  }
+
+  /** A person acts: their roles are resolved, then the event is applied; refusals are audited. */
+  async command(id: string, command: Command): Promise<EngineResult> {
+    const plan = await this.#deps.store.loadPlan(id);
+    if (!plan) return { ok: false, refusal: { code: 'no_cutover', action: command.type }, state: null };
+    const roles = await this.#deps.roles.rolesOf(plan, command.by);
+    const { by, ...rest } = command;
+    const event = { ...rest, actor: { id: by, roles } } as CommandEvent;
+    const result = await this.apply(id, event);
+    if (!result.ok && result.state) {
+      await this.#deps.store.appendAudit(id, { type: 'refused', at: this.#now(), by, action: command.type, code: result.refusal.code });
+    }
+    return result;
+  }
+
+  async apply(id: string, event: CutoverEvent | JobEvent): Promise<EngineResult> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const loaded = await this.#deps.store.load(id);
+      if (!loaded) return { ok: false, refusal: { code: 'no_cutover', action: event.type }, state: null };
+      const now = this.#now();
+      const transition = step(loaded.plan, loaded.state, event, now);
+      if (!transition.ok) return { ok: false, refusal: transition.refusal, state: loaded.state };
+      const committed = await this.#deps.store.commit(
+        loaded.state.version,
+        transition.state,
+        auditFor(transition, now),
+        transition.effects,
+        transition.gateResults,
+        isTerminal(transition.state.phase),
+      );
+      if (committed) {
+        await this.#drain(id);
+        return { ok: true, state: transition.state };
+      }
+      // Someone else committed first: re-read the world and decide again.
+    }
+    throw new Error(`cutover ${id}: could not commit ${event.type} after ${MAX_ATTEMPTS} attempts`);
+  }
+
+  async #drain(id: string): Promise<void> {
+    try {
+      await this.#deps.dispatcher.drain(id);
+    } catch (error) {
+      // The effects are safe in the outbox; the sweep dispatches them once Redis answers again.
+      this.#deps.log.warn({ cutover: id, err: error }, 'could not dispatch effects now; the sweep will');
+    }
+  }
+}

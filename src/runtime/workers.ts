@@ -1,0 +1,63 @@
+// BullMQ workers for the three queues, each processor built from its dependencies.
+import { Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Logger } from '../log.ts';
+import { cappedBackoff, QUEUE } from './queues.ts';
+
+export interface WorkerSettings {
+  readonly concurrency?: { readonly cutover?: number; readonly rollback?: number; readonly notify?: number; readonly commands?: number };
+  /** How long a job's lock lives without renewal: also how long a crashed worker's job waits to be taken over. */
+  readonly lockDurationMs?: number;
+  readonly stalledIntervalMs?: number;
+}
+
+export type Processor = (job: Job) => Promise<string>;
+
+export interface Workers {
+  readonly all: readonly Worker[];
+  close(force?: boolean): Promise<void>;
+}
+
+export function startWorkers(
+  connection: ConnectionOptions,
+  prefix: string,
+  processors: { cutover: Record<string, Processor>; rollback: Record<string, Processor>; notify: Record<string, Processor>; commands?: Record<string, Processor> },
+  settings: WorkerSettings,
+  log: Logger,
+): Workers {
+  const make = (queue: string, table: Record<string, Processor>, concurrency: number) => {
+    const worker = new Worker(
+      queue,
+      async (job: Job) => {
+        const processor = table[job.name];
+        if (!processor) throw new Error(`no processor for ${queue}/${job.name}`);
+        return processor(job);
+      },
+      {
+        connection,
+        prefix: `${prefix}:bull`,
+        concurrency,
+        lockDuration: settings.lockDurationMs ?? 30_000,
+        stalledInterval: settings.stalledIntervalMs ?? settings.lockDurationMs ?? 30_000,
+        // Processors are idempotent; a job killed many times over must still finish.
+        maxStalledCount: 50,
+        settings: { backoffStrategy: cappedBackoff },
+      },
+    );
+    worker.on('failed', (job, err) => log.warn({ queue, job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));
+    worker.on('error', (err) => log.error({ queue, err: err.message }, 'worker error'));
+    return worker;
+  };
+  const all = [
+    make(QUEUE.rollback, processors.rollback, settings.concurrency?.rollback ?? 10),
+    make(QUEUE.cutover, processors.cutover, settings.concurrency?.cutover ?? 50),
+    make(QUEUE.notify, processors.notify, settings.concurrency?.notify ?? 10),
+    // Few at a time: a burst of commands waits in Redis, not in the event loop that acks the next one.
+    ...(processors.commands ? [make(QUEUE.commands, processors.commands, settings.concurrency?.commands ?? 2)] : []),
+  ];
+  return {
+    all,
+    close: async (force = false) => {
+      await Promise.all(all.map((w) => w.close(force)));
+    },
+  };
+}

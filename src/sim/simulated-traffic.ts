@@ -1,0 +1,142 @@
+// The simulated traffic backend and signal source. State lives in Redis, so every replica and
+// every test process sees the same simulated service; each shift is logged so tests can prove
+// no traffic step ran twice or was skipped.
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { measured } from '../domain/measurement.ts';
+import { TrafficError, type CanarySignals, type Revisions, type ServiceBase, type Split, type TrafficBackend, type TrafficErrorCode, type TrafficPlatform } from '../ports.ts';
+import { scenarioSpec, signalsFor, type ScenarioInput, type ScenarioSpec } from './scenario.ts';
+
+export interface ShiftRecord {
+  readonly percent: number;
+  readonly at: number;
+}
+
+export class SimulatedWorld {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+
+  constructor(redis: Redis, prefix: string) {
+    this.#redis = redis;
+    this.#prefix = prefix;
+  }
+
+  #key(serviceKey: string, part: 'split' | 'shifts' | 'scenario' | 'faults'): string {
+    return `${this.#prefix}:sim:{${serviceKey}}:${part}`;
+  }
+
+  async setScenario(serviceKey: string, input: ScenarioInput): Promise<ScenarioSpec> {
+    const spec = scenarioSpec.parse(input);
+    await this.#redis.set(this.#key(serviceKey, 'scenario'), JSON.stringify(spec));
+    return spec;
+  }
+
+  async scenario(serviceKey: string): Promise<ScenarioSpec> {
+    const json = await this.#redis.get(this.#key(serviceKey, 'scenario'));
+    return scenarioSpec.parse(json ? JSON.parse(json) : { name: 'healthy' });
+  }
+
+  /** Makes the next `times` shifts fail with `code` (fault injection for tests and drills). */
+  async failShifts(serviceKey: string, times: number, code: TrafficErrorCode = 'transient'): Promise<void> {
+    await this.#redis.hset(this.#key(serviceKey, 'faults'), 'fail', times, 'code', code);
+  }
+
+  /** Makes every shift take `ms` before it lands (to widen crash windows in tests). */
+  async slowShifts(serviceKey: string, ms: number): Promise<void> {
+    await this.#redis.hset(this.#key(serviceKey, 'faults'), 'delay', ms);
+  }
+
+  async split(serviceKey: string): Promise<Split> {
+    const canary = Number((await this.#redis.hget(this.#key(serviceKey, 'split'), 'canary')) ?? 0);
+    return { canary, stable: 100 - canary, other: 0 };
+  }
+
+  async shifts(serviceKey: string): Promise<ShiftRecord[]> {
+    const rows = await this.#redis.lrange(this.#key(serviceKey, 'shifts'), 0, -1);
+    return rows.map((r) => JSON.parse(r) as ShiftRecord);
+  }
+
+  async shift(serviceKey: string, canaryPercent: number, now = Date.now()): Promise<Split> {
+    const faults = await this.#redis.hgetall(this.#key(serviceKey, 'faults'));
+    if (Number(faults.delay ?? 0) > 0) await new Promise((r) => setTimeout(r, Number(faults.delay)));
+    if (Number(faults.fail ?? 0) > 0) {
+      await this.#redis.hincrby(this.#key(serviceKey, 'faults'), 'fail', -1);
+      const code = (faults.code ?? 'transient') as TrafficErrorCode;
+      throw new TrafficError(code, `simulated ${code} error while setting ${canaryPercent} %`);
+    }
+    await this.#redis
+      .multi()
+      .hset(this.#key(serviceKey, 'split'), 'canary', canaryPercent, 'since', now)
+      .rpush(this.#key(serviceKey, 'shifts'), JSON.stringify({ percent: canaryPercent, at: now } satisfies ShiftRecord))
+      .exec();
+    return { canary: canaryPercent, stable: 100 - canaryPercent, other: 0 };
+  }
+
+  /**
+   * Records a split a real backend read or confirmed (a rehearsal against emulators), so the
+   * simulated signals follow the traffic actually served. Only changes are logged as shifts.
+   */
+  async observe(serviceKey: string, canaryPercent: number, now = Date.now()): Promise<void> {
+    const current = await this.#redis.hget(this.#key(serviceKey, 'split'), 'canary');
+    if ((current === null ? 0 : Number(current)) === canaryPercent) return;
+    await this.#redis
+      .multi()
+      .hset(this.#key(serviceKey, 'split'), 'canary', canaryPercent, 'since', now)
+      .rpush(this.#key(serviceKey, 'shifts'), JSON.stringify({ percent: canaryPercent, at: now } satisfies ShiftRecord))
+      .exec();
+  }
+
+  /** What the canary is doing now, per the service's scenario. */
+  async signals(serviceKey: string, now = Date.now()): Promise<CanarySignals> {
+    const [spec, split, first] = await Promise.all([
+      this.scenario(serviceKey),
+      this.split(serviceKey),
+      this.#redis.lindex(this.#key(serviceKey, 'shifts'), 0),
+    ]);
+    const firstAt = first ? (JSON.parse(first) as ShiftRecord).at : now;
+    return signalsFor(spec, { canaryPercent: split.canary, sinceFirstShiftMs: split.canary > 0 ? now - firstAt : 0 });
+  }
+
+  backend(serviceKey: string, label: string): TrafficBackend {
+    return {
+      label: `simulated ${label}`,
+      preflight: async (revisions: Revisions) =>
+        measured(
+          [
+            { name: `revision ${revisions.stable} ready`, value: 'yes', ok: true },
+            { name: `revision ${revisions.canary} ready`, value: 'yes', ok: true },
+          ],
+          'simulated',
+        ),
+      read: () => this.split(serviceKey),
+      shift: (_revisions: Revisions, percent: number) => this.shift(serviceKey, percent),
+    };
+  }
+}
+
+const SIMULATED_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export interface SimulatedService extends ServiceBase {
+  readonly platform: 'simulated';
+  /** `real`: traffic is simulated but gates are measured for real (a dry run of the gates). */
+  readonly gates: 'simulated' | 'real';
+}
+
+/** `world` may be a getter: plans can be validated before Redis is up. */
+export function simulatedPlatform(world: SimulatedWorld | (() => SimulatedWorld)): TrafficPlatform<SimulatedService> {
+  const resolve = () => (typeof world === 'function' ? world() : world);
+  return {
+    platform: 'simulated',
+    schema: z
+      .object({
+        platform: z.literal('simulated'),
+        name: z.string().regex(SIMULATED_NAME, { error: 'must be lowercase letters, digits and "-"' }),
+        stable: z.string().min(1).default('stable'),
+        canary: z.string().min(1).default('canary'),
+        gates: z.enum(['simulated', 'real']).default('simulated'),
+      })
+      .strict(),
+    serviceKey: (spec) => `simulated:${spec.name}`,
+    create: (spec) => resolve().backend(`simulated:${spec.name}`, `service ${spec.name}`),
+  };
+}

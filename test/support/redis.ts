@@ -1,0 +1,16 @@
+// Each test gets its own key prefix on the run's private Redis, so files run in parallel.
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { inject } from 'vitest';
+
+export function redisUrl(): string {
+  return inject('redisUrl');
+}
+
+export function uniquePrefix(label = 't'): string {
+  return `${label}-${randomBytes(4).toString('hex')}`;
+}
+
+export function connect(url = redisUrl()): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+}
