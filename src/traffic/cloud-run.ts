@@ -1,0 +1,346 @@
+// Cloud Run traffic platform: moves a service's traffic between two revisions through the Cloud
+// Run Admin API v2 and confirms what is actually served. It translates SDK shapes and gRPC errors
+// into the port's terms and holds no cutover policy: the engine decides when and how far to shift.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import type { RevisionsClient, ServicesClient, protos } from '@google-cloud/run';
+import { createRevisionsClient, createServicesClient } from '../cloud/clients.ts';
+import { CloudCallError, callGoogle, codeName, describeCallError, type CallContext } from '../cloud/errors.ts';
+import { errored, measured, type Measurement, type Observation } from '../domain/measurement.ts';
+import { RetriesExhaustedError, retryWithin } from '../infra/retry.ts';
+import type { Logger } from '../log.ts';
+import { TrafficError, type Revisions, type Split, type TrafficBackend, type TrafficPlatform } from '../ports.ts';
+import {
+  describeSplit,
+  normalizeTargets,
+  sameTraffic,
+  shortName,
+  splitOf,
+  toWireTargets,
+  trafficFor,
+} from './cloud-run-traffic.ts';
+import { cloudRunServiceSchema, serviceResource, type CloudRunService } from './cloud-run-schema.ts';
+
+export { cloudRunServiceSchema, serviceResource, type CloudRunService };
+
+type Service = protos.google.cloud.run.v2.IService;
+type Revision = protos.google.cloud.run.v2.IRevision;
+
+// ---- timing ----------------------------------------------------------------------------------
+
+export interface CloudRunTiming {
+  /** Attempts per operation on transient gRPC errors (UNAVAILABLE, DEADLINE_EXCEEDED, …). */
+  readonly maxAttempts: number;
+  readonly baseMs: number;
+  readonly capMs: number;
+  /** Overall budget for the retries of one operation, ms. */
+  readonly deadlineMs?: number;
+  /** Re-reads after a stale etag before giving up with a conflict. */
+  readonly conflictAttempts: number;
+  /** Deadline of one RPC, ms. */
+  readonly rpcTimeoutMs: number;
+  /** Long-running operation polling: first delay, longest delay, total budget (ms). */
+  readonly operationPollMs: number;
+  readonly operationPollMaxMs: number;
+  readonly operationTimeoutMs: number;
+  /** How long to wait for traffic_statuses to serve the requested split, and how often to look. */
+  readonly confirmTimeoutMs: number;
+  readonly confirmPollMs: number;
+}
+
+export const DEFAULT_CLOUD_RUN_TIMING: CloudRunTiming = {
+  maxAttempts: 5,
+  baseMs: 500,
+  capMs: 8_000,
+  deadlineMs: 120_000,
+  conflictAttempts: 5,
+  rpcTimeoutMs: 30_000,
+  operationPollMs: 1_000,
+  operationPollMaxMs: 5_000,
+  operationTimeoutMs: 300_000,
+  confirmTimeoutMs: 120_000,
+  confirmPollMs: 2_000,
+};
+
+export interface CloudRunPlatformDeps {
+  /** 'host:port' of a Cloud Run emulator (plain-text gRPC); absent = the real API with ADC. */
+  readonly emulatorHost?: string | undefined;
+  readonly retry?: Partial<CloudRunTiming>;
+  readonly log?: Logger;
+}
+
+export interface CloudRunPlatform extends TrafficPlatform<CloudRunService> {
+  /** Closes the gRPC channels this platform opened. */
+  close(): Promise<void>;
+}
+
+interface Clients {
+  readonly services: ServicesClient;
+  readonly revisions: RevisionsClient;
+}
+
+export function cloudRunPlatform(deps: CloudRunPlatformDeps = {}): CloudRunPlatform {
+  const timing: CloudRunTiming = { ...DEFAULT_CLOUD_RUN_TIMING, ...deps.retry };
+  let clients: Clients | undefined;
+  const connect = (): Clients =>
+    (clients ??= {
+      services: createServicesClient({ emulatorHost: deps.emulatorHost }),
+      revisions: createRevisionsClient({ emulatorHost: deps.emulatorHost }),
+    });
+  return {
+    platform: 'cloud-run',
+    schema: cloudRunServiceSchema,
+    serviceKey: (spec) => `cloud-run:${serviceResource(spec)}`,
+    create: (spec) => new CloudRunBackend(spec, connect, timing, deps.log),
+    async close() {
+      const open = clients;
+      clients = undefined;
+      if (open) await Promise.all([open.services.close(), open.revisions.close()]);
+    },
+  };
+}
+
+// ---- the backend -----------------------------------------------------------------------------
+
+const isConflict = (error: unknown): boolean =>
+  error instanceof CloudCallError &&
+  (error.code === GrpcStatus.ABORTED || (error.code === GrpcStatus.FAILED_PRECONDITION && /etag/i.test(error.details)));
+
+class CloudRunBackend implements TrafficBackend {
+  readonly label: string;
+  readonly #spec: CloudRunService;
+  readonly #resource: string;
+  readonly #connect: () => Clients;
+  readonly #timing: CloudRunTiming;
+  readonly #log: Logger | undefined;
+
+  constructor(spec: CloudRunService, connect: () => Clients, timing: CloudRunTiming, log: Logger | undefined) {
+    this.#spec = spec;
+    this.#resource = serviceResource(spec);
+    this.#connect = connect;
+    this.#timing = timing;
+    this.#log = log?.child({ platform: 'cloud-run', service: this.#resource });
+    this.label = `Cloud Run ${this.#resource}`;
+  }
+
+  async preflight(revisions: Revisions, signal?: AbortSignal): Promise<Measurement> {
+    try {
+      return await this.#retrying(() => this.#preflightOnce(revisions), signal);
+    } catch (error) {
+      return errored(this.#describe(error));
+    }
+  }
+
+  async read(revisions: Revisions): Promise<Split> {
+    try {
+      const service = await this.#retrying(() => this.#getService());
+      return this.#served(service, revisions);
+    } catch (error) {
+      throw this.#translate(error, revisions);
+    }
+  }
+
+  async shift(revisions: Revisions, canaryPercent: number): Promise<Split> {
+    if (!Number.isInteger(canaryPercent) || canaryPercent < 0 || canaryPercent > 100) {
+      throw new TrafficError('invalid', `Cloud Run splits traffic in whole percents: ${canaryPercent} is not an integer from 0 to 100`);
+    }
+    if (revisions.stable === revisions.canary) {
+      throw new TrafficError('invalid', `stable and canary are the same revision (${revisions.stable})`);
+    }
+    try {
+      // A transient failure anywhere restarts from a fresh read: the update is skipped when the
+      // spec already holds the target, so a retry never applies a change twice.
+      return await this.#retrying(() => this.#shiftOnce(revisions, canaryPercent));
+    } catch (error) {
+      throw this.#translate(error, revisions);
+    }
+  }
+
+  async #shiftOnce(revisions: Revisions, canaryPercent: number): Promise<Split> {
+    for (let attempt = 1; attempt <= this.#timing.conflictAttempts; attempt++) {
+      const service = await this.#getService();
+      const current = normalizeTargets(service.traffic);
+      const desired = trafficFor(current, revisions, canaryPercent);
+      if (sameTraffic(current, desired)) return this.#confirm(revisions, canaryPercent);
+      try {
+        await this.#update(service, desired);
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+        // Someone else changed the service since we read it: read again and rebuild on their change.
+        this.#log?.warn({ attempt, etag: service.etag }, 'Cloud Run service changed while shifting traffic; re-reading');
+        continue;
+      }
+      return this.#confirm(revisions, canaryPercent);
+    }
+    throw new TrafficError(
+      'conflict',
+      `${this.#resource} kept changing while the traffic shift was being applied (${this.#timing.conflictAttempts} stale-etag refusals); nothing was overwritten`,
+    );
+  }
+
+  async #update(service: Service, traffic: ReturnType<typeof trafficFor>): Promise<void> {
+    const { services } = this.#connect();
+    const context: CallContext = { action: 'update the traffic of the service', permission: 'run.services.update', resource: this.#resource };
+    this.#log?.info({ traffic: toWireTargets(traffic), etag: service.etag }, 'updating Cloud Run traffic');
+    // The whole service as read, with its etag: the server refuses it if anything changed since.
+    const [operation] = await callGoogle(context, () =>
+      services.updateService(
+        { service: { ...service, traffic: toWireTargets(traffic) } },
+        {
+          ...this.#callOptions(),
+          longrunning: {
+            initialRetryDelayMillis: this.#timing.operationPollMs,
+            retryDelayMultiplier: 1.5,
+            maxRetryDelayMillis: this.#timing.operationPollMaxMs,
+            totalTimeoutMillis: this.#timing.operationTimeoutMs,
+          },
+        },
+      ),
+    );
+    await callGoogle({ ...context, action: 'apply the traffic update' }, () => operation.promise());
+  }
+
+  /** Waits (bounded) until traffic_statuses serve exactly the requested split. */
+  async #confirm(revisions: Revisions, canaryPercent: number): Promise<Split> {
+    const deadline = Date.now() + this.#timing.confirmTimeoutMs;
+    for (;;) {
+      const service = await this.#getService();
+      const split = this.#served(service, revisions);
+      if (split.canary === canaryPercent && split.stable === 100 - canaryPercent && split.other === 0) return split;
+      const failed = service.terminalCondition?.state === 'CONDITION_FAILED' && !service.reconciling;
+      if (failed || Date.now() >= deadline) {
+        const why = failed
+          ? `Cloud Run reports: ${service.terminalCondition?.message || 'the service is not ready'}`
+          : `still not served after ${Math.round(this.#timing.confirmTimeoutMs / 1000)}s`;
+        throw new TrafficError(
+          'unconfirmed',
+          `asked ${this.#resource} for canary ${canaryPercent}% / stable ${100 - canaryPercent}%, it serves ${describeSplit(split)}: ${why}`,
+        );
+      }
+      await sleep(this.#timing.confirmPollMs);
+    }
+  }
+
+  #served(service: Service, revisions: Revisions): Split {
+    return splitOf(normalizeTargets(service.trafficStatuses), revisions, service.latestReadyRevision ?? '');
+  }
+
+  async #preflightOnce(revisions: Revisions): Promise<Measurement> {
+    try {
+      await this.#getService();
+    } catch (error) {
+      if (!(error instanceof CloudCallError) || error.code !== GrpcStatus.NOT_FOUND) throw error;
+      return measured(
+        [{ name: 'service', value: 'not found', threshold: 'exists', ok: false }],
+        `service ${this.#spec.name} does not exist in project ${this.#spec.project}, region ${this.#spec.region}`,
+      );
+    }
+    const observations: Observation[] = [{ name: 'service', value: this.#spec.name, threshold: 'exists', ok: true }];
+    const problems: string[] = [];
+    for (const side of ['stable', 'canary'] as const) {
+      const name = revisions[side];
+      const revision = await this.#getRevision(name);
+      const owner = revision ? shortName(revision.service || (revision.name ?? '').replace(/\/revisions\/[^/]*$/, '')) : '';
+      const belongs = revision !== undefined && owner === this.#spec.name;
+      let found: string;
+      if (!revision) {
+        found = `${name} not found`;
+        problems.push(`${side} revision ${name} not found in ${this.#spec.region}`);
+      } else if (!belongs) {
+        found = `${name} belongs to service ${owner}`;
+        problems.push(`${side} revision ${name} belongs to service ${owner}, not ${this.#spec.name}`);
+      } else {
+        found = name;
+      }
+      observations.push({ name: `${side}_revision`, value: found, threshold: `in service ${this.#spec.name}`, ok: belongs });
+      const ready = revision?.conditions?.find((c) => c.type === 'Ready');
+      const isReady = belongs && ready?.state === 'CONDITION_SUCCEEDED';
+      if (belongs && !isReady) {
+        const message = ready?.message ? `: ${ready.message}` : '';
+        problems.push(`${side} revision ${name} is not ready${message}`);
+      }
+      observations.push({
+        name: `${side}_ready`,
+        value: !belongs ? null : isReady ? 'ready' : `not ready${ready?.message ? `: ${ready.message}` : ''}`,
+        threshold: 'ready',
+        ok: isReady,
+      });
+    }
+    return measured(observations, problems.length > 0 ? problems.join('; ') : undefined);
+  }
+
+  async #getService(): Promise<Service> {
+    const { services } = this.#connect();
+    const [service] = await callGoogle({ action: 'read the service', permission: 'run.services.get', resource: this.#resource }, () =>
+      services.getService({ name: this.#resource }, this.#callOptions()),
+    );
+    return service;
+  }
+
+  /** The revision, or undefined when it does not exist. */
+  async #getRevision(name: string): Promise<Revision | undefined> {
+    const { revisions } = this.#connect();
+    const resource = `${this.#resource}/revisions/${name}`;
+    try {
+      const [revision] = await callGoogle({ action: `read revision ${name}`, permission: 'run.revisions.get', resource }, () =>
+        revisions.getRevision({ name: resource }, this.#callOptions()),
+      );
+      return revision;
+    } catch (error) {
+      if (error instanceof CloudCallError && error.code === GrpcStatus.NOT_FOUND) return undefined;
+      throw error;
+    }
+  }
+
+  /** The client's own retries are off: ours are the single, bounded, observable policy. */
+  #callOptions(): { retry: null; timeout: number } {
+    return { retry: null, timeout: this.#timing.rpcTimeoutMs };
+  }
+
+  #retrying<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return retryWithin(
+      fn,
+      this.#timing,
+      (error) => error instanceof CloudCallError && error.transient,
+      ({ attempt, delayMs, error }) => this.#log?.warn({ attempt, delayMs, err: error instanceof Error ? error.message : String(error) }, 'transient Cloud Run error; retrying'),
+      signal,
+    );
+  }
+
+
+  #describe(error: unknown): string {
+    if (error instanceof RetriesExhaustedError) {
+      const cause = error.cause;
+      const what = cause instanceof CloudCallError ? `${cause.context.action} (${codeName(cause.code)}: ${cause.details})` : String(cause);
+      return `Cloud Run did not answer after ${error.attempts} attempts: could not ${what}`;
+    }
+    if (error instanceof CloudCallError) return describeCallError(error);
+    return error instanceof Error ? error.message : String(error);
+  }
+
+  #translate(error: unknown, revisions: Revisions): TrafficError {
+    if (error instanceof TrafficError) return error;
+    const message = this.#describe(error);
+    if (error instanceof RetriesExhaustedError) return new TrafficError('transient', message, { cause: error });
+    if (!(error instanceof CloudCallError)) return new TrafficError('unconfirmed', message, { cause: error });
+    switch (error.code) {
+      case GrpcStatus.PERMISSION_DENIED:
+      case GrpcStatus.UNAUTHENTICATED:
+        return new TrafficError('permission_denied', message, { cause: error });
+      case GrpcStatus.NOT_FOUND: {
+        if (error.context.permission === 'run.services.get') {
+          return new TrafficError('not_found', `service ${this.#spec.name} not found in project ${this.#spec.project}, region ${this.#spec.region}`, { cause: error });
+        }
+        const named = [revisions.canary, revisions.stable].filter((r) => error.details.includes(r));
+        const which = named.length > 0 ? named.join(' and ') : `${revisions.canary} or ${revisions.stable}`;
+        return new TrafficError('not_found', `revision ${which} not found in ${this.#resource} (${error.details})`, { cause: error });
+      }
+      case GrpcStatus.ABORTED:
+        return new TrafficError('conflict', message, { cause: error });
+      case GrpcStatus.INVALID_ARGUMENT:
+        return new TrafficError('invalid', `Cloud Run refused the traffic change: ${error.details}`, { cause: error });
+      default:
+        return new TrafficError('unconfirmed', message, { cause: error });
+    }
+  }
+}

@@ -1,0 +1,48 @@
+// The composition root's view: adapters built from env reach the emulators named there.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cloudAdapters } from '../../src/cloud/adapters.ts';
+import { startFakeGoogleCloud, type FakeGoogleCloud } from '../fakes/gcp/index.ts';
+import { gateContext } from '../gates/context.ts';
+
+process.env.METADATA_SERVER_DETECTION = 'none';
+
+describe('cloudAdapters', () => {
+  let cloud: FakeGoogleCloud;
+  beforeAll(async () => {
+    cloud = await startFakeGoogleCloud();
+  });
+  afterAll(async () => cloud.close());
+
+  it('registers cloud-run, http-flag, cloud_logging and cloud_monitoring, wired to the emulator hosts', async () => {
+    const adapters = cloudAdapters({
+      CLOUD_RUN_EMULATOR_HOST: cloud.run.address,
+      CLOUD_LOGGING_EMULATOR_HOST: cloud.logging.address,
+      CLOUD_MONITORING_EMULATOR_HOST: cloud.monitoring.address,
+    });
+    try {
+      expect(adapters.platforms.map((p) => p.platform)).toEqual(['cloud-run', 'http-flag']);
+      expect(adapters.gateKinds.map((g) => g.key)).toEqual(['cloud_logging', 'cloud_monitoring']);
+      const name = 'projects/openagentsgemini/locations/us-central1/services/openagents-control-service';
+      cloud.run.addService(name);
+      cloud.run.addRevision(`${name}/revisions/openagents-control-service-00010-abc`);
+      cloud.run.addRevision(`${name}/revisions/openagents-control-service-00011-def`);
+      const platform = adapters.platforms[0]!;
+      const spec = platform.schema.parse({
+        platform: 'cloud-run',
+        project: 'openagentsgemini',
+        region: 'us-central1',
+        name: 'openagents-control-service',
+        stable: 'openagents-control-service-00010-abc',
+        canary: 'openagents-control-service-00011-def',
+      });
+      await expect(platform.create(spec).preflight({ stable: spec.stable, canary: spec.canary })).resolves.toMatchObject({ outcome: 'pass' });
+      const presence = adapters.gateKinds[0]!;
+      await expect(presence.measure(presence.schema.parse({ present: 'jsonPayload.event="route.split.decision"' }), gateContext())).resolves.toMatchObject({
+        outcome: 'fail',
+      });
+      expect(cloud.logging.requests).toHaveLength(1);
+    } finally {
+      await adapters.close?.();
+    }
+  });
+});
