@@ -1,0 +1,206 @@
+// The war room in Slack: the status card (posted once, then edited in place), detail in the
+// card's thread, and in the channel only what everyone must see: escalations, the 30-minute
+// update, the outcome. The runbook's checklists and the sign-off live in the thread too, each one
+// message edited in place as people tick. It presents; the engine has already decided everything it shows.
+import type { webApi } from '@slack/bolt';
+import type { AuditEntry } from '../domain/audit.ts';
+import { isTerminal, type Notice } from '../domain/state.ts';
+import type { Logger } from '../log.ts';
+import type { CutoverView, RoomRef, WarRoom } from '../ports.ts';
+import type { SlackMessage } from '../../templates/blocks.ts';
+import { statusCard } from '../../templates/card.ts';
+import { checklistMessage, nudgeMessage, signOffMessage } from '../../templates/checklist.ts';
+import { closingMessage, escalationMessage, statusPageDraft, threadNotice, updateMessage } from '../../templates/messages.ts';
+
+/** The Web API methods the room uses, and nothing else. */
+export interface RoomClient {
+  readonly chat: Pick<webApi.WebClient['chat'], 'postMessage' | 'update'>;
+  filesUploadV2: webApi.WebClient['filesUploadV2'];
+}
+
+/** The evidence package of a cutover (file name → content), or null when the cutover is gone. */
+export type EvidenceSource = (cutoverId: string) => Promise<ReadonlyMap<string, string> | null>;
+
+/**
+ * Where the room keeps the ts of each message it edits in place (in Redis beside the room state,
+ * so whichever replica delivers the next tick edits the same message).
+ */
+export interface RoomMemory {
+  recall(cutoverId: string, key: string): Promise<string | null>;
+  remember(cutoverId: string, key: string, ts: string): Promise<void>;
+}
+
+interface CardRef {
+  readonly channel: string;
+  readonly ts: string;
+}
+
+function cardRef(ref: RoomRef): CardRef {
+  const { channel, ts } = ref;
+  if (!channel || !ts) throw new Error(`not a Slack room handle: ${JSON.stringify(ref)}`);
+  return { channel, ts };
+}
+
+const content = (message: SlackMessage) => (message.blocks.length ? { text: message.text, blocks: [...message.blocks] } : { text: message.text });
+
+const checklistKey = (index: number) => `cp${index}`;
+const SIGN_OFF_KEY = 'signoff';
+const CLOSING_KEY = 'closing';
+
+export class SlackWarRoom implements WarRoom {
+  readonly #client: RoomClient;
+  readonly #evidence: EvidenceSource;
+  readonly #memory: RoomMemory;
+  readonly #log: Logger;
+
+  constructor(deps: { readonly client: RoomClient; readonly evidence: EvidenceSource; readonly memory: RoomMemory; readonly log: Logger }) {
+    this.#client = deps.client;
+    this.#evidence = deps.evidence;
+    this.#memory = deps.memory;
+    this.#log = deps.log;
+  }
+
+  async open(view: CutoverView): Promise<RoomRef> {
+    const posted = await this.#client.chat.postMessage({ channel: view.plan.channel, ...content(statusCard(view)) });
+    if (!posted.ts) throw new Error(`chat.postMessage returned no ts for the status card of ${view.state.id}`);
+    return { channel: posted.channel ?? view.plan.channel, ts: posted.ts };
+  }
+
+  async refresh(ref: RoomRef, view: CutoverView): Promise<void> {
+    const { channel, ts } = cardRef(ref);
+    await this.#client.chat.update({ channel, ts, ...content(statusCard(view)) });
+  }
+
+  async post(ref: RoomRef, entry: AuditEntry, view: CutoverView): Promise<void> {
+    const card = cardRef(ref);
+    switch (entry.type) {
+      case 'refused':
+        // The person was answered ephemerally; the refusal stays in the audit trail only.
+        return;
+      case 'notice':
+        await this.#notice(card, entry.notice, view);
+        return;
+      case 'escalation':
+        await this.#inChannel(card, escalationMessage(entry.escalation, view));
+        return;
+      case 'evidence':
+        await this.#close(card, entry, view);
+        return;
+    }
+  }
+
+  async update(ref: RoomRef, view: CutoverView, now: number): Promise<void> {
+    await this.#inChannel(cardRef(ref), updateMessage(view, now));
+  }
+
+  async #notice(card: CardRef, notice: Notice, view: CutoverView): Promise<void> {
+    switch (notice.kind) {
+      case 'checkpoint_opened':
+      case 'checkpoint_ticked':
+        // A tick is shown by editing the checklist, not by a reply per item.
+        await this.#inPlace(card, view, checklistKey(notice.index), checklistMessage(view, notice.index));
+        return;
+      case 'checkpoint_gates':
+      case 'checkpoint_done':
+        await this.#inPlace(card, view, checklistKey(notice.index), checklistMessage(view, notice.index));
+        await this.#inThread(card, threadNotice(notice, view));
+        return;
+      case 'checkpoint_nudged':
+        await this.#inThread(card, nudgeMessage(view, notice.index));
+        return;
+      case 'signoff_requested':
+      case 'signed_off':
+        await this.#inPlace(card, view, SIGN_OFF_KEY, signOffMessage(view));
+        return;
+      case 'signoff_complete':
+        await this.#inPlace(card, view, SIGN_OFF_KEY, signOffMessage(view));
+        await this.#inThread(card, threadNotice(notice, view));
+        if (isTerminal(view.state.phase)) await this.#signedAfterClosing(card, view);
+        return;
+      default:
+        await this.#inThread(card, threadNotice(notice, view));
+        if (notice.kind === 'started') await this.#inThread(card, statusPageDraft('start', view));
+        if (notice.kind === 'rollback_started') await this.#inThread(card, statusPageDraft('rollback', view));
+    }
+  }
+
+  /**
+   * Posts `message` (in the card's thread, or with `channel` in the channel) the first time, then
+   * edits that message: an entry delivered twice after a crash edits instead of posting again.
+   */
+  async #inPlace(card: CardRef, view: CutoverView, key: string, message: SlackMessage, where: 'thread' | 'channel' = 'thread'): Promise<void> {
+    const id = view.state.id;
+    const ts = await this.#memory.recall(id, key);
+    if (ts) {
+      await this.#client.chat.update({ channel: card.channel, ts, ...content(message) });
+      return;
+    }
+    const posted = await this.#client.chat.postMessage({ channel: card.channel, ...(where === 'thread' ? { thread_ts: card.ts } : {}), ...content(message) });
+    if (posted.ts) await this.#memory.remember(id, key, posted.ts);
+  }
+
+  /** Sign-off completed after the closing message: the thread gets the package's summary again, now signed. */
+  async #signedAfterClosing(card: CardRef, view: CutoverView): Promise<void> {
+    // Before the closing message, there is nothing to redo: the package it uploads is built from this state.
+    if (!(await this.#memory.recall(view.state.id, CLOSING_KEY))) return;
+    const files = await this.#evidence(view.state.id);
+    const summaries = [...(files ?? [])].filter(([name]) => name === 'SUMMARY.md' || name === 'summary.json');
+    if (summaries.length === 0) return;
+    await this.#client.filesUploadV2({
+      channel_id: card.channel,
+      thread_ts: card.ts,
+      initial_comment: `Sign-off complete: SUMMARY.md and summary.json of cutover \`${view.state.id}\` again, now with every sign-off`,
+      file_uploads: summaries.map(([name, text]) => ({ content: text, filename: name, title: name })),
+    });
+  }
+
+  async #inThread(card: CardRef, message: SlackMessage): Promise<void> {
+    await this.#client.chat.postMessage({ channel: card.channel, thread_ts: card.ts, ...content(message) });
+  }
+
+  async #inChannel(card: CardRef, message: SlackMessage): Promise<void> {
+    await this.#client.chat.postMessage({ channel: card.channel, ...content(message) });
+  }
+
+  /**
+   * The outcome in the channel, and the evidence files in the card's thread. The files are built
+   * again from Redis (the same bytes the evidence job wrote), so any replica can upload them,
+   * whichever host's disk holds `entry.path`.
+   */
+  async #close(card: CardRef, entry: Extract<AuditEntry, { type: 'evidence' }>, view: CutoverView): Promise<void> {
+    const files = await this.#evidence(view.state.id);
+    if (!files) {
+      this.#log.warn({ cutover: view.state.id }, 'evidence package gone from the store; closing message not posted');
+      return;
+    }
+    const sent = uploads(files);
+    await this.#inPlace(card, view, CLOSING_KEY, closingMessage(view, files.get('SUMMARY.md') ?? '', { path: entry.path, files: sent.length }), 'channel');
+    // Checklists left open: a tick now would be refused, so their buttons go.
+    for (const [index, run] of view.state.checkpoints.entries()) {
+      const ts = run.status === 'open' ? await this.#memory.recall(view.state.id, checklistKey(index)) : null;
+      if (ts) await this.#client.chat.update({ channel: card.channel, ts, ...content(checklistMessage(view, index)) });
+    }
+    await this.#client.filesUploadV2({
+      channel_id: card.channel,
+      thread_ts: card.ts,
+      initial_comment: `Evidence package of cutover \`${view.state.id}\` (${sent.length} files)`,
+      file_uploads: sent.map(([name, text]) => ({ content: text, filename: name.replaceAll('/', '_'), title: name })),
+    });
+  }
+}
+
+/** The one log every package has; the others (one per command-gate run) can be many. */
+const AUDIT_LOG = 'logs/audit.jsonl';
+export const COMBINED_LOGS = 'logs/gate-logs.txt';
+
+/**
+ * What goes to Slack: every file of the package, except that the gate and step logs travel as one
+ * file, so a long cutover with a command gate does not upload hundreds of files. The package on
+ * disk keeps them apart.
+ */
+export function uploads(files: ReadonlyMap<string, string>): Array<[string, string]> {
+  const all = [...files];
+  const gateLogs = all.filter(([name]) => name.startsWith('logs/') && name !== AUDIT_LOG);
+  const rest = all.filter(([name]) => !name.startsWith('logs/') || name === AUDIT_LOG);
+  return gateLogs.length ? [...rest, [COMBINED_LOGS, gateLogs.map(([name, text]) => `==> ${name} <==\n${text}`).join('\n')]] : rest;
+}

@@ -1,0 +1,155 @@
+// The ephemeral replies a person gets to a command or a click: refusals in words with the correct
+// usage, and short confirmations. Pure; the handlers only choose which one to send.
+import { tally } from '../src/domain/approvals.ts';
+import type { ApprovalAction, Plan } from '../src/domain/plan.ts';
+import type { CutoverState } from '../src/domain/state.ts';
+import { startsAt } from '../src/domain/timeline.ts';
+import { zonedText } from '../src/domain/zone.ts';
+import type { Command, EngineRefusal } from '../src/runtime/engine.ts';
+import { LIMIT, clip, escape, mention } from './blocks.ts';
+import { describePhase, isoMinute, refusalWords } from './words.ts';
+
+export const USAGE = {
+  start: '/cutover start <plan> [canary=<revision>] [stable=<revision>]',
+  schedule: '/cutover schedule <plan> at <time> [canary=<revision>] [stable=<revision>]',
+  status: '/cutover status [<plan>]',
+  hold: '/cutover hold [<plan>] [reason…]',
+  resume: '/cutover resume [<plan>]',
+  abort: '/cutover abort [<plan>] [reason…]',
+  close: '/cutover close [<plan>] [reason…]',
+  plans: '/cutover plans',
+  help: '/cutover help',
+  promote: '/promote [<plan>]',
+  rollback: '/rollback [<plan>] [reason…]',
+} as const;
+
+export type UsageKey = keyof typeof USAGE;
+
+export const HELP = [
+  '*Cutover bot*: runs a production cutover in this channel: preflight gates, a go/no-go, cohorts with gated soaks, promotion and rollback.',
+  `• \`${USAGE.start}\`: start a cutover of a plan now, T0 now (revisions default to the plan's)`,
+  `• \`${USAGE.schedule}\`: set T0 ahead; <time> is UTC like 2026-11-24T14:00Z (or with an offset, +01:00), or HH:MM in the plan's time zone. The runbook's checkpoints open at their times`,
+  `• \`${USAGE.status}\`: where the cutover is`,
+  `• \`${USAGE.hold}\` / \`${USAGE.resume}\`: pause it, carry on`,
+  `• \`${USAGE.abort}\`: end it before any traffic has moved (or cancel a scheduled one)`,
+  `• \`${USAGE.close}\`: end hypercare early, keeping the release`,
+  `• \`${USAGE.promote}\`: advance to the next cohort once the soak is clean`,
+  `• \`${USAGE.rollback}\`: at once, 100 % back to the stable revision`,
+  `• \`${USAGE.plans}\`: the plans and any running cutover · \`${USAGE.help}\`: this`,
+  'Leave out `<plan>` when only one cutover runs in the channel. Approve, Reject, Promote, Hold, Resume and Roll back are also buttons on the status card; checklists and sign-off are ticked with the buttons in its thread.',
+].join('\n');
+
+/** Exactly what issue 5 asks for when Redis does not answer. */
+export const STORE_DOWN = '⚠️ cannot reach the state store; nothing was changed. Try again in a moment.';
+
+export const BOT_FAILED = '⚠️ The bot hit an error handling that. Check the status card before trying again.';
+
+export const BAD_BUTTON = 'That button was not made by this bot (or is damaged), so nothing was changed. Use the buttons on the current status card.';
+
+export const usageReply = (problem: string, usage: UsageKey): string => `${escape(problem)}\nUsage: \`${USAGE[usage]}\` (\`/cutover help\` lists every command)`;
+
+export const wrongChannel = (plan: string, channel: string): string =>
+  `Plan *${escape(plan)}* runs in ${mention(channel)}; its commands are only taken there. Nothing was changed.`;
+
+export const unknownPlan = (name: string): string => `There is no plan *${escape(clip(name, 80))}* in the plans folder. \`${USAGE.plans}\` lists them.`;
+
+export function invalidPlan(name: string, errors: readonly string[]): string {
+  const shown = errors.slice(0, 15).map((e) => `• ${escape(clip(e, 300))}`);
+  const more = errors.length > shown.length ? `\n… and ${errors.length - shown.length} more` : '';
+  return clip(`Plan *${escape(name)}* is not valid, so it cannot start. Fix the file and try again:\n${shown.join('\n')}${more}`, LIMIT.text);
+}
+
+export const nothingRunningHere = (usage: UsageKey): string =>
+  `No cutover is running in this channel. Name a plan, or start one: \`${USAGE.start}\`. (\`${USAGE[usage]}\`)`;
+
+export const notRunning = (plan: string): string => `No cutover of *${escape(plan)}* is running. Start one with \`/cutover start ${escape(plan)}\`.`;
+
+export const severalRunning = (states: readonly CutoverState[], usage: UsageKey): string =>
+  `Several cutovers run in this channel (${states.map((s) => `*${escape(s.plan)}*`).join(', ')}): say which one. Usage: \`${USAGE[usage]}\``;
+
+export const GONE_CUTOVER = 'That cutover no longer exists, so nothing was changed.';
+
+/** An engine refusal in words (templates/words.ts), with what to do instead; with the plan, a checkpoint is named. */
+export function refusal(refused: EngineRefusal, state: CutoverState | null, now: number, plan?: Plan | null): string {
+  if (refused.code === 'no_cutover' || refused.code === 'already_running') return refusalWords(refused.code, state);
+  return escape(
+    refusalWords(refused.code, state, {
+      ...(refused.roles ? { roles: refused.roles } : {}),
+      ...(refused.until ? { until: refused.until } : {}),
+      ...(refused.gates ? { gates: refused.gates } : {}),
+      ...(refused.checkpoint !== undefined ? { checkpoint: refused.checkpoint } : {}),
+      ...(plan ? { plan } : {}),
+      action: refused.action,
+      now,
+    }),
+  );
+}
+
+/** Reply to `/cutover schedule`: T0 in UTC and in the plan's zone, and when the room comes alive. */
+export function scheduled(state: CutoverState, plan: Plan, note?: string): string {
+  const first = plan.timeline[0];
+  const start = startsAt(plan, state.t0, state.startedAt);
+  const zone = plan.timezone === 'UTC' ? '' : ` (${zonedText(state.t0, plan.timezone)})`;
+  const begins =
+    first && first.offsetMs < 0
+      ? start > state.startedAt
+        ? `Preflight and *${escape(first.label)} ${escape(first.name)}* start at ${isoMinute(start)}`
+        : `*${escape(first.label)} ${escape(first.name)}* is already due: preflight and the checkpoints that are due start now`
+      : `Preflight starts at T0`;
+  return [
+    `🗓️ Scheduled cutover \`${state.id}\` of *${escape(plan.name)}*: T0 is *${isoMinute(state.t0)}*${escape(zone)}.`,
+    ...(note ? [escape(note)] : []),
+    `${begins}; traffic moves at T0 once the go/no-go is given. The status card is in ${mention(state.channel)}; \`/cutover abort\` cancels it.`,
+  ].join('\n');
+}
+
+export const started = (state: CutoverState): string =>
+  `🚀 Started cutover \`${state.id}\` of *${escape(state.plan)}* (stable \`${escape(state.revisions.stable)}\`, canary \`${escape(state.revisions.canary)}\`): preflight gates are running. The status card is in ${mention(state.channel)}.`;
+
+/** Actions that need approvals, the rule they follow, and the phase they lead to once it is met. */
+const APPROVED_ACTIONS = {
+  approve: { rule: 'go_no_go', leadsTo: 'shifting' },
+  promote: { rule: 'promote', leadsTo: 'shifting' },
+  rollback: { rule: 'rollback', leadsTo: 'rolling_back' },
+} as const satisfies Record<string, { rule: ApprovalAction & keyof CutoverState['approvals']; leadsTo: CutoverState['phase'] }>;
+
+/** A command or click that went through: done, or an approval recorded that is not yet enough. */
+export function accepted(command: Command, state: CutoverState, plan: Plan): string {
+  if (command.type === 'tick') {
+    const c = plan.timeline[command.checkpoint];
+    const run = state.checkpoints[command.checkpoint];
+    const item = escape(clip(c?.checklist[command.item] ?? '', 200));
+    const where = `*${escape(c?.label ?? '')} ${escape(c?.name ?? '')}*`;
+    return run?.status === 'done' ? `✅ Ticked “${item}”: ${where} is done.` : `☑️ Ticked “${item}” (${where}: ${run?.ticks.filter(Boolean).length ?? 0}/${c?.checklist.length ?? 0}).`;
+  }
+  if (command.type === 'sign_off') {
+    const complete = state.signoffs.every(Boolean);
+    return `✍️ Signed off “${escape(clip(plan.signOff[command.item]?.item ?? '', 200))}”.${complete ? ' Sign-off is complete.' : ''}`;
+  }
+  if (command.type === 'close') return `🏁 Hypercare closed: the cutover is ${escape(describePhase(state))}.`;
+  const { by, type: action } = command;
+  const approval = APPROVED_ACTIONS[action as keyof typeof APPROVED_ACTIONS];
+  if (approval && state.phase !== approval.leadsTo) {
+    const t = tally(plan.approvals[approval.rule], state.approvals[approval.rule], state.startedBy);
+    if (!t.satisfied) {
+      const others = t.othersNeeded ? `, from someone other than ${by === state.startedBy ? 'you' : mention(state.startedBy)}: the two-person rule wants a second person` : '';
+      return `👍 Your approval is recorded. *${t.needed}* more needed${others}. Roles: ${plan.approvals[approval.rule].roles.map(escape).join(', ')}.`;
+    }
+  }
+  return `✅ Done: the cutover is ${escape(describePhase(state))}.`;
+}
+
+/** `/cutover plans`: every plan file, whether it is valid, and what runs. */
+export function plansList(plans: ReadonlyArray<{ readonly name: string; readonly plan: Plan | null; readonly errors: number }>, running: readonly CutoverState[]): string {
+  const runningOf = (name: string) => running.find((s) => s.plan === name);
+  const lines = plans.map(({ name, plan, errors }) => {
+    const run = runningOf(name);
+    const what = plan
+      ? `${escape(plan.service.platform)} \`${escape(plan.service.name)}\` in ${mention(plan.channel)}, cohorts ${plan.stages.map((s) => `${s.percent} %`).join(' → ')}`
+      : `not valid (${errors} problem${errors === 1 ? '' : 's'}: \`/cutover start ${escape(name)}\` shows them)`;
+    return `• *${escape(name)}*: ${what}${run ? `\n    ▶️ running \`${run.id}\`: ${escape(describePhase(run))}` : ''}`;
+  });
+  const orphans = running.filter((s) => !plans.some((p) => p.name === s.plan)).map((s) => `• *${escape(s.plan)}* (plan file gone) ▶️ running \`${s.id}\`: ${escape(describePhase(s))}`);
+  const all = [...lines, ...orphans];
+  return clip(all.length ? `*Plans*\n${all.join('\n')}` : 'No plans in the plans folder yet. Add a YAML plan there (see examples/plans/).', LIMIT.text);
+}

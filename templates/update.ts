@@ -1,0 +1,53 @@
+// The facts of seed 003's internal update: Status, Traffic, Key Metrics, Issues, Next checkpoint.
+import { formatDuration } from '../src/domain/duration.ts';
+import type { CutoverView } from '../src/ports.ts';
+import { describePhase, readingText } from './words.ts';
+
+export interface UpdateFacts {
+  /** 'update' during the cutover (seed 003's 30-minute update); 'hypercare' for the daily summary. */
+  readonly kind: 'update' | 'hypercare';
+  readonly emoji: string;
+  readonly status: 'On Track' | 'Issue' | 'Resolved';
+  readonly minutes: number;
+  readonly traffic: string;
+  readonly metrics: string;
+  readonly issues: string;
+  readonly next: string;
+}
+
+export function updateFacts({ state, plan }: CutoverView, now: number): UpdateFacts {
+  const failing = Object.values(state.gates).some((t) => t.last && t.last.verdict !== 'pass');
+  const troubled = state.phase === 'held' || state.phase === 'rolling_back' || state.phase === 'failed' || (state.phase === 'hypercare' && failing);
+  const resolved = state.phase === 'rolled_back' || state.phase === 'completed';
+  const lines = Object.entries(state.gates).filter(([, t]) => t.last);
+  const issues = lines.filter(([, t]) => t.last?.verdict !== 'pass').map(([id, t]) => `${id} ${readingText(t.last ?? undefined)}`);
+  const observations = lines.flatMap(([, t]) => t.last?.observations ?? []);
+  // The first name found wins, so a measured 5xx ratio is preferred to an error-budget share.
+  const metric = (...names: RegExp[]) => {
+    for (const name of names) {
+      const found = observations.find((o) => name.test(o.name) && typeof o.value === 'number');
+      if (found) return found.value as number;
+    }
+    return undefined;
+  };
+  const errorRate = metric(/^5xx_ratio$/, /error_rate/, /error_budget_ratio/);
+  const p95 = metric(/^p95_latency_ms$/, /p95/);
+  const next =
+    state.phase === 'soaking' && state.soak
+      ? `soak of ${state.traffic} % ends in ${formatDuration(Math.max(0, state.soak.endsAt - now))}`
+      : state.phase === 'awaiting_promotion'
+        ? 'waiting for /promote'
+        : state.phase === 'hypercare' && state.hypercare
+          ? `hypercare ends in ${formatDuration(Math.max(0, state.hypercare.endsAt - now))}`
+          : describePhase(state);
+  return {
+    kind: state.phase === 'hypercare' ? 'hypercare' : 'update',
+    emoji: troubled ? '🟡' : resolved ? (state.phase === 'completed' ? '🟢' : '🔴') : '🟢',
+    status: troubled ? 'Issue' : resolved ? 'Resolved' : 'On Track',
+    minutes: Math.max(0, Math.round((now - state.startedAt) / 60_000)),
+    traffic: `${state.traffic} % canary / ${100 - state.traffic} % stable`,
+    metrics: `Error rate ${Number.isFinite(errorRate) ? `${((errorRate as number) * 100).toFixed(2)}%` : 'n/a'}, P95 latency ${Number.isFinite(p95) ? `${Math.round(p95 as number)}ms` : 'n/a'}`,
+    issues: issues.length ? issues.join('; ') : state.held ? state.held.reason : 'None',
+    next: plan.stages.length && state.stage + 1 < plan.stages.length && state.phase === 'awaiting_promotion' ? `promote to ${plan.stages[state.stage + 1]!.percent} %` : next,
+  };
+}
