@@ -1,0 +1,85 @@
+// npm run bench [-- ack rollback many cost]: runs the benchmarks, prints each figure beside its
+// target, and writes them to bench/results/latest.json with the machine and the date.
+// Not tests: figures depend on the machine; targets are reported as met or not, never asserted.
+import { ackLatency } from './ack-latency.ts';
+import { measureGateCheckCost } from './gate-check-cost.ts';
+import { manyCutovers } from './many-cutovers.ts';
+import { figure, print, recordResults, type Figure } from './support.ts';
+import { timeToRollback } from './time-to-rollback.ts';
+
+const ALL = ['ack', 'rollback', 'many', 'cost'] as const;
+const chosen = process.argv.slice(2).filter((a): a is (typeof ALL)[number] => (ALL as readonly string[]).includes(a));
+const run = chosen.length ? chosen : [...ALL];
+const log = (line: string) => console.log(line);
+const all: Record<string, Figure> = {};
+const record = (title: string, figures: Record<string, Figure>) => {
+  print(title, figures);
+  Object.assign(all, figures);
+  recordResults(figures);
+};
+
+if (run.includes('ack')) {
+  log('1. Ack latency: 2,000 slash commands and 2,000 clicks at concurrency 50, the bot and a bare Bolt app');
+  const r = await ackLatency({ log });
+  const ratio = (bot: number, bare: number) => bot / bare;
+  record('Ack latency', {
+    ack_commands_p50: figure(r.bot.commandsP50, 'ms', null),
+    ack_commands_p99: figure(r.bot.commandsP99, 'ms', 50),
+    ack_clicks_p50: figure(r.bot.clicksP50, 'ms', null),
+    ack_clicks_p99: figure(r.bot.clicksP99, 'ms', 50),
+    bare_bolt_commands_p99: figure(r.bare.commandsP99, 'ms', null),
+    bare_bolt_clicks_p99: figure(r.bare.clicksP99, 'ms', null),
+    ack_commands_p99_vs_bare_bolt: figure(ratio(r.bot.commandsP99, r.bare.commandsP99), 'x', 1.5, 'at_most'),
+    ack_clicks_p99_vs_bare_bolt: figure(ratio(r.bot.clicksP99, r.bare.clicksP99), 'x', 1.5, 'at_most'),
+    ack_failures: figure(r.bot.failures + r.bare.failures, 'requests', 0, 'at_most'),
+  });
+}
+
+if (run.includes('rollback')) {
+  log('\n2. Time to rollback on Cloud Run (check_every 1s), 20 of each');
+  const r = await timeToRollback({ samples: 20, log });
+  record('Time to rollback', {
+    rollback_from_bad_metric_p50: figure(r.fromBadMetric.p50, 'ms', null),
+    rollback_from_bad_metric_p99: figure(r.fromBadMetric.p99, 'ms', 1_500, 'below', 'check_every 1 s + 500 ms'),
+    rollback_from_bad_metric_max: figure(r.fromBadMetric.max, 'ms', 1_500),
+    rollback_from_command_p50: figure(r.fromCommand.p50, 'ms', null),
+    rollback_from_command_p99: figure(r.fromCommand.p99, 'ms', 250),
+  });
+}
+
+if (run.includes('many')) {
+  log('\n3. 300 concurrent rehearsal cutovers (simulated, check_every 1s, six 10 s cohorts), one process');
+  const one = await manyCutovers({ cutovers: 300, processes: 1, log });
+  record('Many cutovers, one process', {
+    many_1p_gate_check_lag_p50: figure(one.lagP50Ms, 'ms', null),
+    many_1p_gate_check_lag_p99: figure(one.lagP99Ms, 'ms', 1_000),
+    many_1p_redis_memory_per_cutover: figure(one.redisBytesPerCutover / 1024, 'KiB', null),
+    many_1p_bot_rss_peak: figure(one.rssPeakMb, 'MiB', null),
+    many_1p_completed: figure(one.completed, 'cutovers', 300, 'at_least'),
+    many_1p_failed_jobs: figure(one.failedJobs, 'jobs', 0, 'at_most'),
+    many_1p_jobs_run_twice: figure(one.jobsRunTwice, 'jobs', 0, 'at_most'),
+  });
+  log('\n   …and in three processes');
+  const three = await manyCutovers({ cutovers: 300, processes: 3, log });
+  record('Many cutovers, three processes', {
+    many_3p_gate_check_lag_p50: figure(three.lagP50Ms, 'ms', null),
+    many_3p_gate_check_lag_p99: figure(three.lagP99Ms, 'ms', null),
+    many_3p_bot_rss_peak_per_process: figure(three.rssPeakMb, 'MiB', null),
+    many_3p_completed: figure(three.completed, 'cutovers', 300, 'at_least'),
+    many_3p_failed_jobs: figure(three.failedJobs, 'jobs', 0, 'at_most'),
+    many_3p_jobs_run_twice: figure(three.jobsRunTwice, 'jobs', 0, 'at_most'),
+    many_3p_traffic_steps_wrong: figure(three.shiftsWrong, 'cutovers', 0, 'at_most'),
+  });
+}
+
+if (run.includes('cost')) {
+  log('\n4. Redis commands per gate check (one cutover soaking)');
+  const c = await measureGateCheckCost(200);
+  record('Cost of one gate check', {
+    gate_check_redis_commands: figure(c.commandsPerCheck, 'commands', null, 'below', 'as INFO commandstats counts them, including commands run inside Lua scripts'),
+    gate_check_redis_round_trips_scripts: figure(c.scriptCallsPerCheck, 'script calls', null),
+  });
+}
+
+const missed = Object.entries(all).filter(([, f]) => f.met === false).map(([name]) => name);
+console.log(`\n${missed.length ? `targets not met: ${missed.join(', ')}` : 'every target met'}; results in bench/results/latest.json`);

@@ -1,0 +1,70 @@
+// What the benchmarks share: a private Redis, quiet rooms and roles, plans, percentiles, and
+// the results file (bench/results/latest.json).
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { Plan } from '../src/domain/plan.ts';
+import { startRedisServer, type RedisServer } from '../src/infra/redis-server.ts';
+import type { WarRoom } from '../src/ports.ts';
+import type { RoleDirectory } from '../src/runtime/engine.ts';
+
+export const RESULTS = join(import.meta.dirname, 'results', 'latest.json');
+
+export interface Figure {
+  readonly value: number;
+  readonly unit: string;
+  readonly target: number | null;
+  readonly met: boolean | null;
+  readonly note?: string;
+}
+
+/** `below`: the value must be under the target (a latency); `at_most`: not over it (a count of errors). */
+export const figure = (value: number, unit: string, target: number | null, rule: 'below' | 'at_most' | 'at_least' = 'below', note?: string): Figure => ({
+  value: Math.round(value * 100) / 100,
+  unit,
+  target,
+  met: target === null ? null : rule === 'below' ? value < target : rule === 'at_most' ? value <= target : value >= target,
+  ...(note ? { note } : {}),
+});
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+export async function privateRedis(): Promise<RedisServer> {
+  return startRedisServer({ dir: mkdtempSync(join(tmpdir(), 'bench-redis-')) });
+}
+
+export const quietRoom: WarRoom = {
+  open: async () => ({ room: 'bench' }),
+  refresh: async () => undefined,
+  post: async () => undefined,
+  update: async () => undefined,
+};
+
+/** Everyone may do everything: benchmarks measure the machinery, not the policy. */
+export const allRoles: RoleDirectory = {
+  rolesOf: async (plan: Plan) => Object.keys(plan.roles),
+};
+
+/** Merges this run's figures into the results file, with the machine and the date. */
+export function recordResults(figures: Record<string, Figure>): void {
+  const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as Record<string, unknown>) : {};
+  const results = {
+    ...previous,
+    ...figures,
+    machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', memory_gib: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform },
+    date: new Date().toISOString(),
+  };
+  writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+}
+
+export function print(title: string, figures: Record<string, Figure>): void {
+  console.log(`\n${title}`);
+  for (const [name, f] of Object.entries(figures)) {
+    const target = f.target === null ? '' : `   target ${f.target} ${f.unit}: ${f.met ? 'met' : 'NOT MET'}`;
+    console.log(`  ${name.padEnd(44)} ${String(f.value).padStart(10)} ${f.unit}${target}${f.note ? `   (${f.note})` : ''}`);
+  }
+}
