@@ -2,14 +2,26 @@
 // (the service and both revisions exist and are ready), run together; the machine decides.
 import type { Job } from 'bullmq';
 import { errored } from '../src/domain/measurement.ts';
-import type { GateResult } from '../src/domain/state.ts';
+import type { Plan } from '../src/domain/plan.ts';
+import type { CutoverState, GateResult } from '../src/domain/state.ts';
 import type { Backends } from '../src/runtime/backends.ts';
 import type { Engine } from '../src/runtime/engine.ts';
-import type { GateRunner } from '../src/runtime/gate-runner.ts';
+import type { GateRun, GateRunner } from '../src/runtime/gate-runner.ts';
 
 /** Cloud gates in preflight look back over this window (seed 002 judges 10-minute windows). */
 export const PREFLIGHT_LOOKBACK_MS = 10 * 60_000;
 export const BACKEND_GATE_ID = 'traffic-backend';
+
+/** Gates run at a moment with no cohort soaking (preflight, a checkpoint) judge the lookback before it. */
+export const momentRun = async (backends: Pick<Backends, 'signals'>, plan: Plan, state: CutoverState, now: number): Promise<GateRun> => ({
+  cutoverId: state.id,
+  planName: plan.name,
+  service: plan.service,
+  revisions: state.revisions,
+  stage: null,
+  window: { start: now - PREFLIGHT_LOOKBACK_MS, end: now },
+  signals: await backends.signals(plan, now),
+});
 
 export interface PreflightDeps {
   readonly engine: Pick<Engine, 'apply' | 'store'>;
@@ -27,15 +39,7 @@ export function createPreflightProcessor(deps: PreflightDeps) {
     const specs = [...plan.gates.preflight, ...(plan.gates.rollbackDrill ? [plan.gates.rollbackDrill] : [])];
     const backend = deps.backends.for(plan);
     const [results, backendResult] = await Promise.all([
-      deps.gates.run(specs, {
-        cutoverId: state.id,
-        planName: plan.name,
-        service: plan.service,
-        revisions: state.revisions,
-        stage: null,
-        window: { start: now - PREFLIGHT_LOOKBACK_MS, end: now },
-        signals: await deps.backends.signals(plan, now),
-      }),
+      deps.gates.run(specs, await momentRun(deps.backends, plan, state, now)),
       backend
         .preflight(state.revisions)
         .catch((error: unknown) => errored(error instanceof Error ? error.message : String(error)))

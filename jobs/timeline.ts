@@ -5,7 +5,7 @@ import type { JobEvent } from '../src/domain/state.ts';
 import type { Backends } from '../src/runtime/backends.ts';
 import type { Engine } from '../src/runtime/engine.ts';
 import type { GateRunner } from '../src/runtime/gate-runner.ts';
-import { PREFLIGHT_LOOKBACK_MS } from './preflight.ts';
+import { momentRun } from './preflight.ts';
 
 export function createTimerProcessor(deps: { readonly engine: Pick<Engine, 'apply'> }) {
   return async (job: Job<{ id: string; event: JobEvent }>): Promise<string> => {
@@ -29,15 +29,7 @@ export function createCheckpointGatesProcessor(deps: CheckpointGateDeps) {
     if (!loaded || !checkpoint || checkpoint.status !== 'open' || checkpoint.gateRuns !== run) return 'stale';
     const { state, plan } = loaded;
     const now = deps.now();
-    const results = await deps.gates.run(plan.timeline[index]?.gates ?? [], {
-      cutoverId: id,
-      planName: plan.name,
-      service: plan.service,
-      revisions: state.revisions,
-      stage: null,
-      window: { start: now - PREFLIGHT_LOOKBACK_MS, end: now },
-      signals: await deps.backends.signals(plan, now),
-    });
+    const results = await deps.gates.run(plan.timeline[index]?.gates ?? [], await momentRun(deps.backends, plan, state, now));
     const applied = await deps.engine.apply(id, { type: 'checkpoint_gates', index, run, results });
     return applied.ok ? 'reported' : `refused: ${applied.refusal.code}`;
   };

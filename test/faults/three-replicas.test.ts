@@ -14,9 +14,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SimulatedWorld } from '../../src/sim/simulated-traffic.ts';
 import { CutoverStore } from '../../src/store/cutover-store.ts';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack-api.ts';
-import { startChildBot, type ChildBot } from '../support/child-bot.ts';
+import { botEnv, startChildBot, type ChildBot } from '../support/child-bot.ts';
 import { waitForAudit } from '../support/engine.ts';
-import { connect, redisUrl, uniquePrefix } from '../support/redis.ts';
+import { connect, uniquePrefix } from '../support/redis.ts';
 import { OPS, RM1, RM2, SECRET, USERGROUPS, WAR_ROOM, cardOf, quickPlan, requests, startedId, waitForButton } from '../slack/harness.ts';
 import { auditOf, confirmedPercents, shapeOf, threadAgainstAudit } from './trail.ts';
 
@@ -34,16 +34,7 @@ beforeAll(async () => {
   await mkdir(join(dir, 'plans'));
   for (const name of ['solo', 'trio']) await writeFile(join(dir, 'plans', `${name}.yaml`), quickPlan(name));
   redis = connect();
-  const env = (prefix: string) => ({
-    SLACK_BOT_TOKEN: fake.token,
-    SLACK_SIGNING_SECRET: SECRET,
-    SLACK_API_URL: fake.apiUrl,
-    REDIS_URL: redisUrl(),
-    REDIS_PREFIX: prefix,
-    PLANS_DIR: join(dir, 'plans'),
-    EVIDENCE_DIR: join(dir, 'evidence'),
-    PORT: '0',
-  });
+  const env = (prefix: string) => botEnv({ token: fake.token, secret: SECRET, apiUrl: fake.apiUrl, prefix, dir });
   bots.push(...(await Promise.all([startChildBot(env(prefixes.solo)), startChildBot(env(prefixes.trio)), startChildBot(env(prefixes.trio)), startChildBot(env(prefixes.trio))])));
 }, 60_000);
 

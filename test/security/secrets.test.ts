@@ -20,7 +20,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CutoverStore } from '../../src/store/cutover-store.ts';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack-api.ts';
 import { waitForAudit } from '../support/engine.ts';
-import { connect, redisUrl, uniquePrefix } from '../support/redis.ts';
+import { botEnv } from '../support/child-bot.ts';
+import { connect, uniquePrefix } from '../support/redis.ts';
 import { blockAction, postToSlackEndpoint, slashCommand } from '../support/slack-requests.ts';
 import { ONCALL, RM1, USERGROUPS, WAR_ROOM, awaitReply, quickPlan, startedId, waitForButton } from '../slack/harness.ts';
 
@@ -83,14 +84,7 @@ beforeAll(async () => {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       PATH: process.env.PATH ?? '',
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: fake.apiUrl,
-      REDIS_URL: redisUrl(),
-      REDIS_PREFIX: prefix,
-      PLANS_DIR: join(dir, 'plans'),
-      EVIDENCE_DIR: join(dir, 'evidence'),
-      PORT: '0',
+      ...botEnv({ token: BOT_TOKEN, secret: SIGNING_SECRET, apiUrl: fake.apiUrl, prefix, dir }),
       LOG_LEVEL: 'debug',
       GATE_TOKEN,
     },

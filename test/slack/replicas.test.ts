@@ -8,8 +8,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SimulatedWorld } from '../../src/sim/simulated-traffic.ts';
 import { CutoverStore } from '../../src/store/cutover-store.ts';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack-api.ts';
-import { startChildBot, type ChildBot } from '../support/child-bot.ts';
-import { connect, redisUrl, uniquePrefix } from '../support/redis.ts';
+import { botEnv, startChildBot, type ChildBot } from '../support/child-bot.ts';
+import { connect, uniquePrefix } from '../support/redis.ts';
 import { OPS, RM1, RM2, SECRET, USERGROUPS, WAR_ROOM, cardOf, quickPlan, requests, startedId, waitForButton } from './harness.ts';
 
 let fake: FakeSlack;
@@ -25,16 +25,7 @@ beforeAll(async () => {
   await writeFile(join(dir, 'plans', 'shared.yaml'), quickPlan('shared'));
   prefix = uniquePrefix('replicas');
   redis = connect();
-  const env = {
-    SLACK_BOT_TOKEN: fake.token,
-    SLACK_SIGNING_SECRET: SECRET,
-    SLACK_API_URL: fake.apiUrl,
-    REDIS_URL: redisUrl(),
-    REDIS_PREFIX: prefix,
-    PLANS_DIR: join(dir, 'plans'),
-    EVIDENCE_DIR: join(dir, 'evidence'),
-    PORT: '0',
-  };
+  const env = botEnv({ token: fake.token, secret: SECRET, apiUrl: fake.apiUrl, prefix, dir });
   bots = await Promise.all([startChildBot(env), startChildBot(env)]);
 });
 

@@ -2,8 +2,9 @@
 // environment. Resolves once it logs "bot ready" (with its port), or rejects with what it printed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { redisUrl } from './redis.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -22,6 +23,18 @@ export interface Finished {
   readonly stdout: string;
   readonly stderr: string;
 }
+
+/** The environment of a bot on the test's Redis and fake Slack, with its plans and evidence under `dir`. */
+export const botEnv = (o: { token: string; secret: string; apiUrl: string; prefix: string; dir: string }): Record<string, string> => ({
+  SLACK_BOT_TOKEN: o.token,
+  SLACK_SIGNING_SECRET: o.secret,
+  SLACK_API_URL: o.apiUrl,
+  REDIS_URL: redisUrl(),
+  REDIS_PREFIX: o.prefix,
+  PLANS_DIR: join(o.dir, 'plans'),
+  EVIDENCE_DIR: join(o.dir, 'evidence'),
+  PORT: '0',
+});
 
 function launch(env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, ['src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
