@@ -13,7 +13,7 @@ import { blockAction, postToSlackEndpoint, slashCommand } from '../test/support/
 import { planYaml } from '../test/support/plans.ts';
 import { cardButtons, type Button } from './cards.ts';
 import { fireFromChild as fire } from './load.ts';
-import { percentile, privateRedis } from './support.ts';
+import { botEnv, percentile, privateRedis } from './support.ts';
 
 const SECRET = 'bench-signing-secret-1234';
 const ROUNDS = 3;
@@ -82,15 +82,7 @@ export async function ackLatency(options: { count?: number; concurrency?: number
   let bot: BotProcess | undefined;
   let yardstick: { url: string; stop: () => void } | undefined;
   try {
-    bot = await startBotProcess({
-      SLACK_BOT_TOKEN: fake.token,
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: fake.apiUrl,
-      REDIS_URL: redis.url,
-      PLANS_DIR: dir,
-      EVIDENCE_DIR: join(dir, 'evidence'),
-      LOG_LEVEL: 'info', // as in production
-    });
+    bot = await startBotProcess(botEnv({ token: fake.token, secret: SECRET, apiUrl: fake.apiUrl, redisUrl: redis.url, dir }));
     const url = `http://127.0.0.1:${bot.port}/slack/events`;
     // A cutover soaking in the channel: started and approved through Slack like any other.
     await postToSlackEndpoint(url, slashCommand({ command: '/cutover', text: 'start ack-bench', user_id: USER, channel_id: CHANNEL, response_url: fake.responseUrl('start') }), { secret: SECRET });

@@ -33,6 +33,17 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
+/** The environment of a benchmarked bot on `redisUrl` and the fake Slack at `apiUrl`, with its plans in `dir`. */
+export const botEnv = (o: { token: string; secret: string; apiUrl: string; redisUrl: string; dir: string }): Record<string, string> => ({
+  SLACK_BOT_TOKEN: o.token,
+  SLACK_SIGNING_SECRET: o.secret,
+  SLACK_API_URL: o.apiUrl,
+  REDIS_URL: o.redisUrl,
+  PLANS_DIR: o.dir,
+  EVIDENCE_DIR: join(o.dir, 'evidence'),
+  LOG_LEVEL: 'info', // as in production
+});
+
 export async function privateRedis(): Promise<RedisServer> {
   return startRedisServer({ dir: mkdtempSync(join(tmpdir(), 'bench-redis-')) });
 }

@@ -14,7 +14,7 @@ import { startFakeSlack, type FakeSlack } from '../test/fakes/slack-api.ts';
 import { startBotProcess, type BotProcess } from './bot-process.ts';
 import { blockAction, postToSlackEndpoint, slashCommand } from '../test/support/slack-requests.ts';
 import { cardButtons } from './cards.ts';
-import { percentile, privateRedis } from './support.ts';
+import { botEnv, percentile, privateRedis } from './support.ts';
 
 const SECRET = 'bench-signing-secret-5678';
 const CHANNEL = 'C0BENCH';
@@ -75,13 +75,7 @@ export async function timeToRollback(options: { samples?: number; log?: (line: s
   const fromCommand: number[] = [];
   try {
     bot = await startBotProcess({
-      SLACK_BOT_TOKEN: fake.token,
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: fake.apiUrl,
-      REDIS_URL: redis.url,
-      PLANS_DIR: dir,
-      EVIDENCE_DIR: join(dir, 'evidence'),
-      LOG_LEVEL: 'info',
+      ...botEnv({ token: fake.token, secret: SECRET, apiUrl: fake.apiUrl, redisUrl: redis.url, dir }),
       CLOUD_RUN_EMULATOR_HOST: run.address,
       METADATA_SERVER_DETECTION: 'none',
     });

@@ -7,6 +7,16 @@ import type { Plan } from '../domain/plan.ts';
 import type { CutoverState, Effect, GateRecord } from '../domain/state.ts';
 import type { AuditEntry } from '../domain/audit.ts';
 
+/**
+ * Lua shared by create and commit: appends the counted audit entries and effects that follow in
+ * ARGV from `i` to the audit stream, the outbox and the outbox set, which are KEYS[audit..audit+2].
+ */
+const appendAuditAndEffects = (audit: number) => `local nAudit = tonumber(ARGV[i]); i = i + 1
+for n = 1, nAudit do redis.call('XADD', KEYS[${audit}], '*', 'e', ARGV[i]); i = i + 1 end
+local nEffects = tonumber(ARGV[i]); i = i + 1
+for n = 1, nEffects do redis.call('RPUSH', KEYS[${audit + 1}], ARGV[i]); i = i + 1 end
+if nEffects > 0 then redis.call('SADD', KEYS[${audit + 2}], ARGV[1]) end`;
+
 const CREATE = `
 -- KEYS: slot active state plan audit outbox outboxSet index
 -- ARGV: id stateJson version planJson startedAt nAudit audit... nEffects effect...
@@ -18,11 +28,7 @@ redis.call('HSET', KEYS[3], 'v', ARGV[3], 'json', ARGV[2])
 redis.call('SET', KEYS[4], ARGV[4])
 redis.call('ZADD', KEYS[8], ARGV[5], ARGV[1])
 local i = 6
-local nAudit = tonumber(ARGV[i]); i = i + 1
-for n = 1, nAudit do redis.call('XADD', KEYS[5], '*', 'e', ARGV[i]); i = i + 1 end
-local nEffects = tonumber(ARGV[i]); i = i + 1
-for n = 1, nEffects do redis.call('RPUSH', KEYS[6], ARGV[i]); i = i + 1 end
-if nEffects > 0 then redis.call('SADD', KEYS[7], ARGV[1]) end
+${appendAuditAndEffects(5)}
 return ''
 `;
 
@@ -32,11 +38,7 @@ const COMMIT = `
 if redis.call('HGET', KEYS[1], 'v') ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], 'v', ARGV[3], 'json', ARGV[4])
 local i = 6
-local nAudit = tonumber(ARGV[i]); i = i + 1
-for n = 1, nAudit do redis.call('XADD', KEYS[2], '*', 'e', ARGV[i]); i = i + 1 end
-local nEffects = tonumber(ARGV[i]); i = i + 1
-for n = 1, nEffects do redis.call('RPUSH', KEYS[3], ARGV[i]); i = i + 1 end
-if nEffects > 0 then redis.call('SADD', KEYS[4], ARGV[1]) end
+${appendAuditAndEffects(2)}
 local nGates = tonumber(ARGV[i]); i = i + 1
 for n = 1, nGates do redis.call('RPUSH', KEYS[5], ARGV[i]); i = i + 1 end
 if ARGV[5] == '1' then

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cloudAdapters } from '../../src/cloud/adapters.ts';
 import { startFakeGoogleCloud, type FakeGoogleCloud } from '../fakes/gcp/index.ts';
-import { gateContext } from '../gates/context.ts';
+import { CLOUD_RUN_SERVICE, gateContext } from '../gates/context.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 
@@ -22,19 +22,13 @@ describe('cloudAdapters', () => {
     try {
       expect(adapters.platforms.map((p) => p.platform)).toEqual(['cloud-run', 'http-flag']);
       expect(adapters.gateKinds.map((g) => g.key)).toEqual(['cloud_logging', 'cloud_monitoring']);
-      const name = 'projects/openagentsgemini/locations/us-central1/services/openagents-control-service';
+      const { project, region, name: service, stable, canary } = CLOUD_RUN_SERVICE;
+      const name = `projects/${project}/locations/${region}/services/${service}`;
       cloud.run.addService(name);
-      cloud.run.addRevision(`${name}/revisions/openagents-control-service-00010-abc`);
-      cloud.run.addRevision(`${name}/revisions/openagents-control-service-00011-def`);
+      cloud.run.addRevision(`${name}/revisions/${stable}`);
+      cloud.run.addRevision(`${name}/revisions/${canary}`);
       const platform = adapters.platforms[0]!;
-      const spec = platform.schema.parse({
-        platform: 'cloud-run',
-        project: 'openagentsgemini',
-        region: 'us-central1',
-        name: 'openagents-control-service',
-        stable: 'openagents-control-service-00010-abc',
-        canary: 'openagents-control-service-00011-def',
-      });
+      const spec = platform.schema.parse(CLOUD_RUN_SERVICE);
       await expect(platform.create(spec).preflight({ stable: spec.stable, canary: spec.canary })).resolves.toMatchObject({ outcome: 'pass' });
       const presence = adapters.gateKinds[0]!;
       await expect(presence.measure(presence.schema.parse({ present: 'jsonPayload.event="route.split.decision"' }), gateContext())).resolves.toMatchObject({
