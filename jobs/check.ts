@@ -1,6 +1,7 @@
 // One stage-gate check of a soak: measure every stage gate over the soak window, let the machine
 // judge. The next check is a new delayed job the machine schedules: nothing sleeps through a soak.
 import type { Job } from 'bullmq';
+import { checkWindow } from '../src/domain/traffic.ts';
 import type { Backends } from '../src/runtime/backends.ts';
 import type { Engine } from '../src/runtime/engine.ts';
 import type { GateRunner } from '../src/runtime/gate-runner.ts';
@@ -28,7 +29,7 @@ export function createCheckProcessor(deps: CheckDeps) {
       service: plan.service,
       revisions: state.revisions,
       stage: stage ? { index: state.stage, percent: state.traffic } : null,
-      window: { start: state.soak?.startedAt ?? state.phaseSince, end: started },
+      window: checkWindow(plan, state, started),
       signals: await deps.backends.signals(plan, started),
     });
     const applied = await deps.engine.apply(state.id, { type: 'gate_check', seq: job.data.seq, results });

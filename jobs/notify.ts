@@ -17,10 +17,11 @@ export function createNotifyProcessor(deps: NotifyDeps) {
     let loaded = await deps.store.load(id);
     if (!loaded) return 'gone';
     const room = await deps.store.roomState(id);
-    let ref = room.ref;
+    let { ref, cardVersion: shown } = room;
     if (!ref) {
       ref = { ...(await deps.room.open(loaded)) };
-      await deps.store.setRoomState(id, { ref, cardVersion: loaded.state.version });
+      shown = loaded.state.version;
+      await deps.store.setRoomState(id, { ref, cardVersion: shown });
     }
     let cursor = room.cursor;
     let posted = 0;
@@ -38,11 +39,10 @@ export function createNotifyProcessor(deps: NotifyDeps) {
       }
       loaded = (await deps.store.load(id)) ?? loaded;
     }
-    const latest = (await deps.store.load(id)) ?? loaded;
-    const shown = (await deps.store.roomState(id)).cardVersion;
-    if (latest.state.version > shown) {
-      await deps.room.refresh(ref, latest);
-      await deps.store.setRoomState(id, { cardVersion: latest.state.version });
+    // `loaded` is as new as the last entry posted; a later change queues the next notifier.
+    if (loaded.state.version > shown) {
+      await deps.room.refresh(ref, loaded);
+      await deps.store.setRoomState(id, { cardVersion: loaded.state.version });
     }
     return `posted ${posted}`;
   };

@@ -3,13 +3,12 @@
 import type { Job } from 'bullmq';
 import { errored } from '../src/domain/measurement.ts';
 import type { Plan } from '../src/domain/plan.ts';
+import { lookbackWindow } from '../src/domain/traffic.ts';
 import type { CutoverState, GateResult } from '../src/domain/state.ts';
 import type { Backends } from '../src/runtime/backends.ts';
 import type { Engine } from '../src/runtime/engine.ts';
 import type { GateRun, GateRunner } from '../src/runtime/gate-runner.ts';
 
-/** Cloud gates in preflight look back over this window (seed 002 judges 10-minute windows). */
-export const PREFLIGHT_LOOKBACK_MS = 10 * 60_000;
 export const BACKEND_GATE_ID = 'traffic-backend';
 
 /** Gates run at a moment with no cohort soaking (preflight, a checkpoint) judge the lookback before it. */
@@ -19,7 +18,7 @@ export const momentRun = async (backends: Pick<Backends, 'signals'>, plan: Plan,
   service: plan.service,
   revisions: state.revisions,
   stage: null,
-  window: { start: now - PREFLIGHT_LOOKBACK_MS, end: now },
+  window: lookbackWindow(now),
   signals: await backends.signals(plan, now),
 });
 

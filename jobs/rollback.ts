@@ -2,6 +2,7 @@
 // timeout and never in the way, then 100 % to the stable revision, verified. It runs on its own
 // queue, ahead of everything else, and only ever moves traffic back to stable.
 import type { Job } from 'bullmq';
+import { rollbackGivesUp, rollbackNeeded } from '../src/domain/traffic.ts';
 import { TrafficError } from '../src/ports.ts';
 import type { StepResult } from '../src/domain/state.ts';
 import type { Backends } from '../src/runtime/backends.ts';
@@ -46,13 +47,12 @@ export function createRollbackProcessor(deps: RollbackDeps) {
     try {
       const backend = deps.backends.for(plan);
       const served = await backend.read(state.revisions);
-      const split = served.canary === 0 && served.other === 0 ? served : await backend.shift(state.revisions, 0);
+      const split = rollbackNeeded(served) ? await backend.shift(state.revisions, 0) : served;
       const applied = await deps.engine.apply(id, { type: 'rollback_done', phaseSeq, percent: split.canary, steps });
       return applied.ok ? 'rolled back' : `refused: ${applied.refusal.code}`;
     } catch (error) {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      const fatal = error instanceof TrafficError && (error.code === 'permission_denied' || error.code === 'not_found' || error.code === 'invalid');
-      if (error instanceof TrafficError && (fatal || lastAttempt)) {
+      if (error instanceof TrafficError && rollbackGivesUp(error.code, lastAttempt)) {
         const failed = await deps.engine.apply(id, { type: 'rollback_failed', phaseSeq, code: error.code, message: error.message, steps });
         return failed.ok ? `failed: ${error.code}` : `refused: ${failed.refusal.code}`;
       }

@@ -2,6 +2,7 @@
 // split actually served, and only changes what differs: a crash between "shift" and "record"
 // neither shifts twice nor skips a cohort.
 import type { Job } from 'bullmq';
+import { beforeShift } from '../src/domain/traffic.ts';
 import { TrafficError } from '../src/ports.ts';
 import type { Backends } from '../src/runtime/backends.ts';
 import type { Engine } from '../src/runtime/engine.ts';
@@ -39,15 +40,12 @@ export function createShiftProcessor(deps: ShiftDeps) {
       let confirmed: number;
       try {
         const served = await backend.read(loaded.state.revisions);
-        if (served.canary !== percent && served.canary !== loaded.state.traffic) {
-          // Neither the cohort nor what this cutover last confirmed: someone moved traffic, or the
-          // store lost its latest writes (a rollback Redis forgot, say). Moving on from a split we
-          // did not set could undo a rollback: hold, record what is served, and tell people.
-          const message = `the service serves ${served.canary} % on the canary, not the ${loaded.state.traffic} % this cutover last confirmed: traffic was moved outside the cutover, or the state store lost its latest writes; nothing was changed`;
-          const held = await deps.engine.apply(id, { type: 'traffic_failed', phaseSeq, code: 'drift', message, served: served.canary });
+        const action = beforeShift(served, percent, loaded.state.traffic);
+        if (action.do === 'hold') {
+          const held = await deps.engine.apply(id, { type: 'traffic_failed', phaseSeq, code: 'drift', message: action.message, served: served.canary });
           return held.ok ? 'held: drift' : `refused: ${held.refusal.code}`;
         }
-        confirmed = served.canary === percent && served.stable === 100 - percent ? served.canary : (await backend.shift(loaded.state.revisions, percent)).canary;
+        confirmed = action.do === 'confirm' ? served.canary : (await backend.shift(loaded.state.revisions, percent)).canary;
       } catch (error) {
         if (!(error instanceof TrafficError)) throw error;
         const failed = await deps.engine.apply(id, { type: 'traffic_failed', phaseSeq, code: error.code, message: error.message });

@@ -36,13 +36,7 @@ export interface GateRule {
 export const NEW_TRACK: GateTrack = { failingSince: null, errors: 0, last: null };
 
 export function judge(track: GateTrack, measurement: Measurement, at: number, rule: GateRule): { track: GateTrack; verdict: Verdict } {
-  const reading = (verdict: Verdict): GateReading => ({
-    verdict,
-    at,
-    observations: measurement.observations ?? [],
-    ...(measurement.outcome === 'error' ? { error: measurement.error } : {}),
-    ...(measurement.note === undefined ? {} : { note: measurement.note }),
-  });
+  const reading = (verdict: Verdict) => readingOf(verdict, measurement, at);
   switch (measurement.outcome) {
     case 'pass':
       return { verdict: 'pass', track: { failingSince: null, errors: 0, last: reading('pass') } };
@@ -62,6 +56,10 @@ export function judge(track: GateTrack, measurement: Measurement, at: number, ru
 /** A one-shot gate (preflight, rollback drill): only a measured pass passes. */
 export function judgeOnce(measurement: Measurement, at: number): GateReading {
   const verdict: Verdict = measurement.outcome === 'pass' ? 'pass' : measurement.outcome === 'fail' ? 'fail' : 'error';
+  return readingOf(verdict, measurement, at);
+}
+
+function readingOf(verdict: Verdict, measurement: Measurement, at: number): GateReading {
   return {
     verdict,
     at,

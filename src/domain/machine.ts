@@ -7,6 +7,7 @@ import { judge, judgeOnce, NEW_TRACK, type GateTrack, type Verdict } from './gat
 import { askGoNoGo, done, enter, finish, goLive, hold, refuse, rollBack, scheduleCheck, shiftTo, stageAt, type Patch } from './moves.ts';
 import type { ApprovalAction, Plan } from './plan.ts';
 import {
+  canaryMayServe,
   isTerminal,
   type Actor,
   type CommandEvent,
@@ -79,7 +80,7 @@ export function openCutover(input: OpenInput): Transition {
       ]
     : [
         { type: 'announce', notice: { kind: 'started', by: actor.id, revisions: input.revisions } },
-        { type: 'start_updates' },
+        { type: 'start_updates', everyMs: plan.updates.everyMs },
         ...timeline.effects,
         { type: 'run_preflight', phaseSeq: 1 },
       ];
@@ -210,10 +211,8 @@ function command(plan: Plan, state: CutoverState, event: CommandEvent, now: numb
     }
     case 'abort': {
       if (state.phase === 'rolling_back') return refuse(state, event, 'already_rolling_back');
-      // Abort never leaves traffic half-way: once the canary serves anything (or a shift may be in
-      // flight), the way out is a rollback.
-      const shiftMayBeInFlight = state.phase === 'shifting' || state.held?.from === 'shifting';
-      if (state.traffic > 0 || shiftMayBeInFlight || state.phase === 'soaking' || state.phase === 'awaiting_promotion' || state.phase === 'hypercare') {
+      // Abort never leaves traffic half-way: once the canary may serve anything, the way out is a rollback.
+      if (canaryMayServe(state) || state.phase === 'soaking' || state.phase === 'awaiting_promotion' || state.phase === 'hypercare') {
         return refuse(state, event, 'traffic_on_canary');
       }
       const role = authorise('abort');
@@ -352,7 +351,7 @@ function jobEvent(plan: Plan, state: CutoverState, event: JobEvent, now: number)
       if (state.phase !== 'scheduled') return refuse(state, event, 'stale');
       return done(state, enter(state, 'preflight', now), [
         { type: 'announce', notice: { kind: 'started', by: state.startedBy, revisions: state.revisions } },
-        { type: 'start_updates' },
+        { type: 'start_updates', everyMs: plan.updates.everyMs },
         { type: 'run_preflight', phaseSeq: state.phaseSeq + 1 },
       ]);
     }

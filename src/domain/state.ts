@@ -25,6 +25,14 @@ export type Phase = (typeof PHASES)[number];
 export const TERMINAL_PHASES: readonly Phase[] = ['rolled_back', 'completed', 'aborted', 'failed'];
 export const isTerminal = (phase: Phase): boolean => TERMINAL_PHASES.includes(phase);
 
+/**
+ * Whether the canary may be serving traffic: it was given some, or a shift may be in flight. Then
+ * the way out is a rollback, never an abort (and a held card offers Roll back).
+ */
+export function canaryMayServe(state: Pick<CutoverState, 'traffic' | 'phase' | 'held'>): boolean {
+  return state.traffic > 0 || state.phase === 'shifting' || state.held?.from === 'shifting';
+}
+
 export type Outcome = 'completed' | 'rolled_back' | 'aborted' | 'failed';
 
 export type HoldCode = 'manual' | 'preflight_failed' | 'no_go' | 'gate_errors' | 'traffic_failed';
@@ -153,7 +161,6 @@ export type JobEvent =
   | { readonly type: 'hypercare_end' };
 
 export type CutoverEvent = CommandEvent | JobEvent;
-export type CommandType = CommandEvent['type'];
 
 export interface GateLine {
   readonly gate: string;
@@ -222,7 +229,7 @@ export type Effect =
   | { readonly type: 'schedule_stuck_check'; readonly phaseSeq: number; readonly at: number }
   | { readonly type: 'announce'; readonly notice: Notice }
   | { readonly type: 'escalate'; readonly escalation: Escalation }
-  | { readonly type: 'start_updates'; readonly everyMs?: number }
+  | { readonly type: 'start_updates'; readonly everyMs: number }
   | { readonly type: 'stop_updates' }
   | { readonly type: 'write_evidence' }
   /** A timer: `event` is applied at `at`; `key` names it uniquely within the cutover. */

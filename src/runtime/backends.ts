@@ -21,10 +21,6 @@ export class Backends {
     this.#options = options;
   }
 
-  get world(): SimulatedWorld {
-    return this.#options.world;
-  }
-
   /** True when traffic for this plan is the simulation's. */
   simulatedTraffic(plan: Plan): boolean {
     if (plan.service.platform === 'simulated') return true;

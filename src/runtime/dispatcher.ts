@@ -58,14 +58,10 @@ export class Dispatcher {
       case 'schedule_stuck_check':
         await q.cutover.add('stuck', { id, phaseSeq: effect.phaseSeq }, { jobId: jobId('stuck', id, effect.phaseSeq), delay: Math.max(0, effect.at - this.#now()) });
         return;
-      case 'start_updates': {
-        const plan = await this.#store.loadPlan(id);
-        if (!plan) return;
+      case 'start_updates':
         // Upserting keeps one scheduler per cutover; hypercare re-upserts it at its own cadence.
-        const every = effect.everyMs ?? plan.updates.everyMs;
-        await q.notify.upsertJobScheduler(jobId('updates', id), { every, startDate: this.#now() + every }, { name: 'update', data: { id } });
+        await q.notify.upsertJobScheduler(jobId('updates', id), { every: effect.everyMs, startDate: this.#now() + effect.everyMs }, { name: 'update', data: { id } });
         return;
-      }
       case 'stop_updates':
         await q.notify.removeJobScheduler(jobId('updates', id));
         return;

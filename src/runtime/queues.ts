@@ -1,19 +1,9 @@
-// The three BullMQ queues. Rollbacks have a queue of their own so they never wait behind gate
-// checks; notifications have theirs so a slow Slack never delays the engine.
+// The four BullMQ queues. Rollbacks have a queue of their own so they never wait behind gate
+// checks; notifications have theirs so a slow Slack never delays the engine; and Slack commands
+// and clicks theirs, so the work behind an ack never waits behind a soak.
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import type { JobEvent } from '../domain/state.ts';
 
 export const QUEUE = { cutover: 'cutover', rollback: 'rollback', notify: 'notify', commands: 'commands' } as const;
-
-export type CutoverJob =
-  | { name: 'preflight'; data: { id: string; phaseSeq: number } }
-  | { name: 'shift'; data: { id: string; phaseSeq: number; stage: number; percent: number } }
-  | { name: 'check'; data: { id: string; seq: number; at: number } }
-  | { name: 'stuck'; data: { id: string; phaseSeq: number } }
-  | { name: 'evidence'; data: { id: string } }
-  | { name: 'timer'; data: { id: string; event: JobEvent } }
-  | { name: 'checkpoint-gates'; data: { id: string; index: number; run: number } }
-  | { name: 'sweep'; data: Record<string, never> };
 
 export interface RollbackJobData {
   id: string;
@@ -21,8 +11,6 @@ export interface RollbackJobData {
   /** Results of the `rollback.before` steps once run, so a retried job does not run them again. */
   steps?: unknown[];
 }
-
-export type NotifyJob = { name: 'notify'; data: { id: string } } | { name: 'update'; data: { id: string } };
 
 /** Job ids may not contain ':' in BullMQ; they are built from the cutover id and a sequence. */
 export const jobId = (kind: string, id: string, n?: number): string => (n === undefined ? `${kind}.${id}` : `${kind}.${id}.${n}`);

@@ -219,11 +219,6 @@ export class CutoverStore {
     return rows.map(([streamId, fields]) => ({ id: streamId, entry: JSON.parse(fields[1] as string) as AuditEntry }));
   }
 
-  async lastAuditId(id: string): Promise<string | null> {
-    const rows = await this.redis.xrevrange(this.key(id, 'audit'), '+', '-', 'COUNT', 1);
-    return rows[0]?.[0] ?? null;
-  }
-
   async gateRecords(id: string): Promise<GateRecord[]> {
     const rows = await this.redis.lrange(this.key(id, 'gates'), 0, -1);
     return rows.map((r) => JSON.parse(r) as GateRecord);

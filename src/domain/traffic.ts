@@ -1,0 +1,51 @@
+// What the traffic jobs do with the split a service actually serves, and which gate window a
+// check judges. Pure: the jobs read the world and report; these rules decide.
+import type { Plan } from './plan.ts';
+import type { CutoverState } from './state.ts';
+
+/** Percent served on each side, as read back from the traffic backend. */
+export interface Served {
+  readonly canary: number;
+  readonly stable: number;
+  readonly other: number;
+}
+
+export type ShiftAction = { readonly do: 'confirm' } | { readonly do: 'shift' } | { readonly do: 'hold'; readonly message: string };
+
+/**
+ * Before shifting to `percent`: if the service already serves the cohort, only confirm it (a
+ * crash between shift and record); if it serves neither the cohort nor what the cutover last
+ * confirmed, someone moved traffic or the store lost its latest writes (a rollback Redis forgot,
+ * say), and moving on from a split we did not set could undo a rollback: hold and say so.
+ */
+export function beforeShift(served: Served, percent: number, lastConfirmed: number): ShiftAction {
+  if (served.canary !== percent && served.canary !== lastConfirmed) {
+    return {
+      do: 'hold',
+      message: `the service serves ${served.canary} % on the canary, not the ${lastConfirmed} % this cutover last confirmed: traffic was moved outside the cutover, or the state store lost its latest writes; nothing was changed`,
+    };
+  }
+  return served.canary === percent && served.stable === 100 - percent ? { do: 'confirm' } : { do: 'shift' };
+}
+
+/** A rollback moves traffic only when something other than stable still serves. */
+export const rollbackNeeded = (served: Served): boolean => served.canary !== 0 || served.other !== 0;
+
+/** Errors that no retry will cure: the rollback ends as failed at once instead of retrying. */
+const HOPELESS: ReadonlySet<string> = new Set(['permission_denied', 'not_found', 'invalid']);
+
+export const rollbackGivesUp = (code: string, lastAttempt: boolean): boolean => lastAttempt || HOPELESS.has(code);
+
+/** Gates run at a moment with no cohort soaking (preflight, a checkpoint) look back this far (seed 002 judges 10-minute windows). */
+export const LOOKBACK_MS = 10 * 60_000;
+
+export const lookbackWindow = (now: number) => ({ start: now - LOOKBACK_MS, end: now });
+
+/**
+ * The window a stage-gate check judges: the soak so far; in hypercare, only the time since the
+ * previous check, so a late regression is not diluted by days of good traffic.
+ */
+export function checkWindow(plan: Plan, state: CutoverState, now: number): { start: number; end: number } {
+  if (state.phase === 'hypercare' && plan.hypercare) return { start: Math.max(state.phaseSince, now - plan.hypercare.checkEveryMs), end: now };
+  return { start: state.soak?.startedAt ?? state.phaseSince, end: now };
+}
