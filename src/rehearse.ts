@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { compressPlan, type GateSpec, type Plan } from './domain/plan.ts';
+import { compressPlan, everyGate, mapGates, type Plan } from './domain/plan.ts';
 import { formatDuration } from './domain/duration.ts';
 import { isTerminal } from './domain/state.ts';
 import { locateRedis, NoRedisError, type RedisLocation } from './infra/redis-url.ts';
@@ -25,9 +25,9 @@ import { buildEvidence } from './evidence/build.ts';
 import { writeEvidence } from './evidence/writer.ts';
 
 /** With --emulators, gates of these kinds are measured against the local fakes, not simulated. */
-export const EMULATED_GATE_KINDS: readonly string[] = ['cloud_logging', 'cloud_monitoring'];
+const EMULATED_GATE_KINDS: readonly string[] = ['cloud_logging', 'cloud_monitoring'];
 
-export const DEFAULT_SPEED = 1000;
+const DEFAULT_SPEED = 1000;
 
 const USAGE = `usage: npm run rehearse -- <plan.yaml> [--scenario ${Object.keys(SCENARIOS).join('|')}] [--breach-at PERCENT] [--speed N] [--emulators] [--evidence-dir DIR]`;
 
@@ -37,7 +37,8 @@ const argsSchema = z.object({
   speed: z.coerce.number({ error: '--speed must be a number' }).positive({ error: '--speed must be above 0' }).max(100_000).default(DEFAULT_SPEED),
   breachAt: z.coerce.number().int().min(1).max(100).optional(),
   emulators: z.boolean().default(false),
-  evidenceDir: z.string().default(process.env.EVIDENCE_DIR ?? './evidence'),
+  /** Default: EVIDENCE_DIR of the environment `rehearse` is given, else ./evidence. */
+  evidenceDir: z.string().optional(),
 });
 
 export type RehearsalArgs = z.infer<typeof argsSchema>;
@@ -82,6 +83,7 @@ export interface RehearsalOutcome {
 
 export async function rehearse(args: RehearsalArgs, out: (line: string) => void, env = process.env): Promise<RehearsalOutcome> {
   const started = Date.now();
+  const evidenceDir = args.evidenceDir ?? env.EVIDENCE_DIR ?? './evidence';
   let text: string;
   try {
     text = await readFile(args.plan, 'utf8');
@@ -131,7 +133,7 @@ export async function rehearse(args: RehearsalArgs, out: (line: string) => void,
       room,
       roles: new RehearsalRoles(),
       log: createLogger({ level: env.LOG_LEVEL ?? 'warn', destination: process.stderr }),
-      evidenceRoot: args.evidenceDir,
+      evidenceRoot: evidenceDir,
       env,
       platforms: adapters.platforms,
       gateKinds: adapters.gateKinds,
@@ -160,7 +162,7 @@ export async function rehearse(args: RehearsalArgs, out: (line: string) => void,
     const result = await finished;
     // Sign-offs after the end rewrite the package in the background; write the final one now.
     const input = await loadEvidenceInput(runtime.store, start.state.id);
-    if (input) await writeEvidence(args.evidenceDir, input.state, buildEvidence({ ...input, audit: input.audit.filter((e) => e.type !== 'evidence') }));
+    if (input) await writeEvidence(evidenceDir, input.state, buildEvidence({ ...input, audit: input.audit.filter((e) => e.type !== 'evidence') }));
     const state = input?.state ?? null;
     out('');
     out(`Outcome: ${result.outcome}${state && isTerminal(state.phase) ? ` (canary ${state.traffic} %, stable ${100 - state.traffic} %)` : ''}`);
@@ -183,10 +185,10 @@ function header(out: (line: string) => void, args: RehearsalArgs, original: Plan
   out(`Rehearsal of plan ${original.name} (${args.plan})`);
   if (emulators) {
     const { stable, canary } = original.service;
-    const everyGate = [...plan.gates.preflight, ...plan.gates.stage, ...(plan.gates.rollbackDrill ? [plan.gates.rollbackDrill] : []), ...plan.rollback.before];
-    const listed = (gates: typeof everyGate) => gates.map((g) => `${g.id} (${g.kind})`).join(', ') || 'none';
-    const measured = everyGate.filter((g) => EMULATED_GATE_KINDS.includes(g.kind));
-    const simulated = everyGate.filter((g) => !EMULATED_GATE_KINDS.includes(g.kind));
+    const gates = everyGate(plan);
+    const listed = (list: typeof gates) => list.map((g) => `${g.id} (${g.kind})`).join(', ') || 'none';
+    const measured = gates.filter((g) => EMULATED_GATE_KINDS.includes(g.kind));
+    const simulated = gates.filter((g) => !EMULATED_GATE_KINDS.includes(g.kind));
     out(`  service:   cloud-run ${original.service.name}; traffic backend: the REAL Cloud Run adapter (official client), against a local fake Cloud Run Admin API at ${emulators.addresses.run} seeded with revisions ${stable} (stable, 100 %) and ${canary}`);
     out(`  measured:  ${listed(measured)}: the REAL gate adapters (official clients) against local fake Cloud Logging (${emulators.addresses.logging}) and Cloud Monitoring (${emulators.addresses.monitoring}) APIs, fed with simulated requests that follow the split the fake Cloud Run serves`);
     out(`  simulated: ${listed(simulated)}: answered by the simulation (no command runs, no HTTP request is sent)`);
@@ -222,8 +224,7 @@ async function dropKeys(url: string, prefix: string): Promise<void> {
 export class RehearsalError extends Error {}
 
 function withoutDataLag(plan: Plan, kinds: readonly string[]): Plan {
-  const zero = (g: GateSpec): GateSpec => (kinds.includes(g.kind) ? { ...g, dataLagMs: 0 } : g);
-  return { ...plan, gates: { ...plan.gates, preflight: plan.gates.preflight.map(zero), stage: plan.gates.stage.map(zero) } };
+  return mapGates(plan, (g) => (kinds.includes(g.kind) ? { ...g, dataLagMs: 0 } : g));
 }
 
 if (import.meta.main) {

@@ -164,7 +164,9 @@ const member = z
     error: 'must be a Slack user id (U…) or user-group id (S…)',
   });
 
-const roleList = z.array(z.string().regex(ROLE_NAME, { error: 'must be a role name like release-manager' })).min(1, {
+const roleName = z.string().regex(ROLE_NAME, { error: 'must be a role name like release-manager' });
+
+const roleList = z.array(roleName).min(1, {
   error: 'must name at least one role',
 });
 
@@ -299,7 +301,7 @@ export function buildPlanSchema(vocabulary: PlanVocabulary) {
           abort: approvalRuleInput.optional(),
         })
         .strict(),
-      roles: z.record(z.string().regex(ROLE_NAME, { error: 'must be a role name like release-manager' }), z.array(member).min(1)),
+      roles: z.record(roleName, z.array(member).min(1)),
       escalation: z
         .object({
           mention: z.array(member).default([]),
@@ -316,7 +318,7 @@ export function buildPlanSchema(vocabulary: PlanVocabulary) {
             .object({
               at: z.string().refine((t) => parseOffset(t) !== null, { error: 'must be a time relative to T0 like T-60, T0 or T+30 (minutes), or T+2h' }),
               name: z.string().min(1).max(150),
-              owner: z.string().regex(ROLE_NAME, { error: 'must be a role name like release-manager' }),
+              owner: roleName,
               checklist: z.array(z.string().min(1).max(300)).min(1, { error: 'needs at least one item to tick' }).max(20),
               gates: z.array(gate).default([]),
               blocks: z.enum(['go_no_go', 'promote']).optional(),
@@ -335,7 +337,7 @@ export function buildPlanSchema(vocabulary: PlanVocabulary) {
           });
         }),
       sign_off: z
-        .array(z.object({ role: z.string().regex(ROLE_NAME, { error: 'must be a role name like release-manager' }), item: z.string().min(1).max(300) }).strict())
+        .array(z.object({ role: roleName, item: z.string().min(1).max(300) }).strict())
         .max(20)
         .default([]),
       hypercare: z
@@ -357,11 +359,8 @@ export function buildPlanSchema(vocabulary: PlanVocabulary) {
       );
       if (raw.check_every < 1_000) ctx.addIssue({ code: 'custom', path: ['check_every'], message: 'must be at least 1s' });
       checkRoles(raw.approvals, raw.roles, ctx);
-      const undefinedRole = (role: string, path: PropertyKey[]) => {
-        if (!(role in raw.roles)) ctx.addIssue({ code: 'custom', path, message: `role "${role}" is not defined under roles (defined: ${Object.keys(raw.roles).join(', ')})` });
-      };
-      raw.timeline.forEach((c, i) => undefinedRole(c.owner, ['timeline', i, 'owner']));
-      raw.sign_off.forEach((c, i) => undefinedRole(c.role, ['sign_off', i, 'role']));
+      raw.timeline.forEach((c, i) => checkRole(c.owner, raw.roles, ['timeline', i, 'owner'], ctx));
+      raw.sign_off.forEach((c, i) => checkRole(c.role, raw.roles, ['sign_off', i, 'role'], ctx));
       checkUniqueGateIds(raw.gates, ctx);
       return deepFreeze({
         name: raw.name,
@@ -414,17 +413,15 @@ function checkStages(percents: readonly number[], ctx: z.RefinementCtx): void {
 
 type RawRule = { roles: string[]; min?: number | undefined; two_person?: boolean | undefined };
 
+function checkRole(role: string, roles: Record<string, string[]>, path: PropertyKey[], ctx: z.RefinementCtx): void {
+  if (!(role in roles)) {
+    ctx.addIssue({ code: 'custom', path, message: `role "${role}" is not defined under roles (defined: ${Object.keys(roles).join(', ') || 'none'})` });
+  }
+}
+
 function checkRoles(approvals: Record<string, RawRule | undefined>, roles: Record<string, string[]>, ctx: z.RefinementCtx): void {
   for (const [action, rule] of Object.entries(approvals)) {
-    rule?.roles.forEach((role, i) => {
-      if (!(role in roles)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['approvals', action, 'roles', i],
-          message: `role "${role}" is not defined under roles (defined: ${Object.keys(roles).join(', ') || 'none'})`,
-        });
-      }
-    });
+    rule?.roles.forEach((role, i) => checkRole(role, roles, ['approvals', action, 'roles', i], ctx));
   }
 }
 
@@ -471,19 +468,40 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** Every gate and rollback step of a plan: preflight, stage, the rollback drill, rollback steps, checkpoint gates. */
+export function everyGate(plan: Plan): GateSpec[] {
+  return [
+    ...plan.gates.preflight,
+    ...plan.gates.stage,
+    ...(plan.gates.rollbackDrill ? [plan.gates.rollbackDrill] : []),
+    ...plan.rollback.before,
+    ...plan.timeline.flatMap((c) => c.gates),
+  ];
+}
+
+/** The plan with `fn` applied to every gate and rollback step (the ones `everyGate` lists). */
+export function mapGates(plan: Plan, fn: (gate: GateSpec) => GateSpec): Plan {
+  return {
+    ...plan,
+    gates: { preflight: plan.gates.preflight.map(fn), stage: plan.gates.stage.map(fn), rollbackDrill: plan.gates.rollbackDrill ? fn(plan.gates.rollbackDrill) : null },
+    rollback: { before: plan.rollback.before.map(fn) },
+    timeline: plan.timeline.map((c) => ({ ...c, gates: c.gates.map(fn) })),
+  };
+}
+
 /** Every duration divided by `speed`: how a rehearsal compresses a 30-minute soak into seconds. */
 export function compressPlan(plan: Plan, speed: number): Plan {
   if (speed === 1) return plan;
   const scale = (ms: number) => Math.max(1, Math.round(ms / speed));
   const gate = (g: GateSpec): GateSpec => ({ ...g, forMs: g.forMs === 0 ? 0 : scale(g.forMs), dataLagMs: g.dataLagMs === 0 ? 0 : scale(g.dataLagMs) });
+  const gated = mapGates(plan, gate);
   return deepFreeze({
-    ...plan,
+    ...gated,
     stages: plan.stages.map((s) => ({ ...s, soakMs: s.soakMs === 0 ? 0 : scale(s.soakMs) })),
     checkEveryMs: scale(plan.checkEveryMs),
-    gates: { preflight: plan.gates.preflight, stage: plan.gates.stage.map(gate), rollbackDrill: plan.gates.rollbackDrill },
     escalation: { ...plan.escalation, stuckAfterMs: scale(plan.escalation.stuckAfterMs) },
     updates: { everyMs: scale(plan.updates.everyMs) },
-    timeline: plan.timeline.map((c) => ({ ...c, offsetMs: Math.sign(c.offsetMs) * scale(Math.abs(c.offsetMs)), graceMs: scale(c.graceMs), gates: c.gates.map(gate) })),
+    timeline: gated.timeline.map((c) => ({ ...c, offsetMs: Math.sign(c.offsetMs) * scale(Math.abs(c.offsetMs)), graceMs: scale(c.graceMs) })),
     hypercare: plan.hypercare
       ? { durationMs: scale(plan.hypercare.durationMs), checkEveryMs: scale(plan.hypercare.checkEveryMs), summaryEveryMs: scale(plan.hypercare.summaryEveryMs) }
       : null,

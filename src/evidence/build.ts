@@ -2,7 +2,7 @@
 // the Slack upload produce the same bytes from any replica.
 import type { AuditEntry } from '../domain/audit.ts';
 import { formatDuration } from '../domain/duration.ts';
-import type { Plan } from '../domain/plan.ts';
+import { everyGate, type Plan } from '../domain/plan.ts';
 import type { CutoverState, GateRecord, Notice, StepResult } from '../domain/state.ts';
 
 export interface EvidenceInput {
@@ -12,7 +12,7 @@ export interface EvidenceInput {
   readonly gates: readonly GateRecord[];
 }
 
-export interface CohortResult {
+interface CohortResult {
   readonly cohort: number;
   readonly percent: number;
   readonly entered_at: string;
@@ -23,11 +23,11 @@ export interface CohortResult {
   readonly exit_reason: string;
 }
 
-export type OverallStatus = 'passed' | 'rolled_back' | 'aborted' | 'failed' | 'in_progress';
+type OverallStatus = 'passed' | 'rolled_back' | 'aborted' | 'failed' | 'in_progress';
 
 const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : null);
 
-export function overallStatus(state: CutoverState): OverallStatus {
+function overallStatus(state: CutoverState): OverallStatus {
   switch (state.outcome) {
     case 'completed':
       return 'passed';
@@ -42,23 +42,24 @@ const notices = (audit: readonly AuditEntry[]) =>
   audit.flatMap((e) => (e.type === 'notice' ? [{ at: e.at, notice: e.notice }] : [])) as Array<{ at: number; notice: Notice }>;
 
 /** Per cohort: when it was entered, how its soak ended and why it was left. */
-export function cohortResults(input: EvidenceInput): CohortResult[] {
+function cohortResults(input: EvidenceInput): CohortResult[] {
+  type Open = { index: number; percent: number; at: number };
   const out: CohortResult[] = [];
-  let open: { index: number; percent: number; at: number } | null = null;
+  let open: Open | null = null;
   const checks = (index: number) => new Set(input.gates.filter((g) => g.phase === 'stage' && g.stage === index).map((g) => g.seq)).size;
-  const close = (at: number, result: CohortResult['soak_result'], reason: string) => {
+  const result = (o: Open, leftAt: number | null, soakResult: CohortResult['soak_result'], reason: string): CohortResult => ({
+    cohort: o.index + 1,
+    percent: o.percent,
+    entered_at: iso(o.at) as string,
+    left_at: iso(leftAt),
+    soak: formatDuration(input.plan.stages[o.index]?.soakMs ?? 0),
+    checks: checks(o.index),
+    soak_result: soakResult,
+    exit_reason: reason,
+  });
+  const close = (at: number, soakResult: CohortResult['soak_result'], reason: string) => {
     if (!open) return;
-    const stage = input.plan.stages[open.index];
-    out.push({
-      cohort: open.index + 1,
-      percent: open.percent,
-      entered_at: iso(open.at) as string,
-      left_at: iso(at),
-      soak: formatDuration(stage?.soakMs ?? 0),
-      checks: checks(open.index),
-      soak_result: result,
-      exit_reason: reason,
-    });
+    out.push(result(open, at, soakResult, reason));
     open = null;
   };
   for (const { at, notice } of notices(input.audit)) {
@@ -87,14 +88,20 @@ export function cohortResults(input: EvidenceInput): CohortResult[] {
         break;
     }
   }
-  if (open) {
-    const o = open as { index: number; percent: number; at: number };
-    out.push({ cohort: o.index + 1, percent: o.percent, entered_at: iso(o.at) as string, left_at: null, soak: formatDuration(input.plan.stages[o.index]?.soakMs ?? 0), checks: checks(o.index), soak_result: 'in_progress', exit_reason: input.state.phase });
-  }
+  if (open) out.push(result(open as Open, null, 'in_progress', input.state.phase));
   return out;
 }
 
-function gateLine(record: GateRecord, plan: Plan): Record<string, unknown> {
+/** Gate id → kind, the first gate of `everyGate` order winning; records of other ids are the traffic backend's. */
+function gateKinds(plan: Plan): Map<string, string> {
+  const kinds = new Map<string, string>();
+  for (const g of everyGate(plan)) if (!kinds.has(g.id)) kinds.set(g.id, g.kind);
+  // A checkpoint's gates are recorded under its label (`T-60/G1`), apart from the stage gates.
+  for (const c of plan.timeline) for (const g of c.gates) kinds.set(`${c.label}/${g.id}`, g.kind);
+  return kinds;
+}
+
+function gateLine(record: GateRecord, kinds: ReadonlyMap<string, string>): Record<string, unknown> {
   const m = record.measurement;
   const observations = m.observations ?? [];
   return {
@@ -103,7 +110,7 @@ function gateLine(record: GateRecord, plan: Plan): Record<string, unknown> {
     stage: record.stage >= 0 ? record.stage + 1 : null,
     percent: record.percent,
     gate: record.gate,
-    kind: [...plan.gates.preflight, ...plan.gates.stage, ...(plan.gates.rollbackDrill ? [plan.gates.rollbackDrill] : [])].find((g) => g.id === record.gate)?.kind ?? 'backend',
+    kind: kinds.get(record.gate) ?? 'backend',
     value: observations.length === 1 ? observations[0]!.value : Object.fromEntries(observations.map((o) => [o.name, o.value])),
     threshold: observations.length === 1 ? (observations[0]!.threshold ?? null) : Object.fromEntries(observations.map((o) => [o.name, o.threshold ?? null])),
     outcome: record.verdict,
@@ -112,13 +119,13 @@ function gateLine(record: GateRecord, plan: Plan): Record<string, unknown> {
   };
 }
 
-function steps(input: EvidenceInput): { passed: number; failed: number; total: number } {
-  const cohorts = cohortResults(input);
-  const preflightRan = input.gates.some((g) => g.phase === 'preflight');
-  const preflightPassed = preflightRan && Object.values(input.state.preflight).every((r) => r.verdict === 'pass');
-  const rollback = notices(input.audit).find((n) => n.notice.kind === 'rolled_back' || n.notice.kind === 'rollback_failed');
+function steps(input: EvidenceInput, cohorts: readonly CohortResult[]): { passed: number; failed: number; total: number } {
+  const all = notices(input.audit);
+  // As the engine judged it (a gate that never reported fails preflight too); the last run counts.
+  const preflight = all.findLast((n) => n.notice.kind === 'preflight')?.notice;
+  const rollback = all.find((n) => n.notice.kind === 'rolled_back' || n.notice.kind === 'rollback_failed');
   const results = [
-    ...(preflightRan ? [preflightPassed] : []),
+    ...(preflight?.kind === 'preflight' ? [preflight.passed] : []),
     ...cohorts.filter((c) => c.soak_result !== 'in_progress').map((c) => c.soak_result === 'clean'),
     ...(rollback ? [rollback.notice.kind === 'rolled_back'] : []),
   ];
@@ -150,7 +157,9 @@ function logs(input: EvidenceInput): Map<string, string> {
 export function buildEvidence(input: EvidenceInput): Map<string, string> {
   const { state, plan } = input;
   const cohorts = cohortResults(input);
-  const count = steps(input);
+  const count = steps(input, cohorts);
+  const checkpoints = timeline(input);
+  const kinds = gateKinds(plan);
   const gateRecords = input.gates;
   const summary = {
     cutover_id: state.id,
@@ -172,17 +181,18 @@ export function buildEvidence(input: EvidenceInput): Map<string, string> {
     gate_errors: gateRecords.filter((g) => g.verdict === 'error' || g.verdict === 'errors_exhausted').length,
     rollback: state.rollback ? { ...state.rollback, at: iso(state.rollback.at) } : null,
     t0: iso(state.t0),
-    timeline: timeline(input),
+    timeline: checkpoints,
     sign_off: plan.signOff.map((s, i) => ({ role: s.role, item: s.item, by: state.signoffs[i]?.by ?? null, at: iso(state.signoffs[i]?.at) })),
     hypercare: state.hypercare ? { started_at: iso(state.hypercare.startedAt), planned_end: iso(state.hypercare.endsAt) } : null,
   };
   const files = new Map<string, string>();
   files.set('summary.json', JSON.stringify(summary, null, 2) + '\n');
-  files.set('SUMMARY.md', summaryMarkdown(input, summary, cohorts));
-  files.set('gate-results.jsonl', gateRecords.map((g) => JSON.stringify(gateLine(g, plan))).join('\n') + (gateRecords.length ? '\n' : ''));
+  files.set('SUMMARY.md', summaryMarkdown(input, summary, cohorts, checkpoints));
+  files.set('gate-results.jsonl', gateRecords.map((g) => JSON.stringify(gateLine(g, kinds))).join('\n') + (gateRecords.length ? '\n' : ''));
   files.set('cohort-results.jsonl', cohorts.map((c) => JSON.stringify(c)).join('\n') + (cohorts.length ? '\n' : ''));
-  const slo = gateRecords.filter((g) => plan.gates.stage.find((s) => s.id === g.gate)?.kind === 'slo_snapshot');
-  if (slo.length) files.set('slo-results.jsonl', slo.map((g) => JSON.stringify(gateLine(g, plan))).join('\n') + '\n');
+  const sloGates = new Set(plan.gates.stage.filter((s) => s.kind === 'slo_snapshot').map((s) => s.id));
+  const slo = gateRecords.filter((g) => sloGates.has(g.gate));
+  if (slo.length) files.set('slo-results.jsonl', slo.map((g) => JSON.stringify(gateLine(g, kinds))).join('\n') + '\n');
   for (const [name, content] of logs(input)) files.set(name, content);
   return files;
 }
@@ -227,7 +237,12 @@ const STATUS_WORDS: Record<OverallStatus, string> = {
   in_progress: 'IN PROGRESS',
 };
 
-function summaryMarkdown(input: EvidenceInput, summary: { overall_status: OverallStatus; step_count: number; passed: number; failed: number }, cohorts: readonly CohortResult[]): string {
+function summaryMarkdown(
+  input: EvidenceInput,
+  summary: { overall_status: OverallStatus; step_count: number; passed: number; failed: number },
+  cohorts: readonly CohortResult[],
+  checkpoints: ReturnType<typeof timeline>,
+): string {
   const { state, plan } = input;
   const at = (label: string, fallback: string) => {
     const line = checkpointLine(input, label);
@@ -270,7 +285,7 @@ function summaryMarkdown(input: EvidenceInput, summary: { overall_status: Overal
           '',
           '| at | checkpoint | owner | due | status | items ticked | by |',
           '|---|---|---|---|---|---|---|',
-          ...timeline(input).map((c) => `| ${c.at} | ${c.name} | ${c.owner} | ${c.due_at} | ${c.status}${c.escalated ? ' (escalated)' : c.nudged ? ' (nudged)' : ''} | ${c.items.filter((i) => i.ticked_by).length}/${c.items.length} | ${[...new Set(c.items.flatMap((i) => (i.ticked_by ? [i.ticked_by] : [])))].join(', ')} |`),
+          ...checkpoints.map((c) => `| ${c.at} | ${c.name} | ${c.owner} | ${c.due_at} | ${c.status}${c.escalated ? ' (escalated)' : c.nudged ? ' (nudged)' : ''} | ${c.items.filter((i) => i.ticked_by).length}/${c.items.length} | ${[...new Set(c.items.flatMap((i) => (i.ticked_by ? [i.ticked_by] : [])))].join(', ')} |`),
           '',
         ]
       : []),

@@ -155,7 +155,7 @@ function alive(pid: number): boolean {
  * behind by a bot that was killed is stopped first; one owned by a live bot is an error,
  * because two bots sharing one data folder must share one Redis through REDIS_URL instead.
  */
-export async function startEmbeddedRedis(dir: string): Promise<RedisServer> {
+export async function startEmbeddedRedis(dir: string, binary: string): Promise<RedisServer> {
   mkdirSync(dir, { recursive: true });
   const ownerFile = join(dir, 'owner.json');
   let previous: OwnerRecord | null = null;
@@ -173,7 +173,7 @@ export async function startEmbeddedRedis(dir: string): Promise<RedisServer> {
     process.kill(previous.redisPid, 'SIGTERM');
     for (let i = 0; i < 100 && alive(previous.redisPid); i++) await new Promise((r) => setTimeout(r, 50));
   }
-  const server = await startRedisServer({ dir });
+  const server = await startRedisServer({ dir, binary });
   writeFileSync(ownerFile, JSON.stringify({ ownerPid: process.pid, redisPid: server.pid, port: server.port } satisfies OwnerRecord));
   return {
     ...server,

@@ -16,13 +16,14 @@ export async function locateRedis(env: Readonly<Record<string, string | undefine
   if (url) {
     return { url, embedded: false, description: `REDIS_URL ${redactUrl(url)}`, stop: async () => undefined };
   }
-  if (!findRedisServer(env.PATH ?? '')) throw new NoRedisError(NO_REDIS_HINT);
+  const binary = findRedisServer(env.PATH ?? '');
+  if (!binary) throw new NoRedisError(NO_REDIS_HINT);
   const dir = resolve(dataDir);
-  const server = await startEmbeddedRedis(dir);
+  const server = await startEmbeddedRedis(dir, binary);
   return { url: server.url, embedded: true, description: `embedded redis-server on 127.0.0.1:${server.port} (data in ${dir}, append-only)`, stop: () => server.stop() };
 }
 
 /** redis://user:secret@host → redis://user:***@host */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
 }

@@ -19,7 +19,7 @@ export class RehearsalRoles implements RoleDirectory {
 }
 
 /** Distinct people holding any of `roles`, in plan order. */
-export function peopleFor(plan: Plan, roles: readonly string[]): Array<{ user: string; role: string }> {
+function peopleFor(plan: Plan, roles: readonly string[]): Array<{ user: string; role: string }> {
   const seen = new Set<string>();
   const out: Array<{ user: string; role: string }> = [];
   for (const role of roles) {

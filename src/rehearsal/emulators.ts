@@ -21,7 +21,7 @@ export interface RehearsalEmulators {
 }
 
 /** How each revision behaves under the scenario, at the split served at that moment. */
-export function scenarioBehaviour(scenario: ScenarioSpec): Behaviour {
+function scenarioBehaviour(scenario: ScenarioSpec): Behaviour {
   return (side, moment) => {
     const signals = signalsFor(scenario, { canaryPercent: moment.canaryPercent, sinceFirstShiftMs: moment.sinceFirstShiftMs });
     return side === 'canary'

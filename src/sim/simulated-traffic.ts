@@ -12,6 +12,9 @@ export interface ShiftRecord {
   readonly at: number;
 }
 
+/** The scenario of a service nobody set one for. */
+const HEALTHY: ScenarioSpec = Object.freeze(scenarioSpec.parse({ name: 'healthy' }));
+
 export class SimulatedWorld {
   readonly #redis: Redis;
   readonly #prefix: string;
@@ -33,7 +36,8 @@ export class SimulatedWorld {
 
   async scenario(serviceKey: string): Promise<ScenarioSpec> {
     const json = await this.#redis.get(this.#key(serviceKey, 'scenario'));
-    return scenarioSpec.parse(json ? JSON.parse(json) : { name: 'healthy' });
+    // setScenario stored it validated: no need to validate it again on every gate check.
+    return json ? (JSON.parse(json) as ScenarioSpec) : HEALTHY;
   }
 
   /** Makes the next `times` shifts fail with `code` (fault injection for tests and drills). */
@@ -64,11 +68,7 @@ export class SimulatedWorld {
       const code = (faults.code ?? 'transient') as TrafficErrorCode;
       throw new TrafficError(code, `simulated ${code} error while setting ${canaryPercent} %`);
     }
-    await this.#redis
-      .multi()
-      .hset(this.#key(serviceKey, 'split'), 'canary', canaryPercent, 'since', now)
-      .rpush(this.#key(serviceKey, 'shifts'), JSON.stringify({ percent: canaryPercent, at: now } satisfies ShiftRecord))
-      .exec();
+    await this.#record(serviceKey, canaryPercent, now);
     return { canary: canaryPercent, stable: 100 - canaryPercent, other: 0 };
   }
 
@@ -79,6 +79,11 @@ export class SimulatedWorld {
   async observe(serviceKey: string, canaryPercent: number, now = Date.now()): Promise<void> {
     const current = await this.#redis.hget(this.#key(serviceKey, 'split'), 'canary');
     if ((current === null ? 0 : Number(current)) === canaryPercent) return;
+    await this.#record(serviceKey, canaryPercent, now);
+  }
+
+  /** Sets the split and logs the shift, atomically. */
+  async #record(serviceKey: string, canaryPercent: number, now: number): Promise<void> {
     await this.#redis
       .multi()
       .hset(this.#key(serviceKey, 'split'), 'canary', canaryPercent, 'since', now)
