@@ -25,8 +25,6 @@ export function grpcDetails(error: unknown): string {
   return message.replace(/^\d+ [A-Z_]+: /, '');
 }
 
-export const isTransientGrpc = (error: unknown): boolean => TRANSIENT_CODES.has(grpcCode(error) ?? -1);
-
 /** A failed call to a Google API, with what was being done and the IAM permission it needs. */
 export interface CallContext {
   /** e.g. 'read the service' */
@@ -78,6 +76,8 @@ export function describeCallError(error: CloudCallError): string {
       return `not authenticated to ${error.context.action}: check the Application Default Credentials (${error.details})`;
     case GrpcStatus.NOT_FOUND:
       return `${error.context.resource} not found (${error.details})`;
+    case GrpcStatus.INVALID_ARGUMENT:
+      return `${error.context.resource} rejected the request: ${error.details}`;
     default:
       return error.message;
   }

@@ -5,6 +5,7 @@
 // plus `project` (default: the Cloud Run service's) and `revision: canary | stable | any`.
 import { z } from 'zod';
 import { projectIdSchema } from './gcp-common.ts';
+import { unknownKeys } from './unknown-keys.ts';
 
 export type RevisionScope = 'canary' | 'stable' | 'any';
 
@@ -40,12 +41,7 @@ const raw = z.strictObject(
     project: projectIdSchema.optional(),
     revision: z.enum(['canary', 'stable', 'any'], { error: 'revision must be canary, stable or any' }).optional(),
   },
-  {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} in cloud_logging (allowed: numerator, denominator, filter, present, max, min, project, revision)`
-        : undefined,
-  },
+  { error: unknownKeys('cloud_logging', 'numerator, denominator, filter, present, max, min, project, revision') },
 );
 
 export const cloudLoggingSchema: z.ZodType<CloudLoggingSpec> = raw.transform((s, ctx): CloudLoggingSpec => {

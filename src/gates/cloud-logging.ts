@@ -5,12 +5,11 @@
 import type { Logging } from '@google-cloud/logging';
 import { createLogging } from '../cloud/clients.ts';
 import { callGoogle } from '../cloud/errors.ts';
+import { formatDuration } from '../domain/duration.ts';
 import { atLeast, atMost, errored, measured, type Measurement, type Observation } from '../domain/measurement.ts';
 import type { CanarySignals, GateContext, GateKind } from '../ports.ts';
 import { cloudLoggingSchema, type CloudLoggingSpec, type RevisionScope } from './cloud-logging-schema.ts';
 import { cloudRunTarget, describeFailure, projectFor, rfc3339, round } from './gcp-common.ts';
-
-export { cloudLoggingSchema, type CloudLoggingSpec };
 
 export interface CloudLoggingGateDeps {
   /** 'host:port' of a Logging emulator (plain-text gRPC); absent = the real API with ADC. */
@@ -53,7 +52,7 @@ export function cloudLoggingGate(deps: CloudLoggingGateDeps = {}): CloudLoggingG
     for (;;) {
       ctx.signal.throwIfAborted();
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`Cloud Logging did not finish listing entries within ${Math.round(ctx.timeoutMs / 1000)}s`);
+      if (remaining <= 0) throw new Error(`Cloud Logging did not finish listing entries within ${formatDuration(ctx.timeoutMs)}`);
       const [entries, next] = await callGoogle(
         { action: 'list log entries', permission: 'logging.logEntries.list', resource: `projects/${project}` },
         () =>
@@ -104,8 +103,14 @@ export function cloudLoggingGate(deps: CloudLoggingGateDeps = {}): CloudLoggingG
             }
             return measured([atLeast('matching_entries', tally.count, spec.min)]);
           }
-          case 'ratio':
-            return ratio(spec, await count(ctx, where.project, bounded(spec.numerator), maxEntries), await count(ctx, where.project, bounded(spec.denominator), maxEntries), capNote);
+          case 'ratio': {
+            // Both at once, so the gate's one timeout bounds the pair.
+            const [numerator, denominator] = await Promise.all([
+              count(ctx, where.project, bounded(spec.numerator), maxEntries),
+              count(ctx, where.project, bounded(spec.denominator), maxEntries),
+            ]);
+            return ratio(spec, numerator, denominator, capNote);
+          }
         }
       } catch (error) {
         return errored(describeFailure(error));

@@ -10,13 +10,9 @@ import { durationSchema, formatDuration } from '../domain/duration.ts';
 import { atMost, errored, measured, type Observation } from '../domain/measurement.ts';
 import type { GateContext, GateKind } from '../ports.ts';
 import { cloudRunTarget, describeFailure, projectIdSchema, round } from './gcp-common.ts';
+import { unknownKeys } from './unknown-keys.ts';
 
 type TimeSeries = protos.google.monitoring.v3.ITimeSeries;
-
-const unknownKeys = (issue: { code?: string; keys?: string[] }) =>
-  issue.code === 'unrecognized_keys' && issue.keys
-    ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} in cloud_monitoring (allowed: metric, max, max_regression, project, alignment, baseline_lookback)`
-    : undefined;
 
 export const cloudMonitoringSchema = z
   .strictObject(
@@ -43,7 +39,7 @@ export const cloudMonitoringSchema = z
         .refine((ms) => ms >= 60_000, 'baseline_lookback must be at least 60s (one aligned period)')
         .default(3_600_000),
     },
-    { error: unknownKeys },
+    { error: unknownKeys('cloud_monitoring', 'metric, max, max_regression, project, alignment, baseline_lookback') },
   )
   .superRefine((s, ctx) => {
     if (s.max === undefined && s.max_regression === undefined) {
@@ -92,11 +88,14 @@ export function cloudMonitoringGate(deps: CloudMonitoringGateDeps = {}): CloudMo
     service: string,
     metric: string,
     spec: CloudMonitoringSpec,
+    deadline: number,
     window: GateContext['window'] = ctx.window,
     revisionNames: readonly string[] = [ctx.revisions.canary, ctx.revisions.stable],
   ): Promise<TimeSeries[]> {
     const revisions = revisionNames.map((r) => `"${r}"`).join(', ');
     const latency = metric === REQUEST_LATENCIES;
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw new Error(`Cloud Monitoring did not answer within ${formatDuration(ctx.timeoutMs)}`);
     const [series] = await callGoogle(
       { action: 'list time series', permission: 'monitoring.timeSeries.list', resource: `projects/${project}` },
       () =>
@@ -112,7 +111,7 @@ export function cloudMonitoringGate(deps: CloudMonitoringGateDeps = {}): CloudMo
               groupByFields: latency ? ['resource.label.revision_name'] : ['resource.label.revision_name', 'metric.label.response_code_class'],
             },
           },
-          { autoPaginate: true, timeout: ctx.timeoutMs },
+          { autoPaginate: true, timeout: remaining },
         ),
     );
     return series;
@@ -132,9 +131,11 @@ export function cloudMonitoringGate(deps: CloudMonitoringGateDeps = {}): CloudMo
       }
       const project = spec.project ?? target.project;
       const window = `the ${formatDuration(ctx.window.end - ctx.window.start)} window`;
+      // One budget for the check: the baseline query, when needed, gets what the first one left.
+      const deadline = Date.now() + ctx.timeoutMs;
       try {
         if (spec.metric === 'error_ratio') {
-          const counts = tallyCounts(await query(ctx, project, target.name, REQUEST_COUNT, spec));
+          const counts = tallyCounts(await query(ctx, project, target.name, REQUEST_COUNT, spec, deadline));
           const canary = counts.get(ctx.revisions.canary);
           if (!canary || canary.total === 0) return errored(`no requests recorded for canary revision ${ctx.revisions.canary} in ${window}`);
           const observations: Observation[] = [
@@ -145,7 +146,7 @@ export function cloudMonitoringGate(deps: CloudMonitoringGateDeps = {}): CloudMo
           if (stable && stable.total > 0) observations.push({ name: 'stable_5xx_ratio', value: round(stable.errors / stable.total), ok: true });
           return measured(observations);
         }
-        const p95 = worstP95(await query(ctx, project, target.name, REQUEST_LATENCIES, spec));
+        const p95 = worstP95(await query(ctx, project, target.name, REQUEST_LATENCIES, spec, deadline));
         const canary = p95.get(ctx.revisions.canary);
         if (canary === undefined) return errored(`no latency data for canary revision ${ctx.revisions.canary} in ${window}`);
         let stable = p95.get(ctx.revisions.stable);
@@ -154,7 +155,7 @@ export function cloudMonitoringGate(deps: CloudMonitoringGateDeps = {}): CloudMo
         // Compare with its baseline instead (seed 002: "from stable baseline"): its p95 in the last
         // aligned period before the window that has data. Without one, the gate cannot judge.
         const before = { start: ctx.window.start - spec.baseline_lookback, end: ctx.window.start };
-        const baseline = latestP95(await query(ctx, project, target.name, REQUEST_LATENCIES, spec, before, [ctx.revisions.stable]));
+        const baseline = latestP95(await query(ctx, project, target.name, REQUEST_LATENCIES, spec, deadline, before, [ctx.revisions.stable]));
         stable = baseline?.value;
         if (!baseline || stable === undefined || stable <= 0) {
           return errored(

@@ -4,9 +4,13 @@ import { z } from 'zod';
 import { CloudCallError, describeCallError } from '../cloud/errors.ts';
 import type { GateContext, ServiceBase } from '../ports.ts';
 
-export const projectIdSchema = z
-  .string()
-  .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'project must be a Google Cloud project ID: 6 to 30 lowercase letters, digits or hyphens, starting with a letter');
+/** A Google Cloud project ID; `required` is the message when the value is missing or not a string. */
+export const projectId = (required?: string) =>
+  z
+    .string(required === undefined ? undefined : { error: required })
+    .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'project must be a Google Cloud project ID: 6 to 30 lowercase letters, digits or hyphens, starting with a letter');
+
+export const projectIdSchema = projectId();
 
 export interface CloudRunTarget {
   readonly project: string;
@@ -39,9 +43,6 @@ export const round = (value: number, digits = 6): number => {
 
 /** A Google call failure in one line; anything else by its message. */
 export function describeFailure(error: unknown): string {
-  if (error instanceof CloudCallError) {
-    if (error.code === 3 /* INVALID_ARGUMENT */) return `${error.context.resource} rejected the query: ${error.details}`;
-    return describeCallError(error);
-  }
+  if (error instanceof CloudCallError) return describeCallError(error);
   return error instanceof Error ? error.message : String(error);
 }

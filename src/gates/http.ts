@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { errored, measured, type Measurement } from '../domain/measurement.ts';
 import type { GateContext, GateKind } from '../ports.ts';
-import { deadline, describeError, fill, templateVars } from './template.ts';
+import { bearer, deadline, describeError, fill, templateVars } from './template.ts';
 
 export const httpUrl = z
   .string()
@@ -27,12 +27,9 @@ export type HttpSettings = z.infer<typeof httpSettings>;
 
 export async function request(spec: HttpSettings, ctx: GateContext): Promise<{ status: number } | { error: string }> {
   const vars = templateVars(ctx);
-  const headers: Record<string, string> = { ...(spec.headers ?? {}) };
-  if (spec.token_env) {
-    const token = ctx.env[spec.token_env];
-    if (!token) return { error: `environment variable ${spec.token_env} is not set` };
-    headers.authorization = `Bearer ${token}`;
-  }
+  const auth = bearer(spec.token_env, ctx.env);
+  if ('error' in auth) return auth;
+  const headers: Record<string, string> = { ...(spec.headers ?? {}), ...auth };
   let body: string | undefined;
   if (spec.json !== undefined) {
     headers['content-type'] = 'application/json';

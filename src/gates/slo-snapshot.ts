@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { atMost, errored, measured, type Observation } from '../domain/measurement.ts';
 import type { GateKind } from '../ports.ts';
 import { httpUrl, tokenEnv } from './http.ts';
-import { deadline, describeError, fill, templateVars } from './template.ts';
+import { bearer, deadline, describeError, fill, templateVars } from './template.ts';
 
 export const sloSettings = z
   .object({
@@ -46,12 +46,9 @@ export const sloSnapshotGate: GateKind<SloSettings> = {
   schema: sloSettings,
   defaultTimeoutMs: 10_000,
   async measure(spec, ctx) {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (spec.token_env) {
-      const token = ctx.env[spec.token_env];
-      if (!token) return errored(`environment variable ${spec.token_env} is not set`);
-      headers.authorization = `Bearer ${token}`;
-    }
+    const auth = bearer(spec.token_env, ctx.env);
+    if ('error' in auth) return errored(auth.error);
+    const headers: Record<string, string> = { accept: 'application/json', ...auth };
     let document: unknown;
     try {
       const response = await fetch(fill(spec.url, templateVars(ctx)), { headers, signal: deadline(ctx) });

@@ -1,4 +1,4 @@
-// Placeholders in gate settings: {percent}/{cohort}, {stage}, {canary}, {stable}, {plan}.
+// Placeholders in gate settings: {percent}/{cohort}, {stage}, {canary}, {stable}, {plan}; and what the HTTP gates share.
 // Substituted into single strings or argv elements, never into a shell line.
 import type { GateContext } from '../ports.ts';
 
@@ -27,6 +27,18 @@ export function deadline(ctx: GateContext): AbortSignal {
   return AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.timeoutMs)]);
 }
 
+/** The authorization header for `token_env` (none without it); an error text when the variable is unset. */
+export function bearer(
+  tokenEnv: string | undefined,
+  env: GateContext['env'],
+): { readonly authorization?: string } | { readonly error: string } {
+  if (!tokenEnv) return {};
+  const token = env[tokenEnv];
+  if (!token) return { error: `environment variable ${tokenEnv} is not set` };
+  return { authorization: `Bearer ${token}` };
+}
+
+/** Why a fetch got no answer: its timeout, or the socket error undici wraps in "fetch failed". */
 export function describeError(error: unknown, timeoutMs: number): string {
   if (error instanceof Error) {
     if (error.name === 'TimeoutError' || error.name === 'AbortError') return `timed out after ${timeoutMs} ms`;

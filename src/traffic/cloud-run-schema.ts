@@ -1,8 +1,9 @@
 // The `service:` block of a Cloud Run cutover: where the service lives and which two revisions
 // share its traffic, checked against Cloud Run's naming rules with messages a release manager reads.
 import { z } from 'zod';
+import { projectId } from '../gates/gcp-common.ts';
+import { unknownKeys } from '../gates/unknown-keys.ts';
 
-const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 const REGION = /^[a-z]+(?:-[a-z]+)+[0-9]+$/;
 const SERVICE_NAME = /^[a-z](?:[a-z0-9-]{0,47}[a-z0-9])?$/;
 const REVISION_NAME = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -23,9 +24,7 @@ export const cloudRunServiceSchema = z
   .strictObject(
     {
       platform: z.literal('cloud-run', { error: 'platform must be "cloud-run"' }),
-      project: z
-        .string({ error: 'project is required: the Google Cloud project ID, e.g. openagentsgemini' })
-        .regex(PROJECT_ID, 'project must be a Google Cloud project ID: 6 to 30 lowercase letters, digits or hyphens, starting with a letter'),
+      project: projectId('project is required: the Google Cloud project ID, e.g. openagentsgemini'),
       region: z
         .string({ error: 'region is required, e.g. us-central1' })
         .regex(REGION, 'region must be a Cloud Run region such as us-central1 or europe-west4'),
@@ -38,12 +37,7 @@ export const cloudRunServiceSchema = z
       stable: revisionName('stable'),
       canary: revisionName('canary'),
     },
-    {
-      error: (issue) =>
-        issue.code === 'unrecognized_keys'
-          ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} in a cloud-run service block (allowed: platform, project, region, name, stable, canary)`
-          : undefined,
-    },
+    { error: unknownKeys('a cloud-run service block', 'platform, project, region, name, stable, canary') },
   )
   .refine((s) => s.stable !== s.canary, { message: 'stable and canary must be different revisions', path: ['canary'] });
 

@@ -6,8 +6,9 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { RevisionsClient, ServicesClient, protos } from '@google-cloud/run';
 import { createRevisionsClient, createServicesClient } from '../cloud/clients.ts';
 import { CloudCallError, callGoogle, codeName, describeCallError, type CallContext } from '../cloud/errors.ts';
+import { formatDuration } from '../domain/duration.ts';
 import { errored, measured, type Measurement, type Observation } from '../domain/measurement.ts';
-import { RetriesExhaustedError, retryWithin } from '../infra/retry.ts';
+import { RetriesExhaustedError, retryWithin, type RetryBudget } from '../infra/retry.ts';
 import type { Logger } from '../log.ts';
 import { TrafficError, type Revisions, type Split, type TrafficBackend, type TrafficPlatform } from '../ports.ts';
 import {
@@ -21,20 +22,15 @@ import {
 } from './cloud-run-traffic.ts';
 import { cloudRunServiceSchema, serviceResource, type CloudRunService } from './cloud-run-schema.ts';
 
-export { cloudRunServiceSchema, serviceResource, type CloudRunService };
+export type { CloudRunService };
 
 type Service = protos.google.cloud.run.v2.IService;
 type Revision = protos.google.cloud.run.v2.IRevision;
 
 // ---- timing ----------------------------------------------------------------------------------
 
-export interface CloudRunTiming {
-  /** Attempts per operation on transient gRPC errors (UNAVAILABLE, DEADLINE_EXCEEDED, …). */
-  readonly maxAttempts: number;
-  readonly baseMs: number;
-  readonly capMs: number;
-  /** Overall budget for the retries of one operation, ms. */
-  readonly deadlineMs?: number;
+/** Retries (RetryBudget): per operation, on transient gRPC errors (UNAVAILABLE, DEADLINE_EXCEEDED, …). */
+export interface CloudRunTiming extends RetryBudget {
   /** Re-reads after a stale etag before giving up with a conflict. */
   readonly conflictAttempts: number;
   /** Deadline of one RPC, ms. */
@@ -211,7 +207,7 @@ class CloudRunBackend implements TrafficBackend {
       if (failed || Date.now() >= deadline) {
         const why = failed
           ? `Cloud Run reports: ${service.terminalCondition?.message || 'the service is not ready'}`
-          : `still not served after ${Math.round(this.#timing.confirmTimeoutMs / 1000)}s`;
+          : `still not served after ${formatDuration(this.#timing.confirmTimeoutMs)}`;
         throw new TrafficError(
           'unconfirmed',
           `asked ${this.#resource} for canary ${canaryPercent}% / stable ${100 - canaryPercent}%, it serves ${describeSplit(split)}: ${why}`,

@@ -2,6 +2,7 @@
 // ${FEATURE_FLAG_API}/flags/canary-percentage with a bearer token).
 import { z } from 'zod';
 import { durationSchema } from '../domain/duration.ts';
+import { unknownKeys } from '../gates/unknown-keys.ts';
 
 export const PERCENT_PLACEHOLDER = '{percent}';
 
@@ -29,11 +30,6 @@ const httpUrl = (what: string) =>
         return false;
       }
     }, `${what} must be an http(s) URL, e.g. https://flags.example/flags/canary-percentage`);
-
-const unknownKeys = (where: string, allowed: string) => (issue: { code?: string; keys?: string[] }) =>
-  issue.code === 'unrecognized_keys' && issue.keys
-    ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} in ${where} (allowed: ${allowed})`
-    : undefined;
 
 export const httpFlagServiceSchema = z.strictObject(
   {

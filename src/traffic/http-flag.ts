@@ -3,18 +3,15 @@
 // rollback is a shift to 0. The token comes from the environment and never reaches a message.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errored, measured, type Measurement } from '../domain/measurement.ts';
-import { RetriesExhaustedError, retryWithin } from '../infra/retry.ts';
+import { describeError } from '../gates/template.ts';
+import { RetriesExhaustedError, retryWithin, type RetryBudget } from '../infra/retry.ts';
 import { registerSecret, scrub, type Logger } from '../log.ts';
 import { TrafficError, type Revisions, type Split, type TrafficBackend, type TrafficPlatform } from '../ports.ts';
 import { httpFlagServiceSchema, renderBody, valueAt, type HttpFlagService } from './http-flag-schema.ts';
 
-export { httpFlagServiceSchema, type HttpFlagService };
+export type { HttpFlagService };
 
-export interface HttpFlagTiming {
-  readonly maxAttempts: number;
-  readonly baseMs: number;
-  readonly capMs: number;
-  readonly deadlineMs?: number;
+export interface HttpFlagTiming extends RetryBudget {
   /** Read-backs after a write before the value is declared unconfirmed, and their spacing. */
   readonly confirmAttempts: number;
   readonly confirmPollMs: number;
@@ -165,9 +162,7 @@ class HttpFlagBackend implements TrafficBackend {
     try {
       response = await this.#fetch(url, { method, headers, body: body ?? null, signal: AbortSignal.timeout(this.#spec.timeout) });
     } catch (error) {
-      const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-      const reason = timedOut ? `no answer within ${this.#spec.timeout / 1000}s` : connectionError(error);
-      throw new FlagHttpError(`${method} ${url}: ${reason}`, undefined, true);
+      throw new FlagHttpError(`${method} ${url}: ${describeError(error, this.#spec.timeout)}`, undefined, true);
     }
     const text = await response.text().catch(() => '');
     if (response.ok) return text;
@@ -221,10 +216,3 @@ class HttpFlagBackend implements TrafficBackend {
 }
 
 const splitFor = (percent: number): Split => ({ canary: percent, stable: 100 - percent, other: 0 });
-
-function connectionError(error: unknown): string {
-  // undici wraps the socket error: "fetch failed" with cause ECONNREFUSED and the like.
-  const cause = (error as { cause?: { code?: string; message?: string } } | null)?.cause;
-  if (cause?.code) return `connection failed (${cause.code})`;
-  return `connection failed (${error instanceof Error ? error.message : String(error)})`;
-}
