@@ -56,20 +56,5 @@ async function click(deps: CommandDeps, meaning: Meaning, action: string, user: 
 
 /** `expect` is the card's phaseSeq: the engine applies the click only to the state it was drawn for. */
 function cardCommand(action: CardAction, by: string, expect: number): Command {
-  switch (action) {
-    case 'approve':
-      return { type: 'approve', by, expect };
-    case 'reject':
-      return { type: 'reject', by, expect };
-    case 'promote':
-      return { type: 'promote', by, expect };
-    case 'hold':
-      return { type: 'hold', by, expect };
-    case 'resume':
-      return { type: 'resume', by, expect };
-    case 'rollback':
-      return { type: 'rollback', by, expect };
-    case 'abort':
-      return { type: 'abort', by, expect, reason: 'cancelled from the status card' };
-  }
+  return action === 'abort' ? { type: action, by, expect, reason: 'cancelled from the status card' } : { type: action, by, expect };
 }

@@ -55,10 +55,12 @@ export const ephemeral = (content: Reply) =>
     ? { response_type: 'ephemeral' as const, replace_original: false, text: content }
     : { response_type: 'ephemeral' as const, replace_original: false, text: content.text, blocks: [...content.blocks] };
 
-/** Sends the reply to the person; a reply that cannot be delivered is logged, never thrown. */
-export async function answer(respond: RespondFn, content: Reply, log: Logger): Promise<void> {
+export type Ephemeral = ReturnType<typeof ephemeral>;
+
+/** Sends the reply to the person (with `send`: Bolt's respond, or a post to the response_url); a reply that cannot be delivered is logged, never thrown. */
+export async function answer(send: (message: Ephemeral) => Promise<unknown>, content: Reply, log: Logger): Promise<void> {
   try {
-    await respond(ephemeral(content));
+    await send(ephemeral(content));
   } catch (error) {
     log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not send the ephemeral reply');
   }

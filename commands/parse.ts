@@ -16,7 +16,7 @@ export type Request =
 
 export type Parsed = { readonly ok: true; readonly request: Request } | { readonly ok: false; readonly problem: string; readonly usage: UsageKey };
 
-export const MAX_REASON = 500;
+const MAX_REASON = 500;
 
 const shown = (token: string) => JSON.stringify(token.length > 60 ? `${token.slice(0, 59)}…` : token);
 
@@ -29,11 +29,13 @@ const tokens = (text: string): string[] => text.trim().split(/\s+/).filter(Boole
 
 const fail = (problem: string, usage: UsageKey): Parsed => ({ ok: false, problem, usage });
 
+const notPlanName = (plan: string, usage: UsageKey): Parsed => fail(`${shown(plan)} is not a plan name: plan names are lowercase letters, digits and "-".`, usage);
+
 function optionalPlan(kind: 'status' | 'resume' | 'promote', words: readonly string[], usage: UsageKey): Parsed {
   if (words.length > 1) return fail(`Too many words: ${usage === 'promote' ? '/promote' : `/cutover ${kind}`} takes at most a plan name.`, usage);
   const [plan] = words;
   if (plan === undefined) return { ok: true, request: { kind } };
-  if (!planName.safeParse(plan).success) return fail(`${shown(plan)} is not a plan name: plan names are lowercase letters, digits and "-".`, usage);
+  if (!planName.safeParse(plan).success) return notPlanName(plan, usage);
   return { ok: true, request: { kind, plan } };
 }
 
@@ -63,7 +65,7 @@ function revisionOptions(options: readonly string[], usage: 'start' | 'schedule'
 function start(words: readonly string[]): Parsed {
   const [plan, ...options] = words;
   if (plan === undefined) return fail('Name the plan to start.', 'start');
-  if (!planName.safeParse(plan).success) return fail(`${shown(plan)} is not a plan name: plan names are lowercase letters, digits and "-".`, 'start');
+  if (!planName.safeParse(plan).success) return notPlanName(plan, 'start');
   const revisions = revisionOptions(options, 'start', 'the plan name');
   if (!revisions.ok) return revisions;
   return { ok: true, request: { kind: 'start', plan, ...revisions.revisions } };
@@ -73,7 +75,7 @@ function start(words: readonly string[]): Parsed {
 function schedule(words: readonly string[]): Parsed {
   const [plan, at, time, ...options] = words;
   if (plan === undefined) return fail('Name the plan to schedule.', 'schedule');
-  if (!planName.safeParse(plan).success) return fail(`${shown(plan)} is not a plan name: plan names are lowercase letters, digits and "-".`, 'schedule');
+  if (!planName.safeParse(plan).success) return notPlanName(plan, 'schedule');
   if (at?.toLowerCase() !== 'at' || time === undefined) return fail('Say when T0 is: /cutover schedule <plan> at <time>.', 'schedule');
   const when = parseWhen(time);
   if (!when.ok) return fail(when.problem, 'schedule');

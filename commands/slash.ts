@@ -2,6 +2,7 @@
 // text is malformed), then hands the request over to a `command` job, which resolves which cutover
 // is meant and asks the engine (`runSlash`). Nothing here waits on traffic or a gate.
 import type { App, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import type { CutoverState } from '../src/domain/state.ts';
 import type { Command } from '../src/runtime/engine.ts';
 import { statusCard } from '../templates/card.ts';
 import { HELP, invalidPlan, plansList, refusal, scheduled, started, unknownPlan, usageReply, wrongChannel, type UsageKey } from '../templates/replies.ts';
@@ -43,21 +44,22 @@ export async function runSlash(deps: CommandDeps, request: Request, asker: Asker
     case 'schedule':
       return start(deps, request, asker);
     case 'status': {
-      const target = await resolveTarget(deps, asker, request.plan, 'status', { finished: true });
+      const target = await resolveTarget(deps, await deps.engine.active(), asker, request.plan, 'status', { finished: true });
       if (!target.ok) return target.reply;
       const plan = await deps.engine.store.loadPlan(target.state.id);
       return plan ? statusCard({ state: target.state, plan }, { buttons: false }) : unknownPlan(target.state.plan);
     }
     case 'resume':
     case 'promote':
-      return act(deps, asker, request.plan, request.kind, { type: request.kind, by: asker.user });
+      return act(deps, await deps.engine.active(), asker, request.plan, request.kind, { type: request.kind, by: asker.user });
     case 'hold':
     case 'abort':
     case 'rollback':
     case 'close': {
-      const names = await planNames(deps);
+      const active = await deps.engine.active();
+      const names = await planNames(deps, active);
       const { plan, reason } = splitPlanAndReason(request.words, (name) => names.has(name));
-      return act(deps, asker, plan, request.kind, { type: request.kind, by: asker.user, ...(reason ? { reason } : {}) });
+      return act(deps, active, asker, plan, request.kind, { type: request.kind, by: asker.user, ...(reason ? { reason } : {}) });
     }
   }
 }
@@ -82,8 +84,8 @@ async function start(deps: CommandDeps, request: Extract<Request, { kind: 'start
 }
 
 /** A command on the cutover the person means; the engine decides whether it may happen. */
-async function act(deps: CommandDeps, asker: Asker, plan: string | undefined, usage: UsageKey, command: Command): Promise<Reply> {
-  const target = await resolveTarget(deps, asker, plan, usage);
+async function act(deps: CommandDeps, active: readonly CutoverState[], asker: Asker, plan: string | undefined, usage: UsageKey, command: Command): Promise<Reply> {
+  const target = await resolveTarget(deps, active, asker, plan, usage);
   if (!target.ok) return target.reply;
   return outcome(deps, target.state.id, command);
 }

@@ -9,8 +9,15 @@ export type Target = { readonly ok: true; readonly state: CutoverState } | { rea
 /** How far back `/cutover status <plan>` looks for a finished cutover of the plan. */
 const RECENT = 50;
 
-export async function resolveTarget(deps: CommandDeps, asker: Asker, plan: string | undefined, usage: UsageKey, options: { finished?: boolean } = {}): Promise<Target> {
-  const active = await deps.engine.active();
+/** `active` is the engine's running cutovers, read once per request. */
+export async function resolveTarget(
+  deps: CommandDeps,
+  active: readonly CutoverState[],
+  asker: Asker,
+  plan: string | undefined,
+  usage: UsageKey,
+  options: { finished?: boolean } = {},
+): Promise<Target> {
   if (plan === undefined) {
     const here = active.filter((s) => s.channel === asker.channel);
     const [only] = here;
@@ -34,8 +41,8 @@ async function lastOf(deps: CommandDeps, plan: string): Promise<CutoverState | n
   return null;
 }
 
-/** Names a first word could be meant as: plan files and running cutovers. */
-export async function planNames(deps: CommandDeps): Promise<Set<string>> {
-  const [files, active] = await Promise.all([deps.catalog.list(), deps.engine.active()]);
+/** Names a first word could be meant as: plan files and running cutovers (`active`). */
+export async function planNames(deps: CommandDeps, active: readonly CutoverState[]): Promise<Set<string>> {
+  const files = await deps.catalog.list();
   return new Set([...files.map((f) => f.name), ...active.map((s) => s.plan)]);
 }

@@ -3,7 +3,7 @@
 // so a job never retries a command; a crash mid-job re-runs it, and the engine refuses what was
 // already done (already approved, stale, already rolling back).
 import type { Job } from 'bullmq';
-import { ephemeral, type CommandDeps, type Work } from '../commands/common.ts';
+import { answer, type CommandDeps, type Ephemeral, type Work } from '../commands/common.ts';
 import { perform } from '../commands/work.ts';
 
 export interface CommandJob {
@@ -11,16 +11,12 @@ export interface CommandJob {
   readonly responseUrl: string;
 }
 
-export type ReplyPoster = (responseUrl: string, message: ReturnType<typeof ephemeral>) => Promise<void>;
+export type ReplyPoster = (responseUrl: string, message: Ephemeral) => Promise<void>;
 
 export function createCommandProcessor(deps: CommandDeps & { readonly reply: ReplyPoster }) {
   return async (job: Job<CommandJob>): Promise<string> => {
     const content = await perform(deps, job.data.work);
-    try {
-      await deps.reply(job.data.responseUrl, ephemeral(content));
-    } catch (error) {
-      deps.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not send the ephemeral reply');
-    }
+    await answer((message) => deps.reply(job.data.responseUrl, message), content, deps.log);
     return 'answered';
   };
 }

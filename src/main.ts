@@ -38,7 +38,7 @@ export interface Bot {
 }
 
 /** A start-up problem worth one line to the operator, not a stack trace. */
-export class StartupError extends Error {}
+class StartupError extends Error {}
 
 export async function startBot(config: Config, overrides: BotOverrides = {}): Promise<Bot> {
   const env = overrides.env ?? process.env;

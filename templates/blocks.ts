@@ -2,6 +2,7 @@
 // escaping, mentions, dates, and clipping to the limits Slack enforces (a message over a limit is
 // refused whole with `invalid_blocks`, so every piece of free text is clipped on the way in).
 import type { types } from '@slack/bolt';
+import { isoMinute } from './words.ts';
 
 export type Block = types.KnownBlock;
 
@@ -59,17 +60,14 @@ export function mention(id: string): string {
   return escape(id);
 }
 
-const pad = (n: number) => String(n).padStart(2, '0');
-
-/** "2026-11-23 15:47 UTC": for text that is copied out of Slack, where date tokens do not render. */
-export function utc(ms: number): string {
-  const d = new Date(ms);
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} UTC`;
-}
-
-/** A date Slack renders in each reader's own time zone; the fallback is UTC. */
-export function slackDate(ms: number): string {
-  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time_secs}|${utc(ms)}>`;
+/**
+ * A date Slack renders in each reader's own time zone; the fallback is UTC. `time` shows the
+ * time of day alone ("15:47 UTC" as fallback).
+ */
+export function slackDate(ms: number, format: 'full' | 'time' = 'full'): string {
+  const text = isoMinute(ms);
+  const [token, fallback] = format === 'time' ? ['{time}', text.slice(text.indexOf(' ') + 1)] : ['{date_short_pretty} {time_secs}', text];
+  return `<!date^${Math.floor(ms / 1000)}^${token}|${fallback}>`;
 }
 
 export const header = (text: string): Block => ({ type: 'header', text: { type: 'plain_text', text: clip(text, LIMIT.header), emoji: true } });

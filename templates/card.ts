@@ -6,7 +6,7 @@ import { tally } from '../src/domain/approvals.ts';
 import { formatDuration } from '../src/domain/duration.ts';
 import type { GateReading, Verdict } from '../src/domain/gates.ts';
 import type { ApprovalRule, Plan } from '../src/domain/plan.ts';
-import { isTerminal, type Approval, type CutoverState, type Phase } from '../src/domain/state.ts';
+import { canaryMayServe, isTerminal, type Approval, type CutoverState, type Phase } from '../src/domain/state.ts';
 import { blocking, startsAt } from '../src/domain/timeline.ts';
 import { zonedText } from '../src/domain/zone.ts';
 import type { CutoverView } from '../src/ports.ts';
@@ -135,9 +135,6 @@ function gateSection(plan: Plan, state: CutoverState): string {
   return clip(`*Preflight gates*\n${preflight.map(([id, r]) => readingLine(id, r)).join('\n')}`, LIMIT.section);
 }
 
-/** Slack renders the time in each reader's zone; the fallback is UTC. */
-const shortDate = (ms: number) => `<!date^${Math.floor(ms / 1000)}^{time}|${new Date(ms).toISOString().slice(11, 16)} UTC>`;
-
 /** Seed 001's timeline as it runs: each checkpoint with its owner and status, and the next one due. */
 function timelineSection(plan: Plan, state: CutoverState): string | null {
   if (plan.timeline.length === 0) return null;
@@ -150,7 +147,7 @@ function timelineSection(plan: Plan, state: CutoverState): string | null {
     return `🟡 ${head} · open ${run.ticks.filter(Boolean).length}/${run.ticks.length}${late}`;
   });
   const next = plan.timeline.findIndex((_c, i) => state.checkpoints[i]?.status === 'pending');
-  const nextLine = next >= 0 && !isTerminal(state.phase) ? [`Next: *${escape(plan.timeline[next]!.label)}* ${escape(clip(plan.timeline[next]!.name, 60))} at ${shortDate(state.t0 + plan.timeline[next]!.offsetMs)}`] : [];
+  const nextLine = next >= 0 && !isTerminal(state.phase) ? [`Next: *${escape(plan.timeline[next]!.label)}* ${escape(clip(plan.timeline[next]!.name, 60))} at ${slackDate(state.t0 + plan.timeline[next]!.offsetMs, 'time')}`] : [];
   const signed = state.signoffs.filter(Boolean).length;
   const signOff = plan.signOff.length && (signed > 0 || state.phase === 'hypercare' || isTerminal(state.phase)) ? [`✍️ Sign-off ${signed}/${plan.signOff.length}`] : [];
   return clipLines([`*Runbook timeline* · T0 ${slackDate(state.t0)}`, ...lines, ...nextLine, ...signOff].join('\n'), LIMIT.section, 'the rest in the thread');
@@ -296,8 +293,7 @@ function buttonsFor(plan: Plan, state: CutoverState): types.Button[] {
     }
     case 'held': {
       // With nothing on the canary there is nothing to roll back: /cutover abort ends it.
-      const canaryServes = state.traffic > 0 || state.held?.from === 'shifting';
-      return [button(state, 'resume', '▶️ Resume', 'primary'), ...(canaryServes ? [rollbackButton(state)] : [])];
+      return [button(state, 'resume', '▶️ Resume', 'primary'), ...(canaryMayServe(state) ? [rollbackButton(state)] : [])];
     }
     case 'ready':
       return [button(state, 'hold', '⏸️ Hold')];

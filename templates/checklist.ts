@@ -20,7 +20,7 @@ export const TICK_ACTION = 'tick';
 export const SIGN_OFF_ACTION = 'sign_off';
 
 /** Everyone who holds `role` in the plan, as mentions (people and user groups). */
-export function roleMentions(plan: Plan, role: string): string {
+function roleMentions(plan: Plan, role: string): string {
   return (plan.roles[role] ?? []).map(mention).join(' ');
 }
 

@@ -3,10 +3,10 @@
 import { formatDuration } from '../src/domain/duration.ts';
 import type { Escalation, EscalationCode, Notice } from '../src/domain/state.ts';
 import type { CutoverView } from '../src/ports.ts';
-import { LIMIT, clip, clipLines, context, escape, header, markdown, mention, section, utc, type SlackMessage } from './blocks.ts';
+import { LIMIT, clip, clipLines, context, escape, header, markdown, mention, section, type SlackMessage } from './blocks.ts';
 import { phaseEmoji } from './card.ts';
 import { updateFacts } from './update.ts';
-import { ESCALATION_WORDS, noticeText } from './words.ts';
+import { ESCALATION_WORDS, isoMinute, noticeText } from './words.ts';
 
 const NOTICE_EMOJI: Readonly<Record<Notice['kind'], string>> = {
   started: '🚀',
@@ -171,7 +171,7 @@ export function updateMessage(view: CutoverView, now: number): SlackMessage {
     ? `${f.emoji} ${plan.name} Hypercare ${every === DAY_MS ? 'Daily ' : ''}Summary [T+${formatDuration(Math.max(0, Math.round((now - state.startedAt) / 60_000)) * 60_000)}]`
     : `${f.emoji} ${plan.name} Cutover Update [T+${f.minutes}min]`;
   const footer = hypercare
-    ? `Cutover \`${state.id}\` · hypercare until ${utc(hypercare.endsAt)} · a summary every ${formatDuration(every)}`
+    ? `Cutover \`${state.id}\` · hypercare until ${isoMinute(hypercare.endsAt)} · a summary every ${formatDuration(every)}`
     : `Cutover \`${state.id}\` · an update every ${formatDuration(every)}`;
   const lines = [
     `*${escape(title)}*`,
@@ -195,7 +195,7 @@ export function statusPageDraft(moment: 'start' | 'rollback', { state, plan }: C
       ? [
           'We are currently deploying new features to improve performance and capabilities.',
           'Users may experience brief loading delays during this maintenance window.',
-          `Expected completion: ${utc(finish)}`,
+          `Expected completion: ${isoMinute(finish)}`,
         ]
       : [
           'We have reverted a deployment after detecting an issue.',

@@ -69,9 +69,12 @@ export const severalRunning = (states: readonly CutoverState[], usage: UsageKey)
 
 export const GONE_CUTOVER = 'That cutover no longer exists, so nothing was changed.';
 
-/** An engine refusal in words (templates/words.ts), with what to do instead; with the plan, a checkpoint is named. */
+/**
+ * An engine refusal in words (templates/words.ts), with what to do instead; with the plan, a
+ * checkpoint is named. Always escaped: the words may quote what people typed (a held reason).
+ */
 export function refusal(refused: EngineRefusal, state: CutoverState | null, now: number, plan?: Plan | null): string {
-  if (refused.code === 'no_cutover' || refused.code === 'already_running') return refusalWords(refused.code, state);
+  if (refused.code === 'no_cutover' || refused.code === 'already_running') return escape(refusalWords(refused.code, state));
   return escape(
     refusalWords(refused.code, state, {
       ...(refused.roles ? { roles: refused.roles } : {}),
@@ -106,12 +109,12 @@ export function scheduled(state: CutoverState, plan: Plan, note?: string): strin
 export const started = (state: CutoverState): string =>
   `🚀 Started cutover \`${state.id}\` of *${escape(state.plan)}* (stable \`${escape(state.revisions.stable)}\`, canary \`${escape(state.revisions.canary)}\`): preflight gates are running. The status card is in ${mention(state.channel)}.`;
 
-/** Actions that need approvals, the rule they follow, and the phase they lead to once it is met. */
-const APPROVED_ACTIONS = {
-  approve: { rule: 'go_no_go', leadsTo: 'shifting' },
-  promote: { rule: 'promote', leadsTo: 'shifting' },
-  rollback: { rule: 'rollback', leadsTo: 'rolling_back' },
-} as const satisfies Record<string, { rule: ApprovalAction & keyof CutoverState['approvals']; leadsTo: CutoverState['phase'] }>;
+/** Commands that need approvals, and the rule they follow. */
+const APPROVAL_RULES: Readonly<Partial<Record<Command['type'], ApprovalAction & keyof CutoverState['approvals']>>> = {
+  approve: 'go_no_go',
+  promote: 'promote',
+  rollback: 'rollback',
+};
 
 /** A command or click that went through: done, or an approval recorded that is not yet enough. */
 export function accepted(command: Command, state: CutoverState, plan: Plan): string {
@@ -128,12 +131,13 @@ export function accepted(command: Command, state: CutoverState, plan: Plan): str
   }
   if (command.type === 'close') return `🏁 Hypercare closed: the cutover is ${escape(describePhase(state))}.`;
   const { by, type: action } = command;
-  const approval = APPROVED_ACTIONS[action as keyof typeof APPROVED_ACTIONS];
-  if (approval && state.phase !== approval.leadsTo) {
-    const t = tally(plan.approvals[approval.rule], state.approvals[approval.rule], state.startedBy);
+  // The engine returns the state its command produced: approvals that met the rule are still there.
+  const rule = APPROVAL_RULES[action];
+  if (rule) {
+    const t = tally(plan.approvals[rule], state.approvals[rule], state.startedBy);
     if (!t.satisfied) {
       const others = t.othersNeeded ? `, from someone other than ${by === state.startedBy ? 'you' : mention(state.startedBy)}: the two-person rule wants a second person` : '';
-      return `👍 Your approval is recorded. *${t.needed}* more needed${others}. Roles: ${plan.approvals[approval.rule].roles.map(escape).join(', ')}.`;
+      return `👍 Your approval is recorded. *${t.needed}* more needed${others}. Roles: ${plan.approvals[rule].roles.map(escape).join(', ')}.`;
     }
   }
   return `✅ Done: the cutover is ${escape(describePhase(state))}.`;

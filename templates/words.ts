@@ -5,6 +5,7 @@ import { formatDuration } from '../src/domain/duration.ts';
 import type { Observation } from '../src/domain/measurement.ts';
 import type { Plan } from '../src/domain/plan.ts';
 import type { CutoverState, EscalationCode, GateLine, HoldCode, Notice, Phase, RefusalCode } from '../src/domain/state.ts';
+import { zonedText } from '../src/domain/zone.ts';
 
 export const PHASE_WORDS: Readonly<Record<Phase, string>> = {
   scheduled: 'scheduled',
@@ -124,7 +125,7 @@ export function describePhase(state: CutoverState): string {
   }
 }
 
-export function observationText(o: Observation): string {
+function observationText(o: Observation): string {
   const value = typeof o.value === 'number' ? Number(o.value.toFixed(4)) : o.value;
   return `${o.name} ${value}${o.threshold ? ` (${o.threshold})` : ''}`;
 }
@@ -137,9 +138,9 @@ export function readingText(reading: GateReading | undefined): string {
   return `${VERDICT_WORDS[reading.verdict]}${parts.length ? `: ${parts.join(', ')}` : ''}${note}`;
 }
 
-export const gateLineText = (line: GateLine): string => `${line.gate} ${readingText(line.reading)}`;
+const gateLineText = (line: GateLine): string => `${line.gate} ${readingText(line.reading)}`;
 
-export const cohortLabel = (plan: Plan, index: number): string => `cohort ${index + 1}/${plan.stages.length}`;
+const cohortLabel = (plan: Plan, index: number): string => `cohort ${index + 1}/${plan.stages.length}`;
 
 /** One line per notice: the thread of the status card, and the rehearsal's timeline. */
 export function noticeText(notice: Notice, plan: Plan): string {
@@ -228,5 +229,5 @@ export function noticeText(notice: Notice, plan: Plan): string {
   }
 }
 
-/** 2026-11-23 16:00 UTC */
-export const isoMinute = (ms: number): string => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+/** "2026-11-23 16:00 UTC": for text read outside Slack's date tokens (copied out, fallbacks, the terminal). */
+export const isoMinute = (ms: number): string => zonedText(ms, 'UTC');
