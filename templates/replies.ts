@@ -81,6 +81,7 @@ export function refusal(refused: EngineRefusal, state: CutoverState | null, now:
       ...(refused.until ? { until: refused.until } : {}),
       ...(refused.gates ? { gates: refused.gates } : {}),
       ...(refused.checkpoint !== undefined ? { checkpoint: refused.checkpoint } : {}),
+      ...(refused.served !== undefined ? { served: refused.served } : {}),
       ...(plan ? { plan } : {}),
       action: refused.action,
       now,

@@ -58,7 +58,7 @@ export const ESCALATION_WORDS: Readonly<Record<EscalationCode, string>> = {
 export function refusalWords(
   code: RefusalCode | 'no_cutover' | 'already_running',
   state: CutoverState | null,
-  extra: { roles?: readonly string[]; until?: number; gates?: readonly string[]; now?: number; checkpoint?: number; plan?: Plan; action?: string } = {},
+  extra: { roles?: readonly string[]; until?: number; gates?: readonly string[]; now?: number; checkpoint?: number; plan?: Plan; action?: string; served?: number } = {},
 ): string {
   const checkpoint = extra.checkpoint !== undefined ? extra.plan?.timeline[extra.checkpoint] : undefined;
   const named = checkpoint ? `${checkpoint.label} ${checkpoint.name}` : 'the checkpoint';
@@ -92,6 +92,9 @@ export function refusalWords(
     case 'already_rolling_back':
       return `A rollback is already under way.`;
     case 'traffic_on_canary':
+      if (extra.served !== undefined) {
+        return `The service serves ${extra.served} % on the canary, though this cutover recorded none: traffic was moved outside the cutover, or the state store lost its latest writes. Abort would leave it there, so nothing was changed. Use /rollback to return all traffic to stable.`;
+      }
       return `The canary serves traffic (or a shift was under way): abort would leave it there. Use /rollback to return all traffic to stable.`;
     case 'no_cutover':
       return `There is no such cutover.`;
@@ -190,8 +193,10 @@ export function noticeText(notice: Notice, plan: Plan): string {
       return `Traffic change to ${notice.percent} % not confirmed (${notice.code}): ${notice.message}`;
     case 'completed':
       return `Completed: the canary serves 100 %`;
-    case 'aborted':
-      return `Aborted by ${notice.by}: ${notice.reason}`;
+    case 'aborted': {
+      const unverified = notice.unverified ? ` (the split served could not be read: ${notice.unverified}; check that the canary serves nothing)` : '';
+      return `Aborted by ${notice.by}: ${notice.reason}${unverified}`;
+    }
     case 'scheduled':
       return `Cutover scheduled by ${notice.by}: T0 at ${isoMinute(notice.t0)}, preflight from ${isoMinute(notice.startsAt)}`;
     case 'ready':

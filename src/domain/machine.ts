@@ -20,6 +20,7 @@ import {
   type Phase,
   type Transition,
 } from './state.ts';
+import { rollbackNeeded } from './traffic.ts';
 import { blocking, gatesDue, gatesReported, initialCheckpoints, openUpTo, overdue, startsAt, startTimeline, tick } from './timeline.ts';
 
 export interface OpenInput {
@@ -217,8 +218,13 @@ function command(plan: Plan, state: CutoverState, event: CommandEvent, now: numb
       }
       const role = authorise('abort');
       if (typeof role !== 'string') return role;
+      // The state says no canary traffic, but the service is the truth: if it serves the canary
+      // anyway (moved by hand, or writes the store lost), abort would leave it there.
+      const served = event.served;
+      if (served && 'canary' in served && rollbackNeeded(served)) return refuse(state, event, 'traffic_on_canary', { served: served.canary });
       const reason = event.reason?.trim() || 'aborted';
-      return finish(plan, state, 'aborted', now, { decisions: decision('abort', role, reason) }, [{ type: 'announce', notice: { kind: 'aborted', by: event.actor.id, reason } }]);
+      const unverified = served && 'error' in served ? { unverified: served.error } : {};
+      return finish(plan, state, 'aborted', now, { decisions: decision('abort', role, reason) }, [{ type: 'announce', notice: { kind: 'aborted', by: event.actor.id, reason, ...unverified } }]);
     }
     case 'tick': {
       const result = tick(plan, state, event.checkpoint, event.item, event.actor.id, event.actor.roles, now);

@@ -3,6 +3,7 @@
 import type { GateReading, GateTrack, Verdict } from './gates.ts';
 import type { Measurement } from './measurement.ts';
 import type { ApprovalAction } from './plan.ts';
+import type { Served } from './traffic.ts';
 
 export const PHASES = [
   'scheduled',
@@ -134,7 +135,12 @@ export type CommandEvent =
   | { readonly type: 'hold'; readonly actor: Actor; readonly reason?: string; readonly expect?: number }
   | { readonly type: 'resume'; readonly actor: Actor; readonly expect?: number }
   | { readonly type: 'rollback'; readonly actor: Actor; readonly reason?: string; readonly expect?: number }
-  | { readonly type: 'abort'; readonly actor: Actor; readonly reason?: string; readonly expect?: number }
+  /**
+   * `served`: the split the service was found serving just before (the engine reads it once the
+   * bot may have moved traffic), or why it could not be read. The state alone cannot tell: a store
+   * that lost its latest writes can say 0 % while the canary serves.
+   */
+  | { readonly type: 'abort'; readonly actor: Actor; readonly reason?: string; readonly expect?: number; readonly served?: Served | { readonly error: string } }
   | { readonly type: 'tick'; readonly actor: Actor; readonly checkpoint: number; readonly item: number }
   | { readonly type: 'sign_off'; readonly actor: Actor; readonly item: number }
   | { readonly type: 'close'; readonly actor: Actor; readonly reason?: string };
@@ -188,7 +194,8 @@ export type Notice =
   | { readonly kind: 'rollback_failed'; readonly reason: string; readonly steps: readonly StepResult[] }
   | { readonly kind: 'traffic_failed'; readonly percent: number; readonly code: string; readonly message: string }
   | { readonly kind: 'completed' }
-  | { readonly kind: 'aborted'; readonly by: string; readonly reason: string }
+  /** `unverified`: why the served split could not be read before the abort. */
+  | { readonly kind: 'aborted'; readonly by: string; readonly reason: string; readonly unverified?: string }
   | { readonly kind: 'scheduled'; readonly by: string; readonly t0: number; readonly startsAt: number }
   | { readonly kind: 'ready'; readonly t0: number }
   | { readonly kind: 'checkpoint_opened'; readonly index: number }
@@ -266,6 +273,8 @@ export interface Refusal {
   readonly gates?: readonly string[];
   /** The checkpoint a refusal is about (timeline index). */
   readonly checkpoint?: number;
+  /** The canary percent the service was found serving, for `traffic_on_canary`. */
+  readonly served?: number;
 }
 
 export type Transition =

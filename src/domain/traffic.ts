@@ -1,7 +1,7 @@
 // What the traffic jobs do with the split a service actually serves, and which gate window a
 // check judges. Pure: the jobs read the world and report; these rules decide.
 import type { Plan } from './plan.ts';
-import type { CutoverState } from './state.ts';
+import { isTerminal, type CutoverState } from './state.ts';
 
 /** Percent served on each side, as read back from the traffic backend. */
 export interface Served {
@@ -30,6 +30,13 @@ export function beforeShift(served: Served, percent: number, lastConfirmed: numb
 
 /** A rollback moves traffic only when something other than stable still serves. */
 export const rollbackNeeded = (served: Served): boolean => served.canary !== 0 || served.other !== 0;
+
+/**
+ * Whether an abort must first read the split served: once the cutover is past its scheduled T0 the
+ * bot may have moved traffic, even if the state (after lost writes) says otherwise. Before T0 the
+ * canary may not even be deployed; reading the service then would only stand in the way.
+ */
+export const abortReadsServed = (state: Pick<CutoverState, 'phase'>): boolean => state.phase !== 'scheduled' && !isTerminal(state.phase);
 
 /** Errors that no retry will cure: the rollback ends as failed at once instead of retrying. */
 const HOPELESS: ReadonlySet<string> = new Set(['permission_denied', 'not_found', 'invalid']);

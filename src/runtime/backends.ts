@@ -51,6 +51,11 @@ export class Backends {
     return backend;
   }
 
+  /** The split the plan's service serves now. */
+  served(plan: Plan, revisions: Revisions): Promise<Split> {
+    return this.for(plan).read(revisions);
+  }
+
   async signals(plan: Plan, now: number): Promise<CanarySignals | undefined> {
     return this.simulatedGates(plan) ? this.#options.world.signals(plan.serviceKey, now) : undefined;
   }

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { AuditEntry } from '../domain/audit.ts';
 import { openCutover, step } from '../domain/machine.ts';
 import type { Plan } from '../domain/plan.ts';
+import { abortReadsServed, type Served } from '../domain/traffic.ts';
 import { isTerminal, type CommandEvent, type CutoverEvent, type CutoverState, type Effect, type JobEvent, type Refusal, type Transition } from '../domain/state.ts';
 import type { Logger } from '../log.ts';
 import type { CutoverStore } from '../store/cutover-store.ts';
@@ -13,6 +14,11 @@ import type { Dispatcher } from './dispatcher.ts';
 export interface RoleDirectory {
   /** The plan roles `userId` holds (directly, or through a user group). */
   rolesOf(plan: Plan, userId: string): Promise<readonly string[]>;
+}
+
+export interface TrafficReader {
+  /** The split the plan's service serves now; throws when it cannot be read. */
+  served(plan: Plan, revisions: CutoverState['revisions']): Promise<Served>;
 }
 
 export type EngineRefusal =
@@ -31,6 +37,8 @@ export interface EngineDeps {
   readonly store: CutoverStore;
   readonly dispatcher: Dispatcher;
   readonly roles: RoleDirectory;
+  /** Read before an abort: the state alone may not know the canary serves (lost writes). */
+  readonly traffic?: TrafficReader;
   readonly now?: () => number;
   readonly log: Logger;
 }
@@ -100,7 +108,7 @@ export class Engine {
     const roles = await this.#deps.roles.rolesOf(plan, command.by);
     const { by, ...rest } = command;
     const event = { ...rest, actor: { id: by, roles } } as CommandEvent;
-    const result = await this.apply(id, event);
+    const result = await this.apply(id, event.type === 'abort' ? { ...event, ...(await this.#servedBeforeAbort(id, plan)) } : event);
     if (!result.ok && result.state) {
       await this.#deps.store.appendAudit(id, { type: 'refused', at: this.#now(), by, action: command.type, code: result.refusal.code });
     }
@@ -129,6 +137,17 @@ export class Engine {
       // Someone else committed first: re-read the world and decide again.
     }
     throw new Error(`cutover ${id}: could not commit ${event.type} after ${MAX_ATTEMPTS} attempts`);
+  }
+
+  async #servedBeforeAbort(id: string, plan: Plan): Promise<{ served?: Served | { error: string } }> {
+    const state = await this.#deps.store.loadState(id);
+    if (!state || !this.#deps.traffic || !abortReadsServed(state)) return {};
+    try {
+      return { served: await this.#deps.traffic.served(plan, state.revisions) };
+    } catch (error) {
+      this.#deps.log.warn({ cutover: id, err: error }, 'could not read the served split before an abort');
+      return { served: { error: error instanceof Error ? error.message : String(error) } };
+    }
   }
 
   async #drain(id: string): Promise<void> {

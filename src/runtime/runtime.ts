@@ -109,8 +109,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   // Without a listener BullMQ prints each connection error to stderr, past the logger.
   for (const queue of [queues.cutover, queues.rollback, queues.notify]) queue.on('error', (err) => log.debug({ queue: queue.name, err: err.message }, 'queue connection error'));
   const dispatcher = new Dispatcher(store, queues, now);
-  const engine = new Engine({ store, dispatcher, roles: options.roles, now, log });
   const backends = new Backends({ platforms, world, rehearsal: options.rehearsal ?? false, realPlatforms: options.realPlatforms ?? [] });
+  const engine = new Engine({ store, dispatcher, roles: options.roles, traffic: backends, now, log });
   const gates = new GateRunner(gateKinds, options.env ?? process.env, now, { measured: options.rehearsal ? (options.realGateKinds ?? []) : [] });
   const lock = new TrafficLock(redis, prefix, { ttlMs: options.lockTtlMs ?? 10_000 });
 

@@ -287,6 +287,27 @@ describe('state machine: the runbook rules', () => {
     expect(soaking.ok || soaking.refusal.code).toBe('traffic_on_canary');
   });
 
+  it('abort believes the service over the state: a canary found serving refuses it, an unread split is said', () => {
+    // The store lost the go/no-go and the first shift; the service still serves the cohort.
+    const d = reach(plan, 'awaiting_go_no_go');
+    const before = d.state;
+    for (const served of [{ canary: 1, stable: 99, other: 0 }, { canary: 0, stable: 95, other: 5 }]) {
+      const refused = d.apply({ type: 'abort', actor: OPS, served });
+      expect(refused.ok || refused.refusal).toMatchObject({ code: 'traffic_on_canary', served: served.canary });
+    }
+    expect(d.state).toBe(before);
+    // Who may abort is asked first.
+    const denied = d.apply({ type: 'abort', actor: { id: 'U0NOBODY', roles: [] }, served: { canary: 1, stable: 99, other: 0 } });
+    expect(denied.ok || denied.refusal.code).toBe('not_authorized');
+    const clean = reach(plan, 'awaiting_go_no_go').must({ type: 'abort', actor: OPS, reason: 'freeze', served: { canary: 0, stable: 100, other: 0 } });
+    expect(clean.state.outcome).toBe('aborted');
+    expect(clean.effects).toContainEqual({ type: 'announce', notice: { kind: 'aborted', by: OPS.id, reason: 'freeze' } });
+    // A split that cannot be read does not stand in the way, but the notice says it was not checked.
+    const unread = reach(plan, 'awaiting_go_no_go').must({ type: 'abort', actor: OPS, reason: 'freeze', served: { error: 'Cloud Run did not answer' } });
+    expect(unread.state.outcome).toBe('aborted');
+    expect(unread.effects).toContainEqual({ type: 'announce', notice: { kind: 'aborted', by: OPS.id, reason: 'freeze', unverified: 'Cloud Run did not answer' } });
+  });
+
   it('rollback needs a rollback role; it then goes straight to the rollback job and escalates', () => {
     const d = reach(plan, 'soaking');
     const denied = d.apply({ type: 'rollback', actor: OPS });

@@ -1,7 +1,7 @@
 // The rules the traffic and check jobs follow, on their own: what a shift does with the split
 // served, when a rollback moves traffic or gives up, and which window a check judges.
 import { describe, expect, it } from 'vitest';
-import { beforeShift, checkWindow, lookbackWindow, LOOKBACK_MS, rollbackGivesUp, rollbackNeeded } from '../../src/domain/traffic.ts';
+import { abortReadsServed, beforeShift, checkWindow, lookbackWindow, LOOKBACK_MS, rollbackGivesUp, rollbackNeeded } from '../../src/domain/traffic.ts';
 import { makePlan } from '../support/plans.ts';
 import { reach } from './drive.ts';
 
@@ -27,6 +27,14 @@ describe('rollback', () => {
       expect(rollbackGivesUp(code, false)).toBe(false);
       expect(rollbackGivesUp(code, true)).toBe(true);
     }
+  });
+});
+
+describe('abort', () => {
+  it('reads the served split once T0 has passed and until the cutover ends', () => {
+    expect(abortReadsServed({ phase: 'scheduled' })).toBe(false);
+    for (const phase of ['preflight', 'awaiting_go_no_go', 'held'] as const) expect(abortReadsServed({ phase }), phase).toBe(true);
+    for (const phase of ['aborted', 'completed', 'rolled_back', 'failed'] as const) expect(abortReadsServed({ phase }), phase).toBe(false);
   });
 });
 

@@ -8,6 +8,7 @@
 // accepted updates are exactly the cohort sequence), the cutover ends as it should, and what it
 // records matches what Cloud Run serves. The real engine, workers and Cloud Run adapter run here
 // against a private redis-server; Cloud Run and Monitoring are the local gRPC fakes.
+import { once } from 'node:events';
 import { readdirSync, statSync, truncateSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,7 @@ import { planFrom } from '../support/plans.ts';
 import { connect } from '../support/redis.ts';
 import { cloudRunPlanDocument, cloudWorld, QUICK_CLOUD_RUN, type CloudWorld } from './cloud-world.ts';
 import { auditOf, confirmedPercents, noticesOf } from './trail.ts';
+import { refusal } from '../../templates/replies.ts';
 
 let dir: string | undefined;
 let redis: RedisServer | undefined;
@@ -47,10 +49,10 @@ function incrementalAof(folder: string): string {
 }
 
 /**
- * A Cloud Run cutover on a private Redis (AOF on) through its go/no-go, with the append-only file's
- * size sampled over time: what a disk fsynced every second would have held at any moment.
+ * A Cloud Run cutover on a private Redis (AOF on) up to its go/no-go request, with the append-only
+ * file's size sampled over time: what a disk fsynced every second would have held at any moment.
  */
-async function approvedCutover(name: string, soak: string) {
+async function cutoverAtGoNoGo(name: string, soak: string) {
   const folder = (dir = await mkdtemp(join(tmpdir(), `cutover-${name}-`)));
   const server = (redis = await startRedisServer({ dir: folder }));
   const cloud = (world = await cloudWorld());
@@ -72,8 +74,14 @@ async function approvedCutover(name: string, soak: string) {
   if (!started.ok) throw new Error(started.refusal.code);
   const id = started.state.id;
   await waitForAudit(rt.store, id, notice('go_no_go_requested'));
-  for (const by of ['U0OPS', 'U0RM2']) expect((await rt.engine.command(id, { type: 'approve', by })).ok).toBe(true);
   return { service, id, aof, sizes, runtime: rt, world: cloud, server, dir: folder };
+}
+
+/** The same, through its go/no-go. */
+async function approvedCutover(name: string, soak: string) {
+  const cutover = await cutoverAtGoNoGo(name, soak);
+  for (const by of ['U0OPS', 'U0RM2']) expect((await cutover.runtime.engine.command(cutover.id, { type: 'approve', by })).ok).toBe(true);
+  return cutover;
 }
 
 it('Redis loses its last second (machine crash) just after Cloud Run took a cohort: no step twice, none skipped, the cutover completes', async () => {
@@ -160,4 +168,43 @@ it('Redis forgets a rollback Cloud Run already carried out: the bot does not pus
   await waitForAudit(runtime.store, id, ended, 30_000);
   expect((await runtime.store.loadState(id))).toMatchObject({ phase: 'rolled_back', traffic: 0 });
   expect(service.accepted()).toEqual([10, 0]);
+}, 90_000);
+
+it('Redis forgets the go/no-go after Cloud Run took the first cohort: an abort is refused, since the canary serves; a rollback restores stable', async () => {
+  const { service, id, aof, runtime, world, server, dir } = await cutoverAtGoNoGo('lost-go', '30s');
+  // The disk holds the go/no-go request; what follows (approvals, the shift) is in the last second
+  // of writes that dies with the machine once Cloud Run has taken the first cohort.
+  const durable = statSync(aof).size;
+  clearInterval(sampler);
+  const updated = Promise.withResolvers<void>();
+  world.cloud.run.afterNext('UpdateService', () => updated.resolve());
+  for (const by of ['U0OPS', 'U0RM2']) expect((await runtime.engine.command(id, { type: 'approve', by })).ok).toBe(true);
+  await updated.promise;
+  await server.kill();
+  expect(service.accepted()).toEqual([10]);
+  truncateSync(aof, durable);
+  redis = await startRedisServer({ dir, port: server.port });
+  // The bot's store connection queues nothing while Redis is away: wait until it is back.
+  if (runtime.store.redis.status !== 'ready') await once(runtime.store.redis, 'ready');
+
+  // The bot remembers a go/no-go still waiting and no traffic; Cloud Run serves 10 % on the canary.
+  const remembered = (await runtime.store.loadState(id))!;
+  expect([remembered.phase, remembered.traffic, remembered.approvals.go_no_go]).toEqual(['awaiting_go_no_go', 0, []]);
+  expect(service.served()).toBe(10);
+
+  // Abort reads the service first: it would leave the canary serving, so it is refused and says why.
+  const aborted = await runtime.engine.command(id, { type: 'abort', by: 'U0RM1', reason: 'change freeze' });
+  expect(aborted.ok || aborted.refusal).toMatchObject({ code: 'traffic_on_canary', served: 10 });
+  if (!aborted.ok) {
+    expect(refusal(aborted.refusal, aborted.state, Date.now())).toContain('The service serves 10 % on the canary, though this cutover recorded none');
+  }
+  expect(await runtime.store.loadState(id)).toEqual(remembered);
+  expect(service.accepted()).toEqual([10]);
+
+  // The rollback the refusal points to returns all traffic to stable, and the cutover ends.
+  expect((await runtime.engine.command(id, { type: 'rollback', by: 'U0ONCALL1', reason: 'change freeze' })).ok).toBe(true);
+  await waitForAudit(runtime.store, id, ended, 30_000);
+  expect(await runtime.store.loadState(id)).toMatchObject({ phase: 'rolled_back', traffic: 0 });
+  expect(service.accepted()).toEqual([10, 0]);
+  expect(service.served()).toBe(0);
 }, 90_000);

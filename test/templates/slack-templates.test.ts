@@ -75,6 +75,10 @@ describe('messages', () => {
     expect(threadNotice(notice, view(reach(plan, 'soaking'))).text).toBe('⏸️ HELD (held by hand) by <@U0OPS>: &lt;!channel&gt; db &amp; cache &lt;@U0EVIL&gt;');
     const go: Notice = { kind: 'go', approvers: ['U0RM2', 'U0OPS'] };
     expect(threadNotice(go, view(reach(plan, 'shifting'))).text).toBe('🟢 GO: approved by <@U0RM2>, <@U0OPS>');
+    const unverified: Notice = { kind: 'aborted', by: 'U0OPS', reason: 'freeze', unverified: 'Cloud Run did not answer <in time>' };
+    expect(threadNotice(unverified, view(reach(plan, 'awaiting_go_no_go'))).text).toContain(
+      'freeze (the split served could not be read: Cloud Run did not answer &lt;in time&gt;; check that the canary serves nothing)',
+    );
   });
 
   it.each<EscalationCode>(['rollback', 'gate_failed', 'gate_errors', 'approval_stuck', 'traffic_failed', 'rollback_failed', 'preflight_failed', 'checkpoint_missed', 'checkpoint_gates_failed', 'hypercare_gate_failed'])(
