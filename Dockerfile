@@ -33,4 +33,4 @@ EXPOSE 3000
 # No curl in the slim image: Node's own fetch asks /healthz (Cloud Run ignores HEALTHCHECK; see README).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "src/main.ts"]
+CMD ["node", "src/app/main.ts"]

@@ -1,4 +1,4 @@
-// The bot as a child process for benchmarks: `node src/main.ts`, configured by its environment,
+// The bot as a child process for benchmarks: `node src/app/main.ts`, configured by its environment,
 // logging to a file (a pipe read by a busy parent would block the bot's synchronous writes and
 // time the harness, not the bot), ready once /readyz answers 200.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -17,7 +17,7 @@ export async function startBotProcess(env: Record<string, string>): Promise<BotP
   const port = await freePort();
   const logFile = join(mkdtempSync(join(tmpdir(), 'bench-bot-')), 'bot.log');
   const fd = openSync(logFile, 'a');
-  const child: ChildProcess = spawn(process.execPath, ['src/main.ts'], {
+  const child: ChildProcess = spawn(process.execPath, ['src/app/main.ts'], {
     cwd: resolve(import.meta.dirname, '..'),
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env, PORT: String(port) },
     stdio: ['ignore', fd, fd],

@@ -5,14 +5,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { compressPlan } from '../src/domain/plan.ts';
 import { startRedisServer } from '../src/infra/redis-server.ts';
 import { silentLogger } from '../src/log.ts';
 import { parsePlanText } from '../src/plans/parse.ts';
 import type { WarRoom } from '../src/ports.ts';
-import { RehearsalRoles } from '../src/rehearsal/driver.ts';
-import { buildVocabulary, createRuntime } from '../src/runtime/runtime.ts';
+import { RehearsalRoles } from '../src/app/rehearsal/driver.ts';
+import { buildVocabulary, createRuntime } from '../src/app/runtime.ts';
 import { readFileSync } from 'node:fs';
+import { compressPlan } from '../src/app/rehearsal/compress.ts';
 
 export interface CheckCost {
   readonly checks: number;

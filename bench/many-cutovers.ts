@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { isTerminal } from '../src/domain/state.ts';
 import { silentLogger } from '../src/log.ts';
 import { parsePlanDocument } from '../src/plans/parse.ts';
-import { buildVocabulary, createRuntime, type Runtime } from '../src/runtime/runtime.ts';
+import { buildVocabulary, createRuntime, type Runtime } from '../src/app/runtime.ts';
 import { allRoles, percentile, privateRedis, quietRoom } from './support.ts';
 
 export interface ManyResult {

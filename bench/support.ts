@@ -5,8 +5,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Plan } from '../src/domain/plan.ts';
 import { startRedisServer, type RedisServer } from '../src/infra/redis-server.ts';
-import type { WarRoom } from '../src/ports.ts';
-import type { RoleDirectory } from '../src/runtime/engine.ts';
+import type { WarRoom, RoleDirectory } from '../src/ports.ts';
 
 export const RESULTS = join(import.meta.dirname, 'results', 'latest.json');
 

@@ -4,12 +4,12 @@
 // (stale), when the person holds no role for it, or when they already approved. A checklist or
 // sign-off button names its item; the engine refuses a tick from anyone but the checkpoint's owner.
 import type { App, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
-import type { Command } from '../src/runtime/engine.ts';
-import { decodeButtonValue, decodeSignOffValue, decodeTickValue } from '../src/slack/button-value.ts';
+import { decodeButtonValue, decodeSignOffValue, decodeTickValue } from '../templates/button-value.ts';
 import { CARD_ACTIONS, type CardAction } from '../templates/card.ts';
 import { SIGN_OFF_ACTION, TICK_ACTION } from '../templates/checklist.ts';
 import { BAD_BUTTON, GONE_CUTOVER, wrongChannel } from '../templates/replies.ts';
 import { handOver, outcome, type CommandDeps, type ListenerDeps, type Reply } from './common.ts';
+import type { Command } from '../src/domain/command.ts';
 
 /** A click's meaning: the cutover it acts on and the command; null when the bot did not write the value. */
 type Meaning = { readonly id: string; readonly command: Command } | null;

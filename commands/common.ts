@@ -3,10 +3,11 @@
 import type { RespondFn } from '@slack/bolt';
 import type { Logger } from '../src/log.ts';
 import type { PlanCatalog } from '../src/plans/catalog.ts';
-import type { Command, Engine } from '../src/runtime/engine.ts';
+import type { Engine } from '../src/runtime/engine.ts';
 import type { SlackMessage } from '../templates/blocks.ts';
 import { BOT_FAILED, STORE_DOWN, accepted, refusal } from '../templates/replies.ts';
 import type { Request } from './parse.ts';
+import type { Command } from '../src/domain/command.ts';
 
 /**
  * The work a listener hands over once it has acked: a `command` job does it, on any replica, and

@@ -3,13 +3,13 @@
 // is meant and asks the engine (`runSlash`). Nothing here waits on traffic or a gate.
 import type { App, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { CutoverState } from '../src/domain/state.ts';
-import type { Command } from '../src/runtime/engine.ts';
 import { statusCard } from '../templates/card.ts';
 import { HELP, invalidPlan, plansList, refusal, scheduled, started, unknownPlan, usageReply, wrongChannel, type UsageKey } from '../templates/replies.ts';
 import { ephemeral, handOver, outcome, type Asker, type CommandDeps, type ListenerDeps, type Reply } from './common.ts';
 import { parseCutover, parsePromote, parseRollback, splitPlanAndReason, type Parsed, type Request } from './parse.ts';
 import { planNames, resolveTarget } from './target.ts';
 import { resolveT0 } from './when.ts';
+import type { Command } from '../src/domain/command.ts';
 
 export function register(app: App, deps: ListenerDeps): void {
   const listen = (name: string, parse: (text: string) => Parsed) =>

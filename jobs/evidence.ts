@@ -3,7 +3,7 @@ import type { Job } from 'bullmq';
 import { buildEvidence } from '../src/evidence/build.ts';
 import { writeEvidence } from '../src/evidence/writer.ts';
 import type { CutoverStore } from '../src/store/cutover-store.ts';
-import type { Dispatcher } from '../src/runtime/dispatcher.ts';
+import type { Dispatcher } from './dispatcher.ts';
 
 export interface EvidenceDeps {
   readonly store: CutoverStore;

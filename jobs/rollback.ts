@@ -8,7 +8,7 @@ import type { StepResult } from '../src/domain/state.ts';
 import type { Backends } from '../src/runtime/backends.ts';
 import type { Engine } from '../src/runtime/engine.ts';
 import type { GateRunner } from '../src/runtime/gate-runner.ts';
-import type { RollbackJobData } from '../src/runtime/queues.ts';
+import type { RollbackJobData } from './queues.ts';
 import type { TrafficLock } from '../src/store/lock.ts';
 
 export interface RollbackDeps {

@@ -4,7 +4,7 @@
 // checks that docs/block-kit/ holds exactly what this renders, so the examples never drift.
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { cloudAdapters } from '../src/cloud/adapters.ts';
+import { cloudAdapters } from '../src/app/adapters.ts';
 import type { AuditEntry } from '../src/domain/audit.ts';
 import { openCutover, step } from '../src/domain/machine.ts';
 import { measured, type Observation } from '../src/domain/measurement.ts';
@@ -13,7 +13,7 @@ import type { CutoverEvent, CutoverState, Escalation, GateRecord, GateResult, Tr
 import { buildEvidence } from '../src/evidence/build.ts';
 import { parsePlanText } from '../src/plans/parse.ts';
 import { auditFor } from '../src/runtime/engine.ts';
-import { buildVocabulary } from '../src/runtime/runtime.ts';
+import { buildVocabulary } from '../src/app/runtime.ts';
 import type { SlackMessage } from '../templates/blocks.ts';
 import { statusCard } from '../templates/card.ts';
 import { checklistMessage, signOffMessage } from '../templates/checklist.ts';

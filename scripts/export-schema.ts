@@ -3,9 +3,9 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { cloudAdapters } from '../src/cloud/adapters.ts';
-import { buildPlanSchema, type PlanVocabulary } from '../src/domain/plan.ts';
-import { buildVocabulary } from '../src/runtime/runtime.ts';
+import { cloudAdapters } from '../src/app/adapters.ts';
+import { buildVocabulary } from '../src/app/runtime.ts';
+import { buildPlanSchema, type PlanVocabulary } from '../src/plans/schema.ts';
 
 export const SCHEMA_PATH = resolve(import.meta.dirname, '../schemas/plan.schema.json');
 

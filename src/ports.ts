@@ -1,19 +1,11 @@
 // Ports: the narrow interfaces the engine needs from the world, in the runbook's terms.
 // Adapters (Cloud Run, HTTP flags, simulation, Slack, console) implement them and hold no policy.
 import type { z } from 'zod';
+import type { AuditEntry } from './domain/audit.ts';
 import type { Measurement } from './domain/measurement.ts';
-
-export interface Revisions {
-  readonly stable: string;
-  readonly canary: string;
-}
-
-/** Percent of served traffic on each side; `other` is whatever a third revision still serves. */
-export interface Split {
-  readonly canary: number;
-  readonly stable: number;
-  readonly other: number;
-}
+import type { Plan } from './domain/plan.ts';
+import type { CutoverView } from './domain/view.ts';
+import type { Revisions, ServiceBase, Split } from './domain/service.ts';
 
 /**
  * Why a traffic operation could not be confirmed. `transient` errors were already retried by the
@@ -44,14 +36,6 @@ export interface TrafficBackend {
    * `shift(revisions, 0)` is the rollback: 100 % on stable.
    */
   shift(revisions: Revisions, canaryPercent: number): Promise<Split>;
-}
-
-/** The `service:` block every platform shares; each platform adds its own keys. */
-export interface ServiceBase {
-  readonly platform: string;
-  readonly name: string;
-  readonly stable: string;
-  readonly canary: string;
 }
 
 /** A traffic platform plug-in: the schema of its `service:` block and how to drive it. */
@@ -111,12 +95,6 @@ export interface GateKind<Spec = unknown> {
 /** Lets heterogeneous kinds share one registry without losing each one's own typing. */
 export type AnyGateKind = GateKind<any>;
 
-/** What the war room is shown about a cutover: its state and the plan it runs. */
-export interface CutoverView {
-  readonly state: import('./domain/state.ts').CutoverState;
-  readonly plan: import('./domain/plan.ts').Plan;
-}
-
 /** Where the room keeps its own handle on a cutover (the status card's message, say). Opaque. */
 export type RoomRef = Readonly<Record<string, string>>;
 
@@ -130,7 +108,13 @@ export interface WarRoom {
   /** Edits the status card in place to show the current state. */
   refresh(ref: RoomRef, view: CutoverView): Promise<void>;
   /** One audit entry: a detail in the card's thread, an escalation, the closing message. */
-  post(ref: RoomRef, entry: import('./domain/audit.ts').AuditEntry, view: CutoverView): Promise<void>;
+  post(ref: RoomRef, entry: AuditEntry, view: CutoverView): Promise<void>;
   /** The periodic internal update (seed 003's 30-minute template). */
   update(ref: RoomRef, view: CutoverView, now: number): Promise<void>;
+}
+
+/** Who holds which plan role: Slack users and user groups in production, a fixed list in a rehearsal. */
+export interface RoleDirectory {
+  /** The plan roles `userId` holds (directly, or through a user group). */
+  rolesOf(plan: Plan, userId: string): Promise<readonly string[]>;
 }

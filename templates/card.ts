@@ -9,10 +9,10 @@ import type { ApprovalRule, Plan } from '../src/domain/plan.ts';
 import { canaryMayServe, isTerminal, type Approval, type CutoverState, type Phase } from '../src/domain/state.ts';
 import { blocking, startsAt } from '../src/domain/timeline.ts';
 import { zonedText } from '../src/domain/zone.ts';
-import type { CutoverView } from '../src/ports.ts';
-import { encodeButtonValue } from '../src/slack/button-value.ts';
+import { encodeButtonValue } from './button-value.ts';
 import { LIMIT, clip, clipLines, context, escape, fields, header, mention, section, slackDate, type Block, type SlackMessage } from './blocks.ts';
 import { HOLD_WORDS, describePhase, readingText } from './words.ts';
+import type { CutoverView } from '../src/domain/view.ts';
 
 export type CardAction = 'approve' | 'reject' | 'promote' | 'hold' | 'resume' | 'rollback' | 'abort';
 export const CARD_ACTIONS: readonly CardAction[] = ['approve', 'reject', 'promote', 'hold', 'resume', 'rollback', 'abort'];

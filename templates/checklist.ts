@@ -10,11 +10,11 @@ import type { types } from '@slack/bolt';
 import { formatDuration } from '../src/domain/duration.ts';
 import type { Plan } from '../src/domain/plan.ts';
 import { isTerminal, type CheckpointState, type CutoverState } from '../src/domain/state.ts';
-import type { CutoverView } from '../src/ports.ts';
-import { encodeSignOffValue, encodeTickValue } from '../src/slack/button-value.ts';
+import { encodeSignOffValue, encodeTickValue } from './button-value.ts';
 import { LIMIT, clip, context, escape, mention, section, slackDate, type Block, type SlackMessage } from './blocks.ts';
 import { VERDICT_EMOJI } from './card.ts';
 import { PHASE_WORDS, VERDICT_WORDS } from './words.ts';
+import type { CutoverView } from '../src/domain/view.ts';
 
 export const TICK_ACTION = 'tick';
 export const SIGN_OFF_ACTION = 'sign_off';

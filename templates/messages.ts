@@ -2,11 +2,11 @@
 // update and status-page draft, and the closing message. Pure: (view model) -> Block Kit.
 import { formatDuration } from '../src/domain/duration.ts';
 import type { Escalation, EscalationCode, Notice } from '../src/domain/state.ts';
-import type { CutoverView } from '../src/ports.ts';
 import { LIMIT, clip, clipLines, context, escape, header, markdown, mention, section, type SlackMessage } from './blocks.ts';
 import { phaseEmoji } from './card.ts';
 import { updateFacts } from './update.ts';
 import { ESCALATION_WORDS, isoMinute, noticeText } from './words.ts';
+import type { CutoverView } from '../src/domain/view.ts';
 
 const NOTICE_EMOJI: Readonly<Record<Notice['kind'], string>> = {
   started: '🚀',

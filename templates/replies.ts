@@ -5,9 +5,9 @@ import type { ApprovalAction, Plan } from '../src/domain/plan.ts';
 import type { CutoverState } from '../src/domain/state.ts';
 import { startsAt } from '../src/domain/timeline.ts';
 import { zonedText } from '../src/domain/zone.ts';
-import type { Command, EngineRefusal } from '../src/runtime/engine.ts';
 import { LIMIT, clip, escape, mention } from './blocks.ts';
 import { describePhase, isoMinute, refusalWords } from './words.ts';
+import type { Command, EngineRefusal } from '../src/domain/command.ts';
 
 export const USAGE = {
   start: '/cutover start <plan> [canary=<revision>] [stable=<revision>]',

@@ -1,7 +1,7 @@
 // The facts of seed 003's internal update: Status, Traffic, Key Metrics, Issues, Next checkpoint.
 import { formatDuration } from '../src/domain/duration.ts';
-import type { CutoverView } from '../src/ports.ts';
 import { describePhase, readingText } from './words.ts';
+import type { CutoverView } from '../src/domain/view.ts';
 
 export interface UpdateFacts {
   /** 'update' during the cutover (seed 003's 30-minute update); 'hypercare' for the daily summary. */

@@ -1,9 +1,7 @@
 // Durations in plans are strings a person can read at 3 a.m.: "90s", "10m", "1h", "1h30m".
-import { z } from 'zod';
-
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const PART = /(\d+)(ms|s|m|h|d)/g;
-const WHOLE = /^(?:\d+(?:ms|s|m|h|d))+$/;
+export const WHOLE = /^(?:\d+(?:ms|s|m|h|d))+$/;
 
 /** Milliseconds for "90s", "10m", "1h30m", "72h", "500ms"; null when the text is not a duration. */
 export function parseDuration(text: string): number | null {
@@ -30,10 +28,3 @@ export function formatDuration(ms: number): string {
 }
 
 export const DURATION_HINT = 'must be a duration like 90s, 10m or 1h';
-
-/** A duration string in YAML, milliseconds once parsed. */
-export const durationSchema = z
-  .string({ error: DURATION_HINT })
-  .regex(WHOLE, { error: DURATION_HINT })
-  .refine((text) => parseDuration(text) !== null, { error: DURATION_HINT })
-  .transform((text) => parseDuration(text) as number);

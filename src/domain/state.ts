@@ -3,7 +3,7 @@
 import type { GateReading, GateTrack, Verdict } from './gates.ts';
 import type { Measurement } from './measurement.ts';
 import type { ApprovalAction } from './plan.ts';
-import type { Served } from './traffic.ts';
+import type { Split } from './service.ts';
 
 export const PHASES = [
   'scheduled',
@@ -140,7 +140,7 @@ export type CommandEvent =
    * bot may have moved traffic), or why it could not be read. The state alone cannot tell: a store
    * that lost its latest writes can say 0 % while the canary serves.
    */
-  | { readonly type: 'abort'; readonly actor: Actor; readonly reason?: string; readonly expect?: number; readonly served?: Served | { readonly error: string } }
+  | { readonly type: 'abort'; readonly actor: Actor; readonly reason?: string; readonly expect?: number; readonly served?: Split | { readonly error: string } }
   | { readonly type: 'tick'; readonly actor: Actor; readonly checkpoint: number; readonly item: number }
   | { readonly type: 'sign_off'; readonly actor: Actor; readonly item: number }
   | { readonly type: 'close'; readonly actor: Actor; readonly reason?: string };

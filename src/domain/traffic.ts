@@ -1,14 +1,8 @@
 // What the traffic jobs do with the split a service actually serves, and which gate window a
 // check judges. Pure: the jobs read the world and report; these rules decide.
 import type { Plan } from './plan.ts';
+import type { Split } from './service.ts';
 import { isTerminal, type CutoverState } from './state.ts';
-
-/** Percent served on each side, as read back from the traffic backend. */
-export interface Served {
-  readonly canary: number;
-  readonly stable: number;
-  readonly other: number;
-}
 
 export type ShiftAction = { readonly do: 'confirm' } | { readonly do: 'shift' } | { readonly do: 'hold'; readonly message: string };
 
@@ -18,7 +12,7 @@ export type ShiftAction = { readonly do: 'confirm' } | { readonly do: 'shift' } 
  * confirmed, someone moved traffic or the store lost its latest writes (a rollback Redis forgot,
  * say), and moving on from a split we did not set could undo a rollback: hold and say so.
  */
-export function beforeShift(served: Served, percent: number, lastConfirmed: number): ShiftAction {
+export function beforeShift(served: Split, percent: number, lastConfirmed: number): ShiftAction {
   if (served.canary !== percent && served.canary !== lastConfirmed) {
     return {
       do: 'hold',
@@ -29,7 +23,7 @@ export function beforeShift(served: Served, percent: number, lastConfirmed: numb
 }
 
 /** A rollback moves traffic only when something other than stable still serves. */
-export const rollbackNeeded = (served: Served): boolean => served.canary !== 0 || served.other !== 0;
+export const rollbackNeeded = (served: Split): boolean => served.canary !== 0 || served.other !== 0;
 
 /**
  * Whether an abort must first read the split served: once the cutover is past its scheduled T0 the

@@ -6,11 +6,12 @@ import type { MetricServiceClient, protos } from '@google-cloud/monitoring';
 import { z } from 'zod';
 import { createMetricServiceClient } from '../cloud/clients.ts';
 import { callGoogle } from '../cloud/errors.ts';
-import { durationSchema, formatDuration } from '../domain/duration.ts';
+import { formatDuration } from '../domain/duration.ts';
 import { atMost, errored, measured, type Observation } from '../domain/measurement.ts';
 import type { GateContext, GateKind } from '../ports.ts';
 import { cloudRunTarget, describeFailure, projectIdSchema, round } from './gcp-common.ts';
 import { unknownKeys } from './unknown-keys.ts';
+import { durationSchema } from '../plans/duration.ts';
 
 type TimeSeries = protos.google.monitoring.v3.ITimeSeries;
 

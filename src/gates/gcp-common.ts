@@ -2,7 +2,8 @@
 // the revision labels), RFC 3339 window bounds, and readable gRPC failures.
 import { z } from 'zod';
 import { CloudCallError, describeCallError } from '../cloud/errors.ts';
-import type { GateContext, ServiceBase } from '../ports.ts';
+import type { GateContext } from '../ports.ts';
+import type { ServiceBase } from '../domain/service.ts';
 
 /** A Google Cloud project ID; `required` is the message when the value is missing or not a string. */
 export const projectId = (required?: string) =>

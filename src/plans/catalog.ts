@@ -3,8 +3,9 @@
 // reach outside the folder, and the file's own `name:` must match the file it lives in.
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { PLAN_NAME, compressPlan, type PlanVocabulary } from '../domain/plan.ts';
+import { PLAN_NAME, type Plan } from '../domain/plan.ts';
 import { MAX_PLAN_BYTES, parsePlanText, type PlanResult } from './parse.ts';
+import type { PlanVocabulary } from './schema.ts';
 
 export interface PlanEntry {
   readonly name: string;
@@ -16,13 +17,13 @@ export type CatalogResult = PlanResult | { readonly ok: false; readonly missing:
 export class PlanCatalog {
   readonly dir: string;
   readonly #vocabulary: PlanVocabulary;
-  readonly #speed: number;
+  readonly #adjust: (plan: Plan) => Plan;
 
-  /** `speed`: every duration of a loaded plan divided by it (compressPlan), as a rehearsal does; 1 in production. */
-  constructor(dir: string, vocabulary: PlanVocabulary, options: { readonly speed?: number } = {}) {
+  /** `adjust`: applied to every plan loaded (a test compresses its durations, as a rehearsal does); none in production. */
+  constructor(dir: string, vocabulary: PlanVocabulary, options: { readonly adjust?: (plan: Plan) => Plan } = {}) {
     this.dir = resolve(dir);
     this.#vocabulary = vocabulary;
-    this.#speed = options.speed ?? 1;
+    this.#adjust = options.adjust ?? ((plan) => plan);
   }
 
   async list(): Promise<PlanEntry[]> {
@@ -58,7 +59,7 @@ export class PlanCatalog {
       if (result.ok && result.plan.name !== name) {
         return { ok: false, errors: [`name: the plan in ${name}.${extension} is called "${result.plan.name}"; a plan's name must match its file name`] };
       }
-      return result.ok ? { ...result, plan: compressPlan(result.plan, this.#speed) } : result;
+      return result.ok ? { ...result, plan: this.#adjust(result.plan) } : result;
     }
     return { ok: false, missing: true, errors: [`no plan "${name}" in ${this.dir}`] };
   }

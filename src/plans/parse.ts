@@ -1,7 +1,8 @@
 // Turning plan text into a Plan, with every problem reported as `path: what is wrong`.
 import { parseDocument, YAMLError, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
-import { buildPlanSchema, planErrorMap, type Plan, type PlanVocabulary } from '../domain/plan.ts';
+import type { Plan } from '../domain/plan.ts';
+import { buildPlanSchema, planErrorMap, type PlanVocabulary } from './schema.ts';
 
 export type PlanResult = { readonly ok: true; readonly plan: Plan } | { readonly ok: false; readonly errors: readonly string[] };
 

@@ -1,8 +1,9 @@
 // Which traffic backend and which signals a cutover uses. A simulated service (and every
 // service in a rehearsal) is driven by the simulation; anything else by its platform adapter.
 import type { Plan } from '../domain/plan.ts';
-import type { CanarySignals, Revisions, Split, TrafficBackend, TrafficPlatform } from '../ports.ts';
+import type { CanarySignals, TrafficBackend, TrafficPlatform } from '../ports.ts';
 import type { SimulatedWorld } from '../sim/simulated-traffic.ts';
+import type { Revisions, Split } from '../domain/service.ts';
 
 export interface BackendOptions {
   readonly platforms: readonly TrafficPlatform<any>[];

@@ -3,39 +3,34 @@
 // decide, and commits with optimistic concurrency; a refusal is a typed value, never a throw.
 import { randomBytes } from 'node:crypto';
 import type { AuditEntry } from '../domain/audit.ts';
+import type { Command, EngineRefusal } from '../domain/command.ts';
 import { openCutover, step } from '../domain/machine.ts';
 import type { Plan } from '../domain/plan.ts';
-import { abortReadsServed, type Served } from '../domain/traffic.ts';
+import { abortReadsServed } from '../domain/traffic.ts';
 import { isTerminal, type CommandEvent, type CutoverEvent, type CutoverState, type Effect, type JobEvent, type Refusal, type Transition } from '../domain/state.ts';
 import type { Logger } from '../log.ts';
+import type { RoleDirectory } from '../ports.ts';
 import type { CutoverStore } from '../store/cutover-store.ts';
-import type { Dispatcher } from './dispatcher.ts';
-
-export interface RoleDirectory {
-  /** The plan roles `userId` holds (directly, or through a user group). */
-  rolesOf(plan: Plan, userId: string): Promise<readonly string[]>;
-}
+import type { Split } from '../domain/service.ts';
 
 export interface TrafficReader {
   /** The split the plan's service serves now; throws when it cannot be read. */
-  served(plan: Plan, revisions: CutoverState['revisions']): Promise<Served>;
+  served(plan: Plan, revisions: CutoverState['revisions']): Promise<Split>;
 }
-
-export type EngineRefusal =
-  | Refusal
-  | { readonly code: 'no_cutover'; readonly action: string }
-  | { readonly code: 'already_running'; readonly action: 'start'; readonly running: string };
 
 export type EngineResult =
   | { readonly ok: true; readonly state: CutoverState }
   | { readonly ok: false; readonly refusal: EngineRefusal; readonly state: CutoverState | null };
 
-/** A person's command, before their roles are known. */
-export type Command = { readonly [K in CommandEvent['type']]: Omit<Extract<CommandEvent, { type: K }>, 'actor'> & { readonly by: string } }[CommandEvent['type']];
+/** Where committed effects go: the job dispatcher turns a cutover's outbox into jobs. */
+export interface EffectDispatcher {
+  /** Dispatches what the cutover's outbox holds; safe to call twice (job ids are deterministic). */
+  drain(id: string): Promise<void>;
+}
 
 export interface EngineDeps {
   readonly store: CutoverStore;
-  readonly dispatcher: Dispatcher;
+  readonly dispatcher: EffectDispatcher;
   readonly roles: RoleDirectory;
   /** Read before an abort: the state alone may not know the canary serves (lost writes). */
   readonly traffic?: TrafficReader;
@@ -139,7 +134,7 @@ export class Engine {
     throw new Error(`cutover ${id}: could not commit ${event.type} after ${MAX_ATTEMPTS} attempts`);
   }
 
-  async #servedBeforeAbort(id: string, plan: Plan): Promise<{ served?: Served | { error: string } }> {
+  async #servedBeforeAbort(id: string, plan: Plan): Promise<{ served?: Split | { error: string } }> {
     const state = await this.#deps.store.loadState(id);
     if (!state || !this.#deps.traffic || !abortReadsServed(state)) return {};
     try {

@@ -4,7 +4,8 @@
 import type { GateSpec } from '../domain/plan.ts';
 import type { GateResult } from '../domain/state.ts';
 import { errored, type Measurement } from '../domain/measurement.ts';
-import type { AnyGateKind, CanarySignals, GateContext, Revisions, ServiceBase } from '../ports.ts';
+import type { AnyGateKind, CanarySignals, GateContext } from '../ports.ts';
+import type { Revisions, ServiceBase } from '../domain/service.ts';
 
 export interface GateRun {
   readonly cutoverId: string;

@@ -4,8 +4,9 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { measured } from '../domain/measurement.ts';
-import { TrafficError, type CanarySignals, type Revisions, type ServiceBase, type Split, type TrafficBackend, type TrafficErrorCode, type TrafficPlatform } from '../ports.ts';
+import { TrafficError, type CanarySignals, type TrafficBackend, type TrafficErrorCode, type TrafficPlatform } from '../ports.ts';
 import { scenarioSpec, signalsFor, type ScenarioInput, type ScenarioSpec } from './scenario.ts';
+import type { Revisions, ServiceBase, Split } from '../domain/service.ts';
 
 export interface ShiftRecord {
   readonly percent: number;

@@ -3,7 +3,7 @@
 import type { webApi } from '@slack/bolt';
 import type { Plan } from '../domain/plan.ts';
 import type { Logger } from '../log.ts';
-import type { RoleDirectory } from '../runtime/engine.ts';
+import type { RoleDirectory } from '../ports.ts';
 
 export interface RolesClient {
   readonly usergroups: { readonly users: Pick<webApi.WebClient['usergroups']['users'], 'list'> };

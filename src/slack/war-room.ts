@@ -6,11 +6,12 @@ import type { webApi } from '@slack/bolt';
 import type { AuditEntry } from '../domain/audit.ts';
 import { isTerminal, type Notice } from '../domain/state.ts';
 import type { Logger } from '../log.ts';
-import type { CutoverView, RoomRef, WarRoom } from '../ports.ts';
+import type { RoomRef, WarRoom } from '../ports.ts';
 import type { SlackMessage } from '../../templates/blocks.ts';
 import { statusCard } from '../../templates/card.ts';
 import { checklistMessage, nudgeMessage, signOffMessage } from '../../templates/checklist.ts';
 import { closingMessage, escalationMessage, statusPageDraft, threadNotice, updateMessage } from '../../templates/messages.ts';
+import type { CutoverView } from '../domain/view.ts';
 
 /** The Web API methods the room uses, and nothing else. */
 export interface RoomClient {

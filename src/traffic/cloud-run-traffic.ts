@@ -1,7 +1,7 @@
+import type { Revisions, Split } from '../domain/service.ts';
 // Pure Cloud Run traffic arithmetic: the SDK's TrafficTarget lists in and out, no I/O.
 // Kept apart from the adapter so the rules (tags kept, order stable, 0 % targets dropped) are
 // unit-testable on their own.
-import type { Revisions, Split } from '../ports.ts';
 
 export const REVISION_TYPE = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION' as const;
 export const LATEST_TYPE = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST' as const;

@@ -10,7 +10,7 @@ import { formatDuration } from '../domain/duration.ts';
 import { errored, measured, type Measurement, type Observation } from '../domain/measurement.ts';
 import { RetriesExhaustedError, retryWithin, type RetryBudget } from '../infra/retry.ts';
 import type { Logger } from '../log.ts';
-import { TrafficError, type Revisions, type Split, type TrafficBackend, type TrafficPlatform } from '../ports.ts';
+import { TrafficError, type TrafficBackend, type TrafficPlatform } from '../ports.ts';
 import {
   describeSplit,
   normalizeTargets,
@@ -21,6 +21,7 @@ import {
   trafficFor,
 } from './cloud-run-traffic.ts';
 import { cloudRunServiceSchema, serviceResource, type CloudRunService } from './cloud-run-schema.ts';
+import type { Revisions, Split } from '../domain/service.ts';
 
 export type { CloudRunService };
 

@@ -1,8 +1,8 @@
 // The `service:` block of a feature-flag cutover (seed 003: POST {"value": N} to
 // ${FEATURE_FLAG_API}/flags/canary-percentage with a bearer token).
 import { z } from 'zod';
-import { durationSchema } from '../domain/duration.ts';
 import { unknownKeys } from '../gates/unknown-keys.ts';
+import { durationSchema } from '../plans/duration.ts';
 
 export const PERCENT_PLACEHOLDER = '{percent}';
 

@@ -6,8 +6,9 @@ import { errored, measured, type Measurement } from '../domain/measurement.ts';
 import { describeError } from '../gates/template.ts';
 import { RetriesExhaustedError, retryWithin, type RetryBudget } from '../infra/retry.ts';
 import { registerSecret, scrub, type Logger } from '../log.ts';
-import { TrafficError, type Revisions, type Split, type TrafficBackend, type TrafficPlatform } from '../ports.ts';
+import { TrafficError, type TrafficBackend, type TrafficPlatform } from '../ports.ts';
 import { httpFlagServiceSchema, renderBody, valueAt, type HttpFlagService } from './http-flag-schema.ts';
+import type { Revisions, Split } from '../domain/service.ts';
 
 export type { HttpFlagService };
 

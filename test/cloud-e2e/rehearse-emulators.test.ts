@@ -29,7 +29,7 @@ interface Run {
 
 function rehearse(...args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['src/rehearse.ts', ...args], {
+    const child = spawn(process.execPath, ['src/app/rehearse.ts', ...args], {
       cwd: ROOT,
       env: { ...process.env, REDIS_URL: redisUrl(), LOG_LEVEL: 'warn', METADATA_SERVER_DETECTION: 'none' },
       stdio: ['ignore', 'pipe', 'pipe'],

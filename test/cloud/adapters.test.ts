@@ -1,6 +1,6 @@
 // The composition root's view: adapters built from env reach the emulators named there.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cloudAdapters } from '../../src/cloud/adapters.ts';
+import { cloudAdapters } from '../../src/app/adapters.ts';
 import { startFakeGoogleCloud, type FakeGoogleCloud } from '../fakes/gcp/index.ts';
 import { CLOUD_RUN_SERVICE, gateContext } from '../gates/context.ts';
 

@@ -2,7 +2,7 @@
 // usage, never guessed at.
 import { describe, expect, it } from 'vitest';
 import { parseCutover, parsePromote, parseRollback, splitPlanAndReason } from '../../commands/parse.ts';
-import { decodeButtonValue, decodeSignOffValue, decodeTickValue, encodeButtonValue, encodeSignOffValue, encodeTickValue } from '../../src/slack/button-value.ts';
+import { decodeButtonValue, decodeSignOffValue, decodeTickValue, encodeButtonValue, encodeSignOffValue, encodeTickValue } from '../../templates/button-value.ts';
 
 describe('/cutover', () => {
   it.each([

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { durationSchema, formatDuration, parseDuration } from '../../src/domain/duration.ts';
+import { formatDuration, parseDuration } from '../../src/domain/duration.ts';
+import { durationSchema } from '../../src/plans/duration.ts';
 
 // src/domain/duration.ts is the engine's (same file as on main); these pin what the adapters rely on.
 describe('durations', () => {

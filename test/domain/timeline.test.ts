@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { compressPlan } from '../../src/domain/plan.ts';
 import type { Effect } from '../../src/domain/state.ts';
 import { parsePlanDocument } from '../../src/plans/parse.ts';
 import { basePlanDocument, makePlan, vocabulary } from '../support/plans.ts';
 import { Drive, fail, ok, OPS, pass, reach, RM2, STARTER, T0 } from './drive.ts';
+import { compressPlan } from '../../src/app/rehearsal/compress.ts';
 
 const H = 3_600_000;
 const M = 60_000;

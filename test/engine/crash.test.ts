@@ -3,11 +3,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { compressPlan } from '../../src/domain/plan.ts';
 import { ended, notice, testRuntime, waitForAudit, type TestRuntime } from '../support/engine.ts';
 import { makePlan } from '../support/plans.ts';
 import { redisUrl, uniquePrefix } from '../support/redis.ts';
 import { Replicas } from '../support/replicas.ts';
+import { compressPlan } from '../../src/app/rehearsal/compress.ts';
 
 let replicas: Replicas | undefined;
 let control: TestRuntime | undefined;

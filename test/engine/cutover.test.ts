@@ -2,11 +2,12 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { compressPlan, type Plan } from '../../src/domain/plan.ts';
+import type { Plan } from '../../src/domain/plan.ts';
 import { evidenceDir } from '../../src/evidence/writer.ts';
 import { json, startTestServer, type TestServer } from '../support/http.ts';
 import { makePlan } from '../support/plans.ts';
 import { ended, notice, testRuntime, waitForAudit, type TestRuntime } from '../support/engine.ts';
+import { compressPlan } from '../../src/app/rehearsal/compress.ts';
 
 const fast = (patch: (doc: Record<string, any>) => void = () => undefined): Plan =>
   // 10-minute soaks and 1-minute checks, played 2000 times faster: 300 ms soaks, 30 ms checks.

@@ -10,7 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { cloudAdapters, type Adapters } from '../../src/cloud/adapters.ts';
+import { cloudAdapters, type Adapters } from '../../src/app/adapters.ts';
 import type { Behaviour } from '../fakes/gcp/production-traffic.ts';
 import { ended, notice, testRuntime, waitForAudit, type TestRuntime } from '../support/engine.ts';
 import { planFrom } from '../support/plans.ts';

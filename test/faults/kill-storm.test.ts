@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import type { AuditEntry } from '../../src/domain/audit.ts';
-import { compressPlan } from '../../src/domain/plan.ts';
 import type { Phase } from '../../src/domain/state.ts';
 import { ended, testRuntime, waitForAudit, type TestRuntime } from '../support/engine.ts';
 import { makePlan } from '../support/plans.ts';
 import { redisUrl, uniquePrefix } from '../support/redis.ts';
 import { Replicas, type Replica } from '../support/replicas.ts';
+import { compressPlan } from '../../src/app/rehearsal/compress.ts';
 
 const KILLS = 50;
 /** Cutovers kept running at once during the storm. */

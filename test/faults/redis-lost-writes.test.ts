@@ -14,7 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { cloudAdapters, type Adapters } from '../../src/cloud/adapters.ts';
+import { cloudAdapters, type Adapters } from '../../src/app/adapters.ts';
 import { startRedisServer, type RedisServer } from '../../src/infra/redis-server.ts';
 import { CutoverStore } from '../../src/store/cutover-store.ts';
 import { ended, notice, testRuntime, waitForAudit, type TestRuntime } from '../support/engine.ts';

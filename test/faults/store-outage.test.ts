@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from '../../src/infra/redis-server.ts';
-import { encodeButtonValue } from '../../src/slack/button-value.ts';
+import { encodeButtonValue } from '../../templates/button-value.ts';
 import { statusCard } from '../../templates/card.ts';
 import { HELP, STORE_DOWN } from '../../templates/replies.ts';
 import { waitForAudit } from '../support/engine.ts';

@@ -28,7 +28,7 @@ import { ephemeral, type CommandDeps, type ListenerDeps } from '../../commands/c
 import { perform } from '../../commands/work.ts';
 import { silentLogger } from '../../src/log.ts';
 import { PlanCatalog } from '../../src/plans/catalog.ts';
-import { encodeButtonValue } from '../../src/slack/button-value.ts';
+import { encodeButtonValue } from '../../templates/button-value.ts';
 import { CARD_ACTIONS } from '../../templates/card.ts';
 import { BOT_FAILED, STORE_DOWN } from '../../templates/replies.ts';
 import { checkMessage } from '../fakes/slack-api.ts';

@@ -1,5 +1,6 @@
 // A GateContext for the Cloud Run service of seed 002, with a 10-minute soak window.
-import type { CanarySignals, GateContext, ServiceBase } from '../../src/ports.ts';
+import type { CanarySignals, GateContext } from '../../src/ports.ts';
+import type { ServiceBase } from '../../src/domain/service.ts';
 
 export const WINDOW_END = Date.parse('2026-03-01T10:10:00.000Z');
 export const WINDOW_START = WINDOW_END - 10 * 60_000;

@@ -2,9 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderSchema, SCHEMA_PATH } from '../../scripts/export-schema.ts';
-import { cloudAdapters } from '../../src/cloud/adapters.ts';
+import { cloudAdapters } from '../../src/app/adapters.ts';
 import { parsePlanText } from '../../src/plans/parse.ts';
-import { buildVocabulary } from '../../src/runtime/runtime.ts';
+import { buildVocabulary } from '../../src/app/runtime.ts';
 
 const EXAMPLES = resolve(import.meta.dirname, '../../examples/plans');
 

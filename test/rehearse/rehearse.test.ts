@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseRehearsalArgs } from '../../src/rehearse.ts';
+import { parseRehearsalArgs } from '../../src/app/rehearse.ts';
 import { redisUrl } from '../support/redis.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -12,7 +12,7 @@ const PLAN = join(ROOT, 'examples/plans/control-service.yaml');
 
 function rehearse(args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [join(ROOT, 'src/rehearse.ts'), ...args], { cwd, env: { HOME: process.env.HOME, LOG_LEVEL: 'error', ...env } });
+    const child = spawn(process.execPath, [join(ROOT, 'src/app/rehearse.ts'), ...args], { cwd, env: { HOME: process.env.HOME, LOG_LEVEL: 'error', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c));

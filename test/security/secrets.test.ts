@@ -79,7 +79,7 @@ beforeAll(async () => {
   );
   prefix = uniquePrefix('secrets');
   redis = connect();
-  child = spawn(process.execPath, ['src/main.ts'], {
+  child = spawn(process.execPath, ['src/app/main.ts'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {

@@ -1,7 +1,7 @@
 // The bot as an operator and a war room see it: the probes, help, plans and status, and seed
 // 003's internal update arriving on schedule (a job scheduler per cutover, gone when it ends).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobId } from '../../src/runtime/queues.ts';
+import { jobId } from '../../jobs/queues.ts';
 import { USAGE } from '../../templates/replies.ts';
 import { RM1, WAR_ROOM, allText, cardOf, openRoom, quickPlan, startedId, waitForButton, type Room } from './harness.ts';
 

@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
-import { startBot, type Bot } from '../../src/main.ts';
+import { startBot, type Bot } from '../../src/app/main.ts';
 import type { CutoverState } from '../../src/domain/state.ts';
+import type { Plan } from '../../src/domain/plan.ts';
+import { compressPlan } from '../../src/app/rehearsal/compress.ts';
 import { startFakeSlack, type FakeMessage, type FakeSlack } from '../fakes/slack-api.ts';
 import { planYaml } from '../support/plans.ts';
 import { redisUrl, uniquePrefix } from '../support/redis.ts';
@@ -112,7 +114,7 @@ export async function openRoom(plans: Record<string, string>, options: { redisUr
     workerSettings: { lockDurationMs: 2_000 },
     sweepEveryMs: 1_000,
     slackRetries: FAST_SLACK_RETRIES,
-    ...(options.planSpeed ? { planSpeed: options.planSpeed } : {}),
+    ...(options.planSpeed ? { adjustPlan: (plan: Plan) => compressPlan(plan, options.planSpeed as number) } : {}),
   });
   const url = `http://127.0.0.1:${bot.port}`;
   return {

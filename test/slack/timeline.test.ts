@@ -5,7 +5,7 @@
 // escalation (no automatic rollback) and /cutover close.
 //
 // Time: plans speak in minutes (T-2, grace 10m), too slow for a test, so the bot loads every plan
-// of this room compressed 60 times (BotOverrides.planSpeed, the rehearsal's compressPlan): T-2 opens
+// of this room compressed 60 times (the harness's planSpeed: the rehearsal's compressPlan): T-2 opens
 // 2 s before T0 and a 2-minute grace lasts 2 s. T0 itself is a real instant; a test that schedules
 // puts it a few seconds ahead.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// `node src/main.ts` as a child process, the way it runs in production: configured only by its
+// `node src/app/main.ts` as a child process, the way it runs in production: configured only by its
 // environment. Resolves once it logs "bot ready" (with its port), or rejects with what it printed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
@@ -37,7 +37,7 @@ export const botEnv = (o: { token: string; secret: string; apiUrl: string; prefi
 });
 
 function launch(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, ['src/app/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Runs the bot to its end (for configurations it must refuse). */

@@ -1,9 +1,10 @@
 // Plans for tests, built through the real schema from a small base document.
 import { stringify } from 'yaml';
-import type { Plan, PlanVocabulary } from '../../src/domain/plan.ts';
+import type { Plan } from '../../src/domain/plan.ts';
 import { parsePlanDocument } from '../../src/plans/parse.ts';
-import { buildVocabulary } from '../../src/runtime/runtime.ts';
+import { buildVocabulary } from '../../src/app/runtime.ts';
 import type { SimulatedWorld } from '../../src/sim/simulated-traffic.ts';
+import type { PlanVocabulary } from '../../src/plans/schema.ts';
 
 export const vocabulary: PlanVocabulary = buildVocabulary({}, () => {
   throw new Error('no simulated world in a pure test');

@@ -5,8 +5,8 @@ import { EventEmitter } from 'node:events';
 import type { AuditEntry } from '../../src/domain/audit.ts';
 import type { Notice } from '../../src/domain/state.ts';
 import type { Plan } from '../../src/domain/plan.ts';
-import type { CutoverView, RoomRef, WarRoom } from '../../src/ports.ts';
-import type { RoleDirectory } from '../../src/runtime/engine.ts';
+import type { RoomRef, WarRoom, RoleDirectory } from '../../src/ports.ts';
+import type { CutoverView } from '../../src/domain/view.ts';
 
 export interface Posted {
   readonly entry: AuditEntry;

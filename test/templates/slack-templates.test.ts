@@ -3,7 +3,7 @@
 // seed 003's messages.
 import { describe, expect, it } from 'vitest';
 import type { Escalation, EscalationCode, Notice, Phase } from '../../src/domain/state.ts';
-import { decodeButtonValue } from '../../src/slack/button-value.ts';
+import { decodeButtonValue } from '../../templates/button-value.ts';
 import { clip, clipLines, escape, mention } from '../../templates/blocks.ts';
 import { statusCard } from '../../templates/card.ts';
 import { closingMessage, escalationMessage, statusPageDraft, threadNotice, updateMessage } from '../../templates/messages.ts';

@@ -3,7 +3,7 @@
 // the card's timeline section and the go/no-go held back by its checkpoint, and the words.
 import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/domain/plan.ts';
-import { decodeSignOffValue, decodeTickValue } from '../../src/slack/button-value.ts';
+import { decodeSignOffValue, decodeTickValue } from '../../templates/button-value.ts';
 import { statusCard } from '../../templates/card.ts';
 import { checklistMessage, nudgeMessage, signOffMessage } from '../../templates/checklist.ts';
 import { updateMessage } from '../../templates/messages.ts';

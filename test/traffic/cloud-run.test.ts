@@ -1,9 +1,10 @@
 // The Cloud Run traffic platform against the fake Admin API, through the official clients.
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { TrafficError, type Revisions } from '../../src/ports.ts';
+import { TrafficError } from '../../src/ports.ts';
 import { cloudRunPlatform, type CloudRunPlatform, type CloudRunService } from '../../src/traffic/cloud-run.ts';
 import { startFakeCloudRun, type FakeCloudRun, type FakeTrafficTarget } from '../fakes/gcp/cloud-run.ts';
+import type { Revisions } from '../../src/domain/service.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 

@@ -1,8 +1,9 @@
 // The feature-flag traffic platform against a local flag API.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { TrafficError, type Revisions } from '../../src/ports.ts';
+import { TrafficError } from '../../src/ports.ts';
 import { httpFlagPlatform, type HttpFlagService } from '../../src/traffic/http-flag.ts';
 import { startFakeFlagServer, type FakeFlagServer } from '../fakes/flag-server.ts';
+import type { Revisions } from '../../src/domain/service.ts';
 
 const TOKEN = 'flag-token-5f1c8cce41fae4e1';
 const ENV = { FEATURE_FLAG_API_KEY: TOKEN };

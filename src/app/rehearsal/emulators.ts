@@ -6,12 +6,12 @@
 // purpose: they are the very servers the adapters are proven against, and a rehearsal is a
 // development tool. rehearse.ts loads this module only with --emulators; the production image
 // ships neither test/ nor @grpc/proto-loader (a dev dependency), and never loads it.
-import { signalsFor, type ScenarioSpec } from '../sim/scenario.ts';
-import type { Plan } from '../domain/plan.ts';
-import { EMULATOR_ENV } from '../cloud/clients.ts';
-import { cloudRunTarget } from '../gates/gcp-common.ts';
-import { startFakeGoogleCloud } from '../../test/fakes/gcp/index.ts';
-import { cloudRunHistory, ProductionTraffic, type Behaviour } from '../../test/fakes/gcp/production-traffic.ts';
+import { signalsFor, type ScenarioSpec } from '../../sim/scenario.ts';
+import type { Plan } from '../../domain/plan.ts';
+import { EMULATOR_ENV } from '../../cloud/clients.ts';
+import { cloudRunTarget } from '../../gates/gcp-common.ts';
+import { startFakeGoogleCloud } from '../../../test/fakes/gcp/index.ts';
+import { cloudRunHistory, ProductionTraffic, type Behaviour } from '../../../test/fakes/gcp/production-traffic.ts';
 
 export interface RehearsalEmulators {
   /** CLOUD_RUN_EMULATOR_HOST, CLOUD_LOGGING_EMULATOR_HOST, CLOUD_MONITORING_EMULATOR_HOST. */

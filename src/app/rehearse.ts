@@ -7,22 +7,23 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { compressPlan, everyGate, mapGates, type Plan } from './domain/plan.ts';
-import { formatDuration } from './domain/duration.ts';
-import { isTerminal } from './domain/state.ts';
-import { locateRedis, NoRedisError, type RedisLocation } from './infra/redis-url.ts';
-import { createLogger } from './log.ts';
-import { parsePlanText } from './plans/parse.ts';
+import { everyGate, mapGates, type Plan } from '../domain/plan.ts';
+import { formatDuration } from '../domain/duration.ts';
+import { isTerminal } from '../domain/state.ts';
+import { locateRedis, NoRedisError, type RedisLocation } from '../infra/redis-url.ts';
+import { createLogger } from '../log.ts';
+import { parsePlanText } from '../plans/parse.ts';
 import { ConsoleRoom } from './rehearsal/console-room.ts';
 import { driveRehearsal, REHEARSAL_OPERATOR, RehearsalRoles } from './rehearsal/driver.ts';
-import { buildVocabulary, createRuntime, type Runtime } from './runtime/runtime.ts';
-import { SCENARIOS, scenarioSpec, type ScenarioInput } from './sim/scenario.ts';
-import type { SimulatedWorld } from './sim/simulated-traffic.ts';
-import { cloudAdapters, type Adapters } from './cloud/adapters.ts';
+import { buildVocabulary, createRuntime, type Runtime } from './runtime.ts';
+import { SCENARIOS, scenarioSpec, type ScenarioInput } from '../sim/scenario.ts';
+import type { SimulatedWorld } from '../sim/simulated-traffic.ts';
+import { cloudAdapters, type Adapters } from './adapters.ts';
 import type { RehearsalEmulators } from './rehearsal/emulators.ts';
-import { loadEvidenceInput } from '../jobs/evidence.ts';
-import { buildEvidence } from './evidence/build.ts';
-import { writeEvidence } from './evidence/writer.ts';
+import { loadEvidenceInput } from '../../jobs/evidence.ts';
+import { buildEvidence } from '../evidence/build.ts';
+import { writeEvidence } from '../evidence/writer.ts';
+import { compressPlan } from './rehearsal/compress.ts';
 
 /** With --emulators, gates of these kinds are measured against the local fakes, not simulated. */
 const EMULATED_GATE_KINDS: readonly string[] = ['cloud_logging', 'cloud_monitoring'];

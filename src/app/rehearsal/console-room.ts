@@ -1,10 +1,11 @@
 // The rehearsal's war room: the terminal. It prints the timeline as it happens and tells the
 // rehearsal driver what the room was shown, so the driver can answer like people would.
 import { EventEmitter } from 'node:events';
-import type { AuditEntry } from '../domain/audit.ts';
-import type { CutoverView, RoomRef, WarRoom } from '../ports.ts';
-import { ESCALATION_WORDS, describePhase, noticeText } from '../../templates/words.ts';
-import { updateFacts } from '../../templates/update.ts';
+import type { AuditEntry } from '../../domain/audit.ts';
+import type { RoomRef, WarRoom } from '../../ports.ts';
+import { ESCALATION_WORDS, describePhase, noticeText } from '../../../templates/words.ts';
+import { updateFacts } from '../../../templates/update.ts';
+import type { CutoverView } from '../../domain/view.ts';
 
 export interface ConsoleRoomEvents {
   entry: [AuditEntry, CutoverView];

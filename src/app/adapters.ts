@@ -7,7 +7,7 @@ import type { Logger } from '../log.ts';
 import type { AnyGateKind, TrafficPlatform } from '../ports.ts';
 import { cloudRunPlatform, type CloudRunTiming } from '../traffic/cloud-run.ts';
 import { httpFlagPlatform, type HttpFlagTiming } from '../traffic/http-flag.ts';
-import { emulatorHostsFromEnv } from './clients.ts';
+import { emulatorHostsFromEnv } from '../cloud/clients.ts';
 
 export interface Adapters {
   readonly platforms: readonly TrafficPlatform<any>[];

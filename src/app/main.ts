@@ -2,20 +2,21 @@
 // embedded default), the cloud adapters, the runtime with its workers, the Slack war room and
 // roles, then the Bolt app; SIGTERM or SIGINT stops it all in order.
 import { webApi } from '@slack/bolt';
-import { register } from '../commands/index.ts';
-import { rebuildEvidence } from '../jobs/evidence.ts';
-import { cloudAdapters } from './cloud/adapters.ts';
-import { loadConfig, type Config } from './config.ts';
-import { locateRedis, NoRedisError } from './infra/redis-url.ts';
-import { createLogger, scrub, type Logger } from './log.ts';
-import { PlanCatalog } from './plans/catalog.ts';
-import { createRuntime, type Runtime } from './runtime/runtime.ts';
-import type { WorkerSettings } from './runtime/workers.ts';
-import { createSlackApp } from './slack/app.ts';
-import { boltLogger } from './slack/bolt-logger.ts';
-import { SlackRoles } from './slack/roles.ts';
-import { SlackWarRoom } from './slack/war-room.ts';
-import { postResponse } from './slack/respond.ts';
+import { register } from '../../commands/index.ts';
+import { rebuildEvidence } from '../../jobs/evidence.ts';
+import { cloudAdapters } from './adapters.ts';
+import { loadConfig, type Config } from '../config.ts';
+import { locateRedis, NoRedisError } from '../infra/redis-url.ts';
+import { createLogger, scrub, type Logger } from '../log.ts';
+import type { Plan } from '../domain/plan.ts';
+import { PlanCatalog } from '../plans/catalog.ts';
+import { createRuntime, type Runtime } from './runtime.ts';
+import type { WorkerSettings } from '../../jobs/workers.ts';
+import { createSlackApp } from './slack-app.ts';
+import { boltLogger } from '../slack/bolt-logger.ts';
+import { SlackRoles } from '../slack/roles.ts';
+import { SlackWarRoom } from '../slack/war-room.ts';
+import { postResponse } from '../../commands/respond.ts';
 
 export interface BotOverrides {
   /** Instead of a logger at LOG_LEVEL on stdout. */
@@ -26,8 +27,8 @@ export interface BotOverrides {
   readonly sweepEveryMs?: number;
   /** How the WebClient retries Slack (tests make it quick). */
   readonly slackRetries?: webApi.RetryOptions;
-  /** Plans run this many times faster (tests: a T-2 checkpoint opens 2 s before T0 at 60). */
-  readonly planSpeed?: number;
+  /** Applied to every plan loaded (tests compress a plan's durations: a T-2 checkpoint opens 2 s before T0). */
+  readonly adjustPlan?: (plan: Plan) => Plan;
 }
 
 export interface Bot {
@@ -97,7 +98,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       ...(overrides.workerSettings ? { workerSettings: overrides.workerSettings } : {}),
       ...(overrides.sweepEveryMs ? { sweepEveryMs: overrides.sweepEveryMs } : {}),
       // Listeners only ack and hand over; the workers do the commands' work and answer.
-      commands: { catalog: (vocabulary) => new PlanCatalog(config.plansDir, vocabulary, { speed: overrides.planSpeed ?? 1 }), reply: postResponse },
+      commands: { catalog: (vocabulary) => new PlanCatalog(config.plansDir, vocabulary, overrides.adjustPlan ? { adjust: overrides.adjustPlan } : {}), reply: postResponse },
     });
     built.resolve(runtime);
     undo.push(() => runtime.close());

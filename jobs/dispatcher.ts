@@ -1,8 +1,8 @@
 // Carries out the effects a committed transition left in the cutover's outbox. Every effect maps
 // to a job with a deterministic id (or an idempotent scheduler call), so running the same outbox
 // twice, from two replicas or after a crash, adds nothing the first run did not.
-import type { CutoverStore } from '../store/cutover-store.ts';
-import type { Effect } from '../domain/state.ts';
+import type { CutoverStore } from '../src/store/cutover-store.ts';
+import type { Effect } from '../src/domain/state.ts';
 import { jobId, type Queues } from './queues.ts';
 
 export class Dispatcher {

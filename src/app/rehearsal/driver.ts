@@ -1,8 +1,9 @@
 // Answers the room like the plan's people would: approves the go/no-go and promotes each clean
 // cohort, on behalf of the users the plan names, and says so. Only the rehearsal does this.
-import type { Plan } from '../domain/plan.ts';
-import type { Engine, RoleDirectory } from '../runtime/engine.ts';
+import type { Plan } from '../../domain/plan.ts';
+import type { Engine } from '../../runtime/engine.ts';
 import type { ConsoleRoom } from './console-room.ts';
+import type { RoleDirectory } from '../../ports.ts';
 
 export const REHEARSAL_OPERATOR = 'U0REHEARSAL';
 

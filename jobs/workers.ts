@@ -1,6 +1,6 @@
 // BullMQ workers for the three queues, each processor built from its dependencies.
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../src/log.ts';
 import { cappedBackoff, QUEUE } from './queues.ts';
 
 export interface WorkerSettings {

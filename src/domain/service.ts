@@ -1,0 +1,22 @@
+// The service a cutover moves traffic on: its two revisions, the split it serves, its `service:` block.
+
+/** The two revisions a cutover moves traffic between. */
+export interface Revisions {
+  readonly stable: string;
+  readonly canary: string;
+}
+
+/** Percent of served traffic on each side; `other` is whatever a third revision still serves. */
+export interface Split {
+  readonly canary: number;
+  readonly stable: number;
+  readonly other: number;
+}
+
+/** The `service:` block every traffic platform shares; each platform adds its own keys. */
+export interface ServiceBase {
+  readonly platform: string;
+  readonly name: string;
+  readonly stable: string;
+  readonly canary: string;
+}

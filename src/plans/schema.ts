@@ -1,0 +1,374 @@
+// The plan's YAML schema: written by a release manager, validated once at the edge into the frozen,
+// typed Plan of src/domain/plan.ts. YAML keys stay snake_case (they are the plan's public
+// vocabulary); the parsed Plan is camelCase. Gate kinds and traffic platforms are plug-ins whose
+// schemas are composed here.
+import { z } from 'zod';
+import { deepFreeze, parseOffset, PLAN_NAME, type ApprovalRule, type GateSpec, type Plan, type Stage } from '../domain/plan.ts';
+import type { AnyGateKind, TrafficPlatform } from '../ports.ts';
+import { durationSchema } from './duration.ts';
+import type { ServiceBase } from '../domain/service.ts';
+
+export { PLAN_NAME };
+
+export interface PlanVocabulary {
+  readonly gateKinds: readonly AnyGateKind[];
+  readonly platforms: readonly TrafficPlatform<any>[];
+}
+
+const GATE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const CHANNEL_ID = /^[CG][A-Z0-9]{2,20}$/;
+const USER_ID = /^[UW][A-Z0-9]{2,20}$/;
+const GROUP_ID = /^S[A-Z0-9]{2,20}$/;
+const ROLE_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+const DEFAULTS = {
+  soak: '30m',
+  checkEvery: '1m',
+  maxErrors: 3,
+  stuckAfter: '15m',
+  updatesEvery: '30m',
+  stepTimeoutMs: 10_000,
+  stages: [1, 5, 10, 25, 50, 100],
+  grace: '10m',
+  hypercare: { duration: '72h', check_every: '1h', summary_every: '24h' },
+} as const;
+
+
+const timeZone = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'must be an IANA time zone like UTC or Europe/Berlin' },
+);
+
+const typeName = (value: unknown): string => (value === null ? 'null' : Array.isArray(value) ? 'list' : typeof value === 'object' ? 'mapping' : typeof value);
+
+/** Zod's default messages speak to programmers; these speak to whoever wrote the plan. */
+export const planErrorMap = (issue: z.core.$ZodRawIssue): string | undefined => {
+  switch (issue.code) {
+    case 'invalid_type':
+      if (issue.input === undefined) return 'is required';
+      return `must be ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`} (got ${typeName(issue.input)})`;
+    case 'unrecognized_keys':
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see schemas/plan.schema.json)`;
+    case 'too_small':
+      if (issue.origin === 'array') return `needs at least ${issue.minimum} item${Number(issue.minimum) === 1 ? '' : 's'}`;
+      if (issue.origin === 'string') return 'must not be empty';
+      return `must be at least ${issue.minimum}`;
+    case 'too_big':
+      if (issue.origin === 'array') return `has too many items (at most ${issue.maximum})`;
+      if (issue.origin === 'string') return `is too long (at most ${issue.maximum} characters)`;
+      return `must be at most ${issue.maximum}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return undefined;
+  }
+};
+
+const member = z
+  .string()
+  .refine((id) => USER_ID.test(id) || GROUP_ID.test(id), {
+    error: 'must be a Slack user id (U…) or user-group id (S…)',
+  });
+
+const roleName = z.string().regex(ROLE_NAME, { error: 'must be a role name like release-manager' });
+
+const roleList = z.array(roleName).min(1, {
+  error: 'must name at least one role',
+});
+
+const approvalRuleInput = z
+  .object({
+    roles: roleList,
+    min: z.int().min(1).max(10).optional(),
+    two_person: z.boolean().optional(),
+  })
+  .strict();
+
+/** A gate as parsed at field level; `maxErrors` null means "the plan's max_errors". */
+type ParsedGate = Omit<GateSpec, 'maxErrors'> & { readonly maxErrors: number | null };
+
+function gateSchema(kinds: readonly AnyGateKind[], options: { defaultTimeoutMs?: number; kindsAllowed?: readonly string[]; defaultId?: string } = {}) {
+  const allowed = kinds.filter((k) => !options.kindsAllowed || options.kindsAllowed.includes(k.key));
+  const kindKeys = allowed.map((k) => k.key);
+  const shape: Record<string, z.ZodType> = {
+    id: z.string().regex(GATE_ID, { error: 'must be a short id of letters, digits, ".", "_" or "-"' }),
+    name: z.string().min(1).max(200).optional(),
+    for: durationSchema.optional(),
+    max_errors: z.int().min(1).max(100).optional(),
+    timeout: durationSchema.optional(),
+    data_lag: durationSchema.optional(),
+  };
+  for (const kind of allowed) shape[kind.key] = kind.schema.optional();
+  const withDefaultId = (value: unknown) =>
+    options.defaultId && typeof value === 'object' && value !== null && !Array.isArray(value) && !('id' in value) ? { id: options.defaultId, ...value } : value;
+  return z.preprocess(withDefaultId, z
+    .object(shape)
+    .strict()
+    .superRefine((gate, ctx) => {
+      const present = kindKeys.filter((key) => gate[key] !== undefined);
+      if (present.length !== 1) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            present.length === 0
+              ? `needs exactly one of ${kindKeys.join(', ')}`
+              : `has ${present.join(' and ')}: a gate checks exactly one thing; split it into separate gates`,
+        });
+      }
+    })
+    .transform((gate): ParsedGate => {
+      const key = kindKeys.find((k) => gate[k] !== undefined) as string;
+      const kind = allowed.find((k) => k.key === key) as AnyGateKind;
+      return {
+        id: gate.id as string,
+        name: (gate.name as string | undefined) ?? (gate.id as string),
+        kind: key,
+        settings: gate[key],
+        forMs: (gate.for as number | undefined) ?? 0,
+        maxErrors: (gate.max_errors as number | undefined) ?? null,
+        timeoutMs: (gate.timeout as number | undefined) ?? options.defaultTimeoutMs ?? kind.defaultTimeoutMs,
+        dataLagMs: (gate.data_lag as number | undefined) ?? kind.defaultDataLagMs ?? 0,
+      };
+    }));
+}
+
+/** The `service:` block: dispatched to the platform named by `platform`, errors reported in place. */
+function serviceSchema(platforms: readonly TrafficPlatform<any>[]) {
+  const names = platforms.map((p) => p.platform);
+  return z.unknown().meta({ title: 'service' }).transform((value, ctx) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a mapping with platform, name, stable and canary' });
+      return z.NEVER;
+    }
+    const platformName = (value as { platform?: unknown }).platform;
+    const platform = platforms.find((p) => p.platform === platformName);
+    if (!platform) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['platform'],
+        message: `must be one of ${names.join(', ')}${platformName === undefined ? '' : ` (got ${JSON.stringify(platformName)})`}`,
+      });
+      return z.NEVER;
+    }
+    const parsed = platform.schema.safeParse(value, { error: planErrorMap });
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, code: 'custom', message: issue.message, path: issue.path } as never);
+      return z.NEVER;
+    }
+    return { spec: parsed.data as ServiceBase, key: platform.serviceKey(parsed.data) };
+  });
+}
+
+export function buildPlanSchema(vocabulary: PlanVocabulary) {
+  const stageHint = 'must be a whole percent from 1 to 100, or {percent, soak, promotion}';
+  const stageInput = z.union([
+    z.int({ error: stageHint }).meta({ minimum: 1, maximum: 100 }),
+    z
+      .object({
+        percent: z.int().meta({ minimum: 1, maximum: 100 }),
+        soak: durationSchema.optional(),
+        promotion: z.enum(['manual', 'auto']).optional(),
+      })
+      .strict(),
+  ], { error: stageHint });
+  const gate = gateSchema(vocabulary.gateKinds);
+  const step = gateSchema(vocabulary.gateKinds, { defaultTimeoutMs: DEFAULTS.stepTimeoutMs, kindsAllowed: ['http', 'command'] });
+  return z
+    .object({
+      name: z.string().regex(PLAN_NAME, { error: 'must be lowercase letters, digits and "-" (it is used in commands, e.g. /cutover start control-service)' }),
+      service: serviceSchema(vocabulary.platforms),
+      channel: z.string().regex(CHANNEL_ID, { error: 'must be a Slack channel id like C0123WARROOM (not a #name)' }),
+      stages: z
+        .array(stageInput)
+        .min(1)
+        .max(20)
+        .default([...DEFAULTS.stages])
+        .superRefine((stages, ctx) => checkStages(stages.map((st) => (typeof st === 'number' ? st : st.percent)), ctx)),
+      soak: durationSchema.prefault(DEFAULTS.soak),
+      check_every: durationSchema.prefault(DEFAULTS.checkEvery),
+      promotion: z.enum(['manual', 'auto']).default('manual'),
+      max_errors: z.int().min(1).max(100).default(DEFAULTS.maxErrors),
+      gates: z
+        .object({
+          preflight: z.array(gate).min(1, { error: 'needs at least one gate: preflight decides whether the go/no-go may be asked for' }),
+          stage: z.array(gate).min(1, { error: 'needs at least one gate: a soak with no gate has nothing to judge the canary on' }),
+          rollback_drill: gateSchema(vocabulary.gateKinds, { defaultId: 'rollback-drill' }).optional(),
+        })
+        .strict(),
+      approvals: z
+        .object({
+          go_no_go: approvalRuleInput,
+          promote: approvalRuleInput,
+          rollback: approvalRuleInput,
+          start: approvalRuleInput.optional(),
+          close: approvalRuleInput.optional(),
+          hold: approvalRuleInput.optional(),
+          resume: approvalRuleInput.optional(),
+          abort: approvalRuleInput.optional(),
+        })
+        .strict(),
+      roles: z.record(roleName, z.array(member).min(1)),
+      escalation: z
+        .object({
+          mention: z.array(member).default([]),
+          stuck_after: durationSchema.prefault(DEFAULTS.stuckAfter),
+        })
+        .strict()
+        .prefault({}),
+      updates: z.object({ every: durationSchema.prefault(DEFAULTS.updatesEvery) }).strict().prefault({}),
+      rollback: z.object({ before: z.array(step).default([]) }).strict().optional(),
+      timezone: timeZone.default('UTC'),
+      timeline: z
+        .array(
+          z
+            .object({
+              at: z.string().refine((t) => parseOffset(t) !== null, { error: 'must be a time relative to T0 like T-60, T0 or T+30 (minutes), or T+2h' }),
+              name: z.string().min(1).max(150),
+              owner: roleName,
+              checklist: z.array(z.string().min(1).max(300)).min(1, { error: 'needs at least one item to tick' }).max(20),
+              gates: z.array(gate).default([]),
+              blocks: z.enum(['go_no_go', 'promote']).optional(),
+              grace: durationSchema.prefault(DEFAULTS.grace),
+            })
+            .strict(),
+        )
+        .max(30)
+        .default([])
+        .superRefine((entries, ctx) => {
+          entries.forEach((entry, i) => {
+            const previous = entries[i - 1];
+            if (previous && (parseOffset(entry.at) ?? 0) < (parseOffset(previous.at) ?? 0)) {
+              ctx.addIssue({ code: 'custom', path: [i, 'at'], message: `must not come before timeline[${i - 1}] (${previous.at}): list checkpoints in time order` });
+            }
+          });
+        }),
+      sign_off: z
+        .array(z.object({ role: roleName, item: z.string().min(1).max(300) }).strict())
+        .max(20)
+        .default([]),
+      hypercare: z
+        .object({
+          duration: durationSchema.prefault(DEFAULTS.hypercare.duration),
+          check_every: durationSchema.prefault(DEFAULTS.hypercare.check_every),
+          summary_every: durationSchema.prefault(DEFAULTS.hypercare.summary_every),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict()
+    .transform((raw, ctx): Plan => {
+      const resolve = (g: ParsedGate): GateSpec => ({ ...g, maxErrors: g.maxErrors ?? raw.max_errors });
+      const stages: Stage[] = raw.stages.map((s) =>
+        typeof s === 'number'
+          ? { percent: s, soakMs: raw.soak, promotion: raw.promotion }
+          : { percent: s.percent, soakMs: s.soak ?? raw.soak, promotion: s.promotion ?? raw.promotion },
+      );
+      if (raw.check_every < 1_000) ctx.addIssue({ code: 'custom', path: ['check_every'], message: 'must be at least 1s' });
+      checkRoles(raw.approvals, raw.roles, ctx);
+      raw.timeline.forEach((c, i) => checkRole(c.owner, raw.roles, ['timeline', i, 'owner'], ctx));
+      raw.sign_off.forEach((c, i) => checkRole(c.role, raw.roles, ['sign_off', i, 'role'], ctx));
+      checkUniqueGateIds(raw.gates, ctx);
+      return deepFreeze({
+        name: raw.name,
+        service: raw.service.spec as Plan['service'],
+        serviceKey: raw.service.key,
+        channel: raw.channel,
+        stages,
+        checkEveryMs: raw.check_every,
+        gates: {
+          preflight: raw.gates.preflight.map(resolve),
+          stage: raw.gates.stage.map(resolve),
+          rollbackDrill: raw.gates.rollback_drill ? resolve(raw.gates.rollback_drill) : null,
+        },
+        approvals: resolveApprovals(raw.approvals, raw.roles),
+        roles: raw.roles,
+        escalation: { mention: raw.escalation.mention, stuckAfterMs: raw.escalation.stuck_after },
+        updates: { everyMs: raw.updates.every },
+        rollback: { before: (raw.rollback?.before ?? []).map(resolve) },
+        timezone: raw.timezone,
+        timeline: raw.timeline.map((c) => ({
+          offsetMs: parseOffset(c.at) as number,
+          label: c.at,
+          name: c.name,
+          owner: c.owner,
+          checklist: c.checklist,
+          gates: c.gates.map(resolve),
+          blocks: c.blocks ?? null,
+          graceMs: c.grace,
+        })),
+        signOff: raw.sign_off,
+        hypercare: raw.hypercare ? { durationMs: raw.hypercare.duration, checkEveryMs: raw.hypercare.check_every, summaryEveryMs: raw.hypercare.summary_every } : null,
+      });
+    });
+}
+
+function checkStages(percents: readonly number[], ctx: z.RefinementCtx): void {
+  percents.forEach((percent, i) => {
+    if (percent < 1 || percent > 100) {
+      ctx.addIssue({ code: 'custom', path: [i], message: `must be between 1 and 100 (got ${percent})` });
+    } else if (i > 0) {
+      const previous = percents[i - 1] as number;
+      if (percent <= previous) ctx.addIssue({ code: 'custom', path: [i], message: `must be greater than stages[${i - 1}] (${previous})` });
+    }
+  });
+  const last = percents.at(-1);
+  if (last !== undefined && last !== 100) {
+    ctx.addIssue({ code: 'custom', path: [percents.length - 1], message: `the last stage must be 100: a cutover ends with the canary serving all traffic (got ${last})` });
+  }
+}
+
+type RawRule = { roles: string[]; min?: number | undefined; two_person?: boolean | undefined };
+
+function checkRole(role: string, roles: Record<string, string[]>, path: PropertyKey[], ctx: z.RefinementCtx): void {
+  if (!(role in roles)) {
+    ctx.addIssue({ code: 'custom', path, message: `role "${role}" is not defined under roles (defined: ${Object.keys(roles).join(', ') || 'none'})` });
+  }
+}
+
+function checkRoles(approvals: Record<string, RawRule | undefined>, roles: Record<string, string[]>, ctx: z.RefinementCtx): void {
+  for (const [action, rule] of Object.entries(approvals)) {
+    rule?.roles.forEach((role, i) => checkRole(role, roles, ['approvals', action, 'roles', i], ctx));
+  }
+}
+
+function resolveApprovals(raw: Record<string, RawRule | undefined>, roles: Record<string, string[]>): Plan['approvals'] {
+  const rule = (r: RawRule | undefined, fallback: ApprovalRule): ApprovalRule =>
+    r ? { roles: r.roles, min: r.min ?? 1, twoPerson: r.two_person ?? fallback.twoPerson } : fallback;
+  const everyRole: ApprovalRule = { roles: Object.keys(roles), min: 1, twoPerson: false };
+  const goNoGo = rule(raw.go_no_go, { roles: [], min: 1, twoPerson: true });
+  const promote = rule(raw.promote, { roles: [], min: 1, twoPerson: false });
+  const rollback = rule(raw.rollback, { roles: [], min: 1, twoPerson: false });
+  const union = (...rules: ApprovalRule[]) => [...new Set(rules.flatMap((r) => r.roles))];
+  return {
+    go_no_go: goNoGo,
+    promote,
+    rollback,
+    // Defaults: anyone with a role may start or hold (holding is the safe direction);
+    // resuming moves traffic again, so it needs a promoter; aborting needs a go/no-go or rollback role.
+    start: rule(raw.start, everyRole),
+    hold: rule(raw.hold, everyRole),
+    resume: rule(raw.resume, { roles: promote.roles, min: 1, twoPerson: false }),
+    abort: rule(raw.abort, { roles: union(goNoGo, rollback), min: 1, twoPerson: false }),
+    // Ending hypercare early is the go/no-go deciders' call, as the keep-or-rollback decision is.
+    close: rule(raw.close, { roles: goNoGo.roles, min: 1, twoPerson: false }),
+  };
+}
+
+function checkUniqueGateIds(gates: { preflight: readonly ParsedGate[]; stage: readonly ParsedGate[] }, ctx: z.RefinementCtx): void {
+  for (const list of ['preflight', 'stage'] as const) {
+    const seen = new Map<string, number>();
+    gates[list].forEach((gate, i) => {
+      const first = seen.get(gate.id);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['gates', list, i, 'id'], message: `"${gate.id}" is already used by gates.${list}[${first}]` });
+      } else seen.set(gate.id, i);
+    });
+  }
+}
