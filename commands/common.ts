@@ -71,7 +71,7 @@ const CONNECTION_TROUBLE = /Connection is closed|Stream isn't writeable|ECONNREF
 
 /** The store's client fails fast when Redis is away: say so rather than guess. */
 function isStoreTrouble(error: unknown, deps: CommandDeps): boolean {
-  if (deps.engine.store.redis.status !== 'ready') return true;
+  if (!deps.engine.store.healthy()) return true;
   const message = error instanceof Error ? `${error.name} ${error.message}` : String(error);
   return CONNECTION_TROUBLE.test(message);
 }

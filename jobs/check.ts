@@ -1,6 +1,7 @@
 // One stage-gate check of a soak: measure every stage gate over the soak window, let the machine
 // judge. The next check is a new delayed job the machine schedules: nothing sleeps through a soak.
 import type { Job } from 'bullmq';
+import type { JobData } from './queues.ts';
 import { checkWindow } from '../src/domain/traffic.ts';
 import type { Backends } from '../src/runtime/backends.ts';
 import type { Engine } from '../src/runtime/engine.ts';
@@ -16,7 +17,7 @@ export interface CheckDeps {
 }
 
 export function createCheckProcessor(deps: CheckDeps) {
-  return async (job: Job<{ id: string; seq: number; at: number }>): Promise<string> => {
+  return async (job: Job<JobData['check']>): Promise<string> => {
     const started = deps.now();
     const loaded = await deps.engine.store.load(job.data.id);
     if (!loaded || loaded.state.monitor?.seq !== job.data.seq) return 'stale';

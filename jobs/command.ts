@@ -3,18 +3,14 @@
 // so a job never retries a command; a crash mid-job re-runs it, and the engine refuses what was
 // already done (already approved, stale, already rolling back).
 import type { Job } from 'bullmq';
-import { answer, type CommandDeps, type Ephemeral, type Work } from '../commands/common.ts';
+import { answer, type CommandDeps, type Ephemeral } from '../commands/common.ts';
 import { perform } from '../commands/work.ts';
-
-export interface CommandJob {
-  readonly work: Work;
-  readonly responseUrl: string;
-}
+import type { JobData } from './queues.ts';
 
 export type ReplyPoster = (responseUrl: string, message: Ephemeral) => Promise<void>;
 
 export function createCommandProcessor(deps: CommandDeps & { readonly reply: ReplyPoster }) {
-  return async (job: Job<CommandJob>): Promise<string> => {
+  return async (job: Job<JobData['command']>): Promise<string> => {
     const content = await perform(deps, job.data.work);
     await answer((message) => deps.reply(job.data.responseUrl, message), content, deps.log);
     return 'answered';

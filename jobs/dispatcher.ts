@@ -30,7 +30,7 @@ export class Dispatcher {
 
   /** Wakes the notifier of a cutover: one runs at a time, and one more is kept if it is busy. */
   async notify(id: string): Promise<void> {
-    await this.#queues.notify.add('notify', { id }, { deduplication: { id: `notify.${id}`, keepLastIfActive: true } });
+    await this.#queues.add('notify', { id }, { deduplication: { id: `notify.${id}`, keepLastIfActive: true } });
   }
 
   /** Drains every outbox a crash may have left behind. */
@@ -44,19 +44,19 @@ export class Dispatcher {
     const q = this.#queues;
     switch (effect.type) {
       case 'run_preflight':
-        await q.cutover.add('preflight', { id, phaseSeq: effect.phaseSeq }, { jobId: jobId('preflight', id, effect.phaseSeq) });
+        await q.add('preflight', { id, phaseSeq: effect.phaseSeq }, { jobId: jobId('preflight', id, effect.phaseSeq) });
         return;
       case 'shift_traffic':
-        await q.cutover.add('shift', { id, phaseSeq: effect.phaseSeq, stage: effect.stage, percent: effect.percent }, { jobId: jobId('shift', id, effect.phaseSeq) });
+        await q.add('shift', { id, phaseSeq: effect.phaseSeq, stage: effect.stage, percent: effect.percent }, { jobId: jobId('shift', id, effect.phaseSeq) });
         return;
       case 'schedule_check':
-        await q.cutover.add('check', { id, seq: effect.seq, at: effect.at }, { jobId: jobId('check', id, effect.seq), delay: Math.max(0, effect.at - this.#now()) });
+        await q.add('check', { id, seq: effect.seq, at: effect.at }, { jobId: jobId('check', id, effect.seq), delay: Math.max(0, effect.at - this.#now()) });
         return;
       case 'roll_back':
-        await q.rollback.add('rollback', { id, phaseSeq: effect.phaseSeq }, { jobId: jobId('rollback', id, effect.phaseSeq) });
+        await q.add('rollback', { id, phaseSeq: effect.phaseSeq }, { jobId: jobId('rollback', id, effect.phaseSeq) });
         return;
       case 'schedule_stuck_check':
-        await q.cutover.add('stuck', { id, phaseSeq: effect.phaseSeq }, { jobId: jobId('stuck', id, effect.phaseSeq), delay: Math.max(0, effect.at - this.#now()) });
+        await q.add('stuck', { id, phaseSeq: effect.phaseSeq }, { jobId: jobId('stuck', id, effect.phaseSeq), delay: Math.max(0, effect.at - this.#now()) });
         return;
       case 'start_updates':
         // Upserting keeps one scheduler per cutover; hypercare re-upserts it at its own cadence.
@@ -68,13 +68,13 @@ export class Dispatcher {
       case 'write_evidence':
         // A sign-off after the end writes the package again. One writer per cutover at a time, and
         // one more kept behind it, so the last package written is built from the latest state.
-        await q.cutover.add('evidence', { id }, { deduplication: { id: `evidence.${id}`, keepLastIfActive: true } });
+        await q.add('evidence', { id }, { deduplication: { id: `evidence.${id}`, keepLastIfActive: true } });
         return;
       case 'schedule':
-        await q.cutover.add('timer', { id, event: effect.event }, { jobId: `timer.${id}.${effect.key}`, delay: Math.max(0, effect.at - this.#now()) });
+        await q.add('timer', { id, event: effect.event }, { jobId: `timer.${id}.${effect.key}`, delay: Math.max(0, effect.at - this.#now()) });
         return;
       case 'run_checkpoint_gates':
-        await q.cutover.add('checkpoint-gates', { id, index: effect.index, run: effect.run }, { jobId: `cpgates.${id}.${effect.index}.${effect.run}` });
+        await q.add('checkpoint-gates', { id, index: effect.index, run: effect.run }, { jobId: `cpgates.${id}.${effect.index}.${effect.run}` });
         return;
     }
   }

@@ -1,5 +1,6 @@
 // Writes the evidence package once a cutover has ended, then tells the room where it is.
 import type { Job } from 'bullmq';
+import type { JobData } from './queues.ts';
 import { buildEvidence } from '../src/evidence/build.ts';
 import { writeEvidence } from '../src/evidence/writer.ts';
 import type { CutoverStore } from '../src/store/cutover-store.ts';
@@ -31,7 +32,7 @@ export async function rebuildEvidence(store: CutoverStore, id: string): Promise<
 }
 
 export function createEvidenceProcessor(deps: EvidenceDeps) {
-  return async (job: Job<{ id: string }>): Promise<string> => {
+  return async (job: Job<JobData['evidence']>): Promise<string> => {
     const input = await loadEvidenceInput(deps.store, job.data.id);
     if (!input) return 'gone';
     // Our own earlier "evidence" entry (from a run cut short) must not change the package.

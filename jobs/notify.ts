@@ -2,6 +2,7 @@
 // then edits the status card if the state moved on. One notifier runs per cutover at a time
 // (BullMQ deduplication keeps one waiting behind it), and a failure retries from the cursor.
 import type { Job } from 'bullmq';
+import type { JobData } from './queues.ts';
 import type { CutoverStore } from '../src/store/cutover-store.ts';
 import type { WarRoom } from '../src/ports.ts';
 
@@ -12,7 +13,7 @@ export interface NotifyDeps {
 }
 
 export function createNotifyProcessor(deps: NotifyDeps) {
-  return async (job: Job<{ id: string }>): Promise<string> => {
+  return async (job: Job<JobData['notify']>): Promise<string> => {
     const { id } = job.data;
     let loaded = await deps.store.load(id);
     if (!loaded) return 'gone';
@@ -49,7 +50,7 @@ export function createNotifyProcessor(deps: NotifyDeps) {
 }
 
 export function createUpdateProcessor(deps: NotifyDeps) {
-  return async (job: Job<{ id: string }>): Promise<string> => {
+  return async (job: Job<JobData['update']>): Promise<string> => {
     const loaded = await deps.store.load(job.data.id);
     const ref = (await deps.store.roomState(job.data.id)).ref;
     if (!loaded || !ref || loaded.state.outcome) return 'skipped';

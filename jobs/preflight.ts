@@ -1,6 +1,7 @@
 // Preflight: every preflight gate, the rollback drill, and the traffic backend's own check
 // (the service and both revisions exist and are ready), run together; the machine decides.
 import type { Job } from 'bullmq';
+import type { JobData } from './queues.ts';
 import { errored } from '../src/domain/measurement.ts';
 import type { Plan } from '../src/domain/plan.ts';
 import { lookbackWindow } from '../src/domain/traffic.ts';
@@ -30,7 +31,7 @@ export interface PreflightDeps {
 }
 
 export function createPreflightProcessor(deps: PreflightDeps) {
-  return async (job: Job<{ id: string; phaseSeq: number }>): Promise<string> => {
+  return async (job: Job<JobData['preflight']>): Promise<string> => {
     const loaded = await deps.engine.store.load(job.data.id);
     if (!loaded || loaded.state.phase !== 'preflight' || loaded.state.phaseSeq !== job.data.phaseSeq) return 'stale';
     const { state, plan } = loaded;

@@ -1,16 +1,58 @@
-// The four BullMQ queues. Rollbacks have a queue of their own so they never wait behind gate
-// checks; notifications have theirs so a slow Slack never delays the engine; and Slack commands
-// and clicks theirs, so the work behind an ack never waits behind a soak.
-import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+// Every BullMQ job of the bot, declared once: its name, the queue it runs on and the data it
+// carries. The dispatcher, the workers and each processor take their types from here.
+// Rollbacks have a queue of their own so they never wait behind gate checks; notifications have
+// theirs so a slow Slack never delays the engine; and Slack commands and clicks theirs, so the work
+// behind an ack never waits behind a soak.
+import { Queue, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
+import type { Work } from '../commands/common.ts';
+import type { JobEvent } from '../src/domain/state.ts';
 
 export const QUEUE = { cutover: 'cutover', rollback: 'rollback', notify: 'notify', commands: 'commands' } as const;
+export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
-export interface RollbackJobData {
-  id: string;
-  phaseSeq: number;
-  /** Results of the `rollback.before` steps once run, so a retried job does not run them again. */
-  steps?: unknown[];
+/** What each job carries. A processor re-reads the cutover: the data says which, and which moment of it. */
+export interface JobData {
+  readonly preflight: { readonly id: string; readonly phaseSeq: number };
+  readonly shift: { readonly id: string; readonly phaseSeq: number; readonly stage: number; readonly percent: number };
+  readonly check: { readonly id: string; readonly seq: number; readonly at: number };
+  readonly stuck: { readonly id: string; readonly phaseSeq: number };
+  readonly timer: { readonly id: string; readonly event: JobEvent };
+  readonly 'checkpoint-gates': { readonly id: string; readonly index: number; readonly run: number };
+  readonly evidence: { readonly id: string };
+  readonly sweep: Record<string, never>;
+  readonly rollback: {
+    readonly id: string;
+    readonly phaseSeq: number;
+    /** Results of the `rollback.before` steps once run, so a retried job does not run them again. */
+    readonly steps?: unknown[];
+  };
+  readonly notify: { readonly id: string };
+  readonly update: { readonly id: string };
+  /** A slash command or click handed over by its listener after validation; answered via `responseUrl`. */
+  readonly command: { readonly work: Work; readonly responseUrl: string };
 }
+
+export type JobName = keyof JobData;
+
+/** The queue each job runs on. */
+export const QUEUE_OF = {
+  preflight: QUEUE.cutover,
+  shift: QUEUE.cutover,
+  check: QUEUE.cutover,
+  stuck: QUEUE.cutover,
+  timer: QUEUE.cutover,
+  'checkpoint-gates': QUEUE.cutover,
+  evidence: QUEUE.cutover,
+  sweep: QUEUE.cutover,
+  rollback: QUEUE.rollback,
+  notify: QUEUE.notify,
+  update: QUEUE.notify,
+  command: QUEUE.commands,
+} as const satisfies Record<JobName, QueueName>;
+
+/** A processor of one job: built from its dependencies, idempotent, returns a word for the logs. */
+export type Processor<N extends JobName> = (job: Job<JobData[N], string, N>) => Promise<string>;
+export type Processors = { readonly [N in JobName]: Processor<N> };
 
 /** Job ids may not contain ':' in BullMQ; they are built from the cutover id and a sequence. */
 export const jobId = (kind: string, id: string, n?: number): string => (n === undefined ? `${kind}.${id}` : `${kind}.${id}.${n}`);
@@ -42,6 +84,8 @@ export interface Queues {
   readonly cutover: Queue;
   readonly rollback: Queue;
   readonly notify: Queue;
+  /** Adds job `name` to the queue it runs on. */
+  add<N extends Exclude<JobName, 'command'>>(name: N, data: JobData[N], options?: JobsOptions): Promise<Job>;
   close(): Promise<void>;
 }
 
@@ -50,10 +94,12 @@ export function openQueues(connection: ConnectionOptions, prefix: string): Queue
   const cutover = new Queue(QUEUE.cutover, { ...options, defaultJobOptions: JOB_OPTIONS.engine });
   const rollback = new Queue(QUEUE.rollback, { ...options, defaultJobOptions: JOB_OPTIONS.rollback });
   const notify = new Queue(QUEUE.notify, { ...options, defaultJobOptions: JOB_OPTIONS.notify });
+  const byName = { [QUEUE.cutover]: cutover, [QUEUE.rollback]: rollback, [QUEUE.notify]: notify } as const;
   return {
     cutover,
     rollback,
     notify,
+    add: (name, data, jobOptions) => byName[QUEUE_OF[name]].add(name, data, jobOptions),
     close: async () => {
       await Promise.all([cutover.close(), rollback.close(), notify.close()]);
     },

@@ -8,7 +8,7 @@ import type { StepResult } from '../src/domain/state.ts';
 import type { Backends } from '../src/runtime/backends.ts';
 import type { Engine } from '../src/runtime/engine.ts';
 import type { GateRunner } from '../src/runtime/gate-runner.ts';
-import type { RollbackJobData } from './queues.ts';
+import type { JobData } from './queues.ts';
 import type { TrafficLock } from '../src/store/lock.ts';
 
 export interface RollbackDeps {
@@ -20,7 +20,7 @@ export interface RollbackDeps {
 }
 
 export function createRollbackProcessor(deps: RollbackDeps) {
-  return async (job: Job<RollbackJobData>): Promise<string> => {
+  return async (job: Job<JobData['rollback']>): Promise<string> => {
     const { id, phaseSeq } = job.data;
     const loaded = await deps.engine.store.load(id);
     if (!loaded || loaded.state.phase !== 'rolling_back' || loaded.state.phaseSeq !== phaseSeq) return 'stale';

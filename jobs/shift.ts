@@ -2,6 +2,7 @@
 // split actually served, and only changes what differs: a crash between "shift" and "record"
 // neither shifts twice nor skips a cohort.
 import type { Job } from 'bullmq';
+import type { JobData } from './queues.ts';
 import { beforeShift } from '../src/domain/traffic.ts';
 import { TrafficError } from '../src/ports.ts';
 import type { Backends } from '../src/runtime/backends.ts';
@@ -14,15 +15,8 @@ export interface ShiftDeps {
   readonly lock: Pick<TrafficLock, 'acquire'>;
 }
 
-export interface ShiftData {
-  readonly id: string;
-  readonly phaseSeq: number;
-  readonly stage: number;
-  readonly percent: number;
-}
-
 export function createShiftProcessor(deps: ShiftDeps) {
-  return async (job: Job<ShiftData>): Promise<string> => {
+  return async (job: Job<JobData['shift']>): Promise<string> => {
     const { id, phaseSeq, percent } = job.data;
     const current = async () => {
       const loaded = await deps.engine.store.load(id);

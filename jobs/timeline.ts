@@ -1,14 +1,14 @@
 // Timers (a checkpoint's time, T0, a late checkpoint, the end of hypercare) deliver the event they
 // carry; the machine decides whether it still applies. And a checkpoint's own gates, run when it opens.
 import type { Job } from 'bullmq';
-import type { JobEvent } from '../src/domain/state.ts';
+import type { JobData } from './queues.ts';
 import type { Backends } from '../src/runtime/backends.ts';
 import type { Engine } from '../src/runtime/engine.ts';
 import type { GateRunner } from '../src/runtime/gate-runner.ts';
 import { momentRun } from './preflight.ts';
 
 export function createTimerProcessor(deps: { readonly engine: Pick<Engine, 'apply'> }) {
-  return async (job: Job<{ id: string; event: JobEvent }>): Promise<string> => {
+  return async (job: Job<JobData['timer']>): Promise<string> => {
     const applied = await deps.engine.apply(job.data.id, job.data.event);
     return applied.ok ? `${job.data.event.type}: ${applied.state.phase}` : `${job.data.event.type}: ${applied.refusal.code}`;
   };
@@ -22,7 +22,7 @@ export interface CheckpointGateDeps {
 }
 
 export function createCheckpointGatesProcessor(deps: CheckpointGateDeps) {
-  return async (job: Job<{ id: string; index: number; run: number }>): Promise<string> => {
+  return async (job: Job<JobData['checkpoint-gates']>): Promise<string> => {
     const { id, index, run } = job.data;
     const loaded = await deps.engine.store.load(id);
     const checkpoint = loaded?.state.checkpoints[index];

@@ -1,7 +1,7 @@
-// BullMQ workers for the three queues, each processor built from its dependencies.
+// BullMQ workers: one per queue that has processors here, each job routed to its processor by name.
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from '../src/log.ts';
-import { cappedBackoff, QUEUE } from './queues.ts';
+import { cappedBackoff, QUEUE, QUEUE_OF, type JobName, type Processors, type QueueName } from './queues.ts';
 
 export interface WorkerSettings {
   readonly concurrency?: { readonly cutover?: number; readonly rollback?: number; readonly notify?: number; readonly commands?: number };
@@ -9,8 +9,6 @@ export interface WorkerSettings {
   readonly lockDurationMs?: number;
   readonly stalledIntervalMs?: number;
 }
-
-export type Processor = (job: Job) => Promise<string>;
 
 export interface Workers {
   readonly all: readonly Worker[];
@@ -20,15 +18,17 @@ export interface Workers {
 export function startWorkers(
   connection: ConnectionOptions,
   prefix: string,
-  processors: { cutover: Record<string, Processor>; rollback: Record<string, Processor>; notify: Record<string, Processor>; commands?: Record<string, Processor> },
+  /** Every job but `command`, which only a process that serves Slack commands has. */
+  processors: Omit<Processors, 'command'> & Partial<Pick<Processors, 'command'>>,
   settings: WorkerSettings,
   log: Logger,
 ): Workers {
-  const make = (queue: string, table: Record<string, Processor>, concurrency: number) => {
+  const table = processors as Partial<Record<JobName, (job: Job) => Promise<string>>>;
+  const make = (queue: QueueName, concurrency: number) => {
     const worker = new Worker(
       queue,
       async (job: Job) => {
-        const processor = table[job.name];
+        const processor = QUEUE_OF[job.name as JobName] === queue ? table[job.name as JobName] : undefined;
         if (!processor) throw new Error(`no processor for ${queue}/${job.name}`);
         return processor(job);
       },
@@ -48,11 +48,11 @@ export function startWorkers(
     return worker;
   };
   const all = [
-    make(QUEUE.rollback, processors.rollback, settings.concurrency?.rollback ?? 10),
-    make(QUEUE.cutover, processors.cutover, settings.concurrency?.cutover ?? 50),
-    make(QUEUE.notify, processors.notify, settings.concurrency?.notify ?? 10),
+    make(QUEUE.rollback, settings.concurrency?.rollback ?? 10),
+    make(QUEUE.cutover, settings.concurrency?.cutover ?? 50),
+    make(QUEUE.notify, settings.concurrency?.notify ?? 10),
     // Few at a time: a burst of commands waits in Redis, not in the event loop that acks the next one.
-    ...(processors.commands ? [make(QUEUE.commands, processors.commands, settings.concurrency?.commands ?? 2)] : []),
+    ...(processors.command ? [make(QUEUE.commands, settings.concurrency?.commands ?? 2)] : []),
   ];
   return {
     all,

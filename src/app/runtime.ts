@@ -19,9 +19,9 @@ import { Backends } from '../runtime/backends.ts';
 import { Dispatcher } from '../../jobs/dispatcher.ts';
 import { Engine } from '../runtime/engine.ts';
 import { GateRunner } from '../runtime/gate-runner.ts';
-import { JOB_OPTIONS, openQueues, QUEUE, type Queues } from '../../jobs/queues.ts';
+import { JOB_OPTIONS, openQueues, QUEUE, type JobData, type Queues } from '../../jobs/queues.ts';
 import { Queue } from 'bullmq';
-import { createCommandProcessor, type CommandJob, type ReplyPoster } from '../../jobs/command.ts';
+import { createCommandProcessor, type ReplyPoster } from '../../jobs/command.ts';
 import type { Work } from '../../commands/common.ts';
 import type { PlanCatalog } from '../plans/catalog.ts';
 import { startWorkers, type WorkerSettings, type Workers } from '../../jobs/workers.ts';
@@ -121,7 +121,6 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       queueConnection,
       prefix,
       {
-        cutover: {
           preflight: createPreflightProcessor({ engine, gates, backends, now }),
           shift: createShiftProcessor({ engine, backends, lock }),
           check: createCheckProcessor({ engine, gates, backends, now, ...(options.onCheckLag ? { onLag: options.onCheckLag } : {}) }),
@@ -130,10 +129,10 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
           'checkpoint-gates': createCheckpointGatesProcessor({ engine, gates, backends, now }),
           evidence: createEvidenceProcessor({ store, dispatcher, root: options.evidenceRoot, now }),
           sweep: async () => `swept ${await dispatcher.sweep()}`,
-        },
-        rollback: { rollback: createRollbackProcessor({ engine, backends, gates, lock, now }) },
-        notify: { notify: createNotifyProcessor(notifyDeps), update: createUpdateProcessor(notifyDeps) },
-        ...(options.commands ? { commands: { command: createCommandProcessor({ engine, catalog: options.commands.catalog(vocabulary), log, now, reply: options.commands.reply }) } } : {}),
+          rollback: createRollbackProcessor({ engine, backends, gates, lock, now }),
+          notify: createNotifyProcessor(notifyDeps),
+          update: createUpdateProcessor(notifyDeps),
+          ...(options.commands ? { command: createCommandProcessor({ engine, catalog: options.commands.catalog(vocabulary), log, now, reply: options.commands.reply }) } : {}),
       },
       options.workerSettings ?? {},
       log,
@@ -145,7 +144,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   // The producer side of the commands queue rides on the store's fail-fast connection: a command
   // that cannot be handed over is refused now, never replayed later from an offline queue.
-  const commandQueue = new Queue<CommandJob>(QUEUE.commands, { connection: redis, prefix: `${prefix}:bull`, defaultJobOptions: JOB_OPTIONS.commands });
+  const commandQueue = new Queue<JobData['command']>(QUEUE.commands, { connection: redis, prefix: `${prefix}:bull`, defaultJobOptions: JOB_OPTIONS.commands });
   commandQueue.on('error', (err) => log.debug({ err: err.message }, 'command queue error'));
 
   return {

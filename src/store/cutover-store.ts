@@ -99,6 +99,11 @@ export class CutoverStore {
     }
   }
 
+  /** False while the store's connection is not ready: its client fails fast rather than queue. */
+  healthy(): boolean {
+    return this.redis.status === 'ready';
+  }
+
   get #scripts(): Scripts {
     return this.redis as unknown as Scripts;
   }
