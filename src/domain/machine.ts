@@ -4,7 +4,7 @@
 import { roleFor, tally } from './approvals.ts';
 import { formatDuration } from './duration.ts';
 import { judge, judgeOnce, NEW_TRACK, type GateTrack, type Verdict } from './gates.ts';
-import { askGoNoGo, done, enter, finish, goLive, hold, refuse, rollBack, scheduleCheck, shiftTo, stageAt, type Patch } from './moves.ts';
+import { askGoNoGo, committed, enter, finish, goLive, hold, refuse, rollBack, scheduleCheck, shiftTo, stageAt, type Patch } from './moves.ts';
 import type { ApprovalAction, Plan } from './plan.ts';
 import {
   canaryMayServe,
@@ -128,7 +128,7 @@ function command(plan: Plan, state: CutoverState, event: CommandEvent, now: numb
         { type: 'announce', notice: { kind: 'approved', action: 'go_no_go', by: event.actor.id, role, needed: t.needed, othersNeeded: t.othersNeeded } },
       ];
       const patch: Patch = { approvals: { ...state.approvals, go_no_go: approvals }, decisions: decision('go_no_go', role) };
-      if (!t.satisfied) return done(state, patch, effects);
+      if (!t.satisfied) return committed(state, patch, effects);
       effects.push({ type: 'announce', notice: { kind: 'go', approvers: approvals.map((a) => a.by) } });
       return goLive(plan, state, now, patch, effects);
     }
@@ -138,7 +138,7 @@ function command(plan: Plan, state: CutoverState, event: CommandEvent, now: numb
       if (typeof role !== 'string') return role;
       const reason = event.reason?.trim() || 'no-go';
       // Seed 001: a no-go returns the cutover to HOLD; resume asks for the go/no-go afresh.
-      return done(
+      return committed(
         state,
         {
           ...enter(state, 'held', now),
@@ -169,7 +169,7 @@ function command(plan: Plan, state: CutoverState, event: CommandEvent, now: numb
       const t = tally(plan.approvals.promote, approvals, state.startedBy);
       const patch: Patch = { approvals: { ...state.approvals, promote: approvals }, decisions: decision('promote', role) };
       if (!t.satisfied) {
-        return done(state, patch, [
+        return committed(state, patch, [
           { type: 'announce', notice: { kind: 'approved', action: 'promote', by: event.actor.id, role, needed: t.needed, othersNeeded: t.othersNeeded } },
         ]);
       }
@@ -204,7 +204,7 @@ function command(plan: Plan, state: CutoverState, event: CommandEvent, now: numb
       const t = tally(plan.approvals.rollback, approvals, state.startedBy);
       const patch: Patch = { approvals: { ...state.approvals, rollback: approvals }, decisions: decision('rollback', role, reason) };
       if (!t.satisfied) {
-        return done(state, patch, [
+        return committed(state, patch, [
           { type: 'announce', notice: { kind: 'approved', action: 'rollback', by: event.actor.id, role, needed: t.needed, othersNeeded: t.othersNeeded } },
         ]);
       }
@@ -232,7 +232,7 @@ function command(plan: Plan, state: CutoverState, event: CommandEvent, now: numb
         const owner = plan.timeline[event.checkpoint]?.owner;
         return refuse(state, event, result, { checkpoint: event.checkpoint, ...(result === 'not_authorized' && owner ? { roles: [owner] } : {}) });
       }
-      return done(state, { checkpoints: result.checkpoints }, result.effects);
+      return committed(state, { checkpoints: result.checkpoints }, result.effects);
     }
     case 'sign_off': {
       const item = plan.signOff[event.item];
@@ -246,7 +246,7 @@ function command(plan: Plan, state: CutoverState, event: CommandEvent, now: numb
       if (signoffs.every(Boolean)) effects.push({ type: 'announce', notice: { kind: 'signoff_complete' } });
       // After the end, the evidence package is written again with the new sign-off in it.
       if (isTerminal(state.phase)) effects.push({ type: 'write_evidence' });
-      return done(state, { signoffs }, effects);
+      return committed(state, { signoffs }, effects);
     }
     case 'close': {
       if (state.phase !== 'hypercare') return refuse(state, event, 'wrong_phase');
@@ -267,10 +267,10 @@ function resume(plan: Plan, state: CutoverState, now: number, by: string, decisi
   const patch: Patch = { held: null, decisions };
   switch (from) {
     case 'preflight':
-      return done(state, { ...patch, ...enter(state, 'preflight', now), monitor: null }, [resumed('preflight'), { type: 'run_preflight', phaseSeq: state.phaseSeq + 1 }]);
+      return committed(state, { ...patch, ...enter(state, 'preflight', now), monitor: null }, [resumed('preflight'), { type: 'run_preflight', phaseSeq: state.phaseSeq + 1 }]);
     case 'awaiting_go_no_go':
       // After a hold the go/no-go is asked afresh: approvals given before it do not carry over.
-      return done(state, { ...patch, ...enter(state, 'awaiting_go_no_go', now), approvals: { ...state.approvals, go_no_go: [] } }, [resumed('awaiting_go_no_go'), ...askGoNoGo(plan, state, now)]);
+      return committed(state, { ...patch, ...enter(state, 'awaiting_go_no_go', now), approvals: { ...state.approvals, go_no_go: [] } }, [resumed('awaiting_go_no_go'), ...askGoNoGo(plan, state, now)]);
     case 'ready':
       return goLive(plan, state, now, patch, [resumed(now >= state.t0 ? 'shifting' : 'ready')]);
     case 'shifting':
@@ -282,7 +282,7 @@ function resume(plan: Plan, state: CutoverState, now: number, by: string, decisi
       if (state.traffic !== stage.percent) return shiftTo(plan, state, state.stage, now, patch, [resumed('shifting')]);
       const soak = { startedAt: now, endsAt: now + stage.soakMs };
       const check = scheduleCheck(plan, { ...state, soak }, now, state.monitor);
-      return done(state, { ...patch, ...enter(state, 'soaking', now), soak, ...check.patch }, [resumed('soaking'), ...(check.fresh ? [check.effect] : [])]);
+      return committed(state, { ...patch, ...enter(state, 'soaking', now), soak, ...check.patch }, [resumed('soaking'), ...(check.fresh ? [check.effect] : [])]);
     }
   }
 }
@@ -304,7 +304,7 @@ function jobEvent(plan: Plan, state: CutoverState, event: JobEvent, now: number)
       const notice: Effect = { type: 'announce', notice: { kind: 'preflight', passed, gates: lines } };
       if (!passed) {
         const reason = `preflight gate${failing.length > 1 ? 's' : ''} ${failing.join(', ')} did not pass`;
-        return done(
+        return committed(
           state,
           { ...enter(state, 'held', now), preflight: readings, held: { from: 'preflight', code: 'preflight_failed', reason, by: null, at: now } },
           [
@@ -315,7 +315,7 @@ function jobEvent(plan: Plan, state: CutoverState, event: JobEvent, now: number)
           records,
         );
       }
-      return done(state, { ...enter(state, 'awaiting_go_no_go', now), preflight: readings, approvals: { ...state.approvals, go_no_go: [] } }, [notice, ...askGoNoGo(plan, state, now)], records);
+      return committed(state, { ...enter(state, 'awaiting_go_no_go', now), preflight: readings, approvals: { ...state.approvals, go_no_go: [] } }, [notice, ...askGoNoGo(plan, state, now)], records);
     }
     case 'traffic_confirmed':
       return trafficConfirmed(plan, state, event, now);
@@ -351,11 +351,11 @@ function jobEvent(plan: Plan, state: CutoverState, event: JobEvent, now: number)
         return refuse(state, event, 'stale');
       }
       const what = state.phase === 'awaiting_go_no_go' ? 'the go/no-go approval' : `promotion past ${state.traffic} %`;
-      return done(state, {}, [{ type: 'escalate', escalation: { code: 'approval_stuck', detail: `${what} has waited ${formatDuration(now - state.phaseSince)}` } }]);
+      return committed(state, {}, [{ type: 'escalate', escalation: { code: 'approval_stuck', detail: `${what} has waited ${formatDuration(now - state.phaseSince)}` } }]);
     }
     case 'start_due': {
       if (state.phase !== 'scheduled') return refuse(state, event, 'stale');
-      return done(state, enter(state, 'preflight', now), [
+      return committed(state, enter(state, 'preflight', now), [
         { type: 'announce', notice: { kind: 'started', by: state.startedBy, revisions: state.revisions } },
         { type: 'start_updates', everyMs: plan.updates.everyMs },
         { type: 'run_preflight', phaseSeq: state.phaseSeq + 1 },
@@ -368,19 +368,19 @@ function jobEvent(plan: Plan, state: CutoverState, event: JobEvent, now: number)
     case 'checkpoint_due': {
       const opened = openUpTo(plan, state.checkpoints, event.index, now);
       if (opened.effects.length === 0) return refuse(state, event, 'stale');
-      return done(state, { checkpoints: opened.checkpoints }, opened.effects);
+      return committed(state, { checkpoints: opened.checkpoints }, opened.effects);
     }
     case 'checkpoint_overdue': {
       const late = overdue(plan, state, event.index, event.level, now);
-      return late ? done(state, { checkpoints: late.checkpoints }, late.effects) : refuse(state, event, 'stale');
+      return late ? committed(state, { checkpoints: late.checkpoints }, late.effects) : refuse(state, event, 'stale');
     }
     case 'checkpoint_gates': {
       const reported = gatesReported(plan, state, event.index, event.run, event.results, now);
-      return reported ? done(state, { checkpoints: reported.checkpoints }, reported.effects, reported.records) : refuse(state, event, 'stale');
+      return reported ? committed(state, { checkpoints: reported.checkpoints }, reported.effects, reported.records) : refuse(state, event, 'stale');
     }
     case 'checkpoint_gates_due': {
       const due = gatesDue(plan, state, event.index, event.run);
-      return due ? done(state, { checkpoints: due.checkpoints }, due.effects) : refuse(state, event, 'stale');
+      return due ? committed(state, { checkpoints: due.checkpoints }, due.effects) : refuse(state, event, 'stale');
     }
     case 'hypercare_end': {
       if (state.phase !== 'hypercare') return refuse(state, event, 'stale');
@@ -400,7 +400,7 @@ function trafficConfirmed(plan: Plan, state: CutoverState, event: Extract<JobEve
     if (event.percent === state.traffic) return refuse(state, event, 'stale');
     // Whatever the phase, a canary that serves traffic is watched, and one that serves none is not.
     const watchable = state.phase === 'held' || state.phase === 'soaking' || state.phase === 'awaiting_promotion' || state.phase === 'hypercare';
-    if (event.percent === 0 || !watchable) return done(state, { traffic: event.percent, monitor: null }, [fact]);
+    if (event.percent === 0 || !watchable) return committed(state, { traffic: event.percent, monitor: null }, [fact]);
     if (state.phase !== 'held' && event.percent !== target) {
       // The served split moved away from the cohort outside the cutover: stop and tell people.
       const reason = `the served split changed to ${event.percent} % outside the cutover (cohort is ${target} %)`;
@@ -410,13 +410,13 @@ function trafficConfirmed(plan: Plan, state: CutoverState, event: Extract<JobEve
       ]);
     }
     const check = scheduleCheck(plan, { ...state, traffic: event.percent }, now, state.monitor);
-    return done(state, { traffic: event.percent, ...check.patch }, [fact, ...(check.fresh ? [check.effect] : [])]);
+    return committed(state, { traffic: event.percent, ...check.patch }, [fact, ...(check.fresh ? [check.effect] : [])]);
   }
   const stage = stageAt(plan, state.stage);
   const soak = { startedAt: now, endsAt: now + stage.soakMs };
   const gates: Record<string, GateTrack> = Object.fromEntries(plan.gates.stage.map((g) => [g.id, NEW_TRACK]));
   const check = scheduleCheck(plan, { ...state, soak }, now);
-  return done(state, { ...enter(state, 'soaking', now), traffic: event.percent, soak, gates, approvals: { ...state.approvals, promote: [] }, ...check.patch }, [fact, check.effect]);
+  return committed(state, { ...enter(state, 'soaking', now), traffic: event.percent, soak, gates, approvals: { ...state.approvals, promote: [] }, ...check.patch }, [fact, check.effect]);
 }
 
 function gateCheck(plan: Plan, state: CutoverState, event: Extract<JobEvent, { type: 'gate_check' }>, now: number): Transition {
@@ -460,7 +460,7 @@ function gateCheck(plan: Plan, state: CutoverState, event: Extract<JobEvent, { t
       alerts.push({ type: 'escalate', escalation: { code: 'gate_errors', detail: `gate${newlyExhausted.length > 1 ? 's' : ''} ${newlyExhausted.join(', ')} cannot be measured during hypercare`, gates: newlyExhausted } });
     }
     const check = scheduleCheck(plan, base, now);
-    return done(base, { gates, ...check.patch }, [report, ...alerts, check.effect], records);
+    return committed(base, { gates, ...check.patch }, [report, ...alerts, check.effect], records);
   }
   if (failed.length > 0) {
     const reason = `gate${failed.length > 1 ? 's' : ''} ${failed.join(', ')} failed at ${state.traffic} %`;
@@ -474,7 +474,7 @@ function gateCheck(plan: Plan, state: CutoverState, event: Extract<JobEvent, { t
   const clean = lines.every((l) => l.verdict === 'pass');
   if (state.phase === 'soaking' && clean && state.soak && now >= state.soak.endsAt) return soakClean(plan, base, now, report, records);
   const check = scheduleCheck(plan, base, now);
-  return done(base, { gates, ...check.patch }, [report, check.effect], records);
+  return committed(base, { gates, ...check.patch }, [report, check.effect], records);
 }
 
 function soakClean(plan: Plan, state: CutoverState, now: number, report: Effect, records: GateRecord[]): Transition {
@@ -486,7 +486,7 @@ function soakClean(plan: Plan, state: CutoverState, now: number, report: Effect,
     const hypercare = { startedAt: now, endsAt: now + plan.hypercare.durationMs };
     const entered: CutoverState = { ...state, ...enter(state, 'hypercare', now), soak: null, hypercare };
     const check = scheduleCheck(plan, entered, now);
-    return done(state, { ...enter(state, 'hypercare', now), soak: null, hypercare, ...check.patch }, [
+    return committed(state, { ...enter(state, 'hypercare', now), soak: null, hypercare, ...check.patch }, [
       report,
       clean('hypercare'),
       { type: 'announce', notice: { kind: 'hypercare_started', endsAt: hypercare.endsAt } },
@@ -499,7 +499,7 @@ function soakClean(plan: Plan, state: CutoverState, now: number, report: Effect,
   if (last) return finish(plan, state, 'completed', now, {}, [report, clean('complete'), { type: 'announce', notice: { kind: 'completed' } }], records);
   if (stage.promotion === 'auto') return shiftTo(plan, state, state.stage + 1, now, {}, [report, clean('auto')], records);
   const check = scheduleCheck(plan, { ...state, soak: null }, now);
-  return done(
+  return committed(
     state,
     { ...enter(state, 'awaiting_promotion', now), approvals: { ...state.approvals, promote: [] }, ...check.patch },
     [report, clean('promotion'), check.effect, { type: 'schedule_stuck_check', phaseSeq: state.phaseSeq + 1, at: now + plan.escalation.stuckAfterMs }],
