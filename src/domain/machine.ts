@@ -326,11 +326,13 @@ function jobEvent(plan: Plan, state: CutoverState, event: JobEvent, now: number)
       // A split the backend was found serving is a fact: recorded, and watched while the canary serves any.
       const served = event.served !== undefined && event.served !== state.traffic ? event.served : null;
       const fact: Effect[] = served === null ? [] : [{ type: 'announce', notice: { kind: 'traffic_confirmed', stage: state.stage, percent: served } }];
-      return hold(plan, served === null ? state : { ...state, traffic: served }, now, { code: 'traffic_failed', reason, by: null }, served === null ? {} : { traffic: served }, [
-        ...fact,
-        { type: 'announce', notice: { kind: 'traffic_failed', percent, code: event.code, message: event.message } },
-        { type: 'escalate', escalation: { code: 'traffic_failed', detail: reason } },
-      ]);
+      return hold(plan, served === null ? state : { ...state, traffic: served }, now, { code: 'traffic_failed', reason, by: null }, served === null ? {} : { traffic: served }, {
+        effects: [
+          ...fact,
+          { type: 'announce', notice: { kind: 'traffic_failed', percent, code: event.code, message: event.message } },
+          { type: 'escalate', escalation: { code: 'traffic_failed', detail: reason } },
+        ],
+      });
     }
     case 'gate_check':
       return gateCheck(plan, state, event, now);
@@ -404,10 +406,9 @@ function trafficConfirmed(plan: Plan, state: CutoverState, event: Extract<JobEve
     if (state.phase !== 'held' && event.percent !== target) {
       // The served split moved away from the cohort outside the cutover: stop and tell people.
       const reason = `the served split changed to ${event.percent} % outside the cutover (cohort is ${target} %)`;
-      return hold(plan, { ...state, traffic: event.percent }, now, { code: 'traffic_failed', reason, by: null }, { traffic: event.percent }, [
-        fact,
-        { type: 'escalate', escalation: { code: 'traffic_failed', detail: reason } },
-      ]);
+      return hold(plan, { ...state, traffic: event.percent }, now, { code: 'traffic_failed', reason, by: null }, { traffic: event.percent }, {
+        effects: [fact, { type: 'escalate', escalation: { code: 'traffic_failed', detail: reason } }],
+      });
     }
     const check = scheduleCheck(plan, { ...state, traffic: event.percent }, now, state.monitor);
     return committed(state, { traffic: event.percent, ...check.patch }, [fact, ...(check.fresh ? [check.effect] : [])]);
@@ -469,7 +470,11 @@ function gateCheck(plan: Plan, state: CutoverState, event: Extract<JobEvent, { t
   if (exhausted.length > 0 && state.phase !== 'held') {
     const reason = `gate${exhausted.length > 1 ? 's' : ''} ${exhausted.join(', ')} could not be measured ${plan.gates.stage.find((g) => g.id === exhausted[0])?.maxErrors ?? ''} times in a row`;
     // The check that just ran is spent: the hold schedules a fresh one.
-    return hold(plan, base, now, { code: 'gate_errors', reason, by: null }, { gates }, [report, { type: 'escalate', escalation: { code: 'gate_errors', detail: reason, gates: exhausted } }], records, false);
+    return hold(plan, base, now, { code: 'gate_errors', reason, by: null }, { gates }, {
+      effects: [report, { type: 'escalate', escalation: { code: 'gate_errors', detail: reason, gates: exhausted } }],
+      records,
+      keepMonitor: false,
+    });
   }
   const clean = lines.every((l) => l.verdict === 'pass');
   if (state.phase === 'soaking' && clean && state.soak && now >= state.soak.endsAt) return soakClean(plan, base, now, report, records);

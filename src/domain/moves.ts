@@ -53,15 +53,21 @@ export function goLive(plan: Plan, state: CutoverState, now: number, patch: Patc
   ]);
 }
 
+export interface HoldOptions {
+  /** Effects announced before the hold itself. */
+  readonly effects?: Effect[];
+  readonly records?: GateRecord[];
+  /** Reuse the already scheduled gate check (default); false when the check that led here is spent. */
+  readonly keepMonitor?: boolean;
+}
+
 export function hold(
   plan: Plan,
   state: CutoverState,
   now: number,
   why: { code: NonNullable<CutoverState['held']>['code']; reason: string; by: string | null },
   patch: Patch,
-  effects: Effect[] = [],
-  records: GateRecord[] = [],
-  keepMonitor = true,
+  { effects = [], records = [], keepMonitor = true }: HoldOptions = {},
 ): Transition {
   // A held canary that still serves traffic keeps being watched: a failing gate rolls it back.
   const watching = state.traffic > 0 ? scheduleCheck(plan, { ...state, soak: null }, now, keepMonitor ? state.monitor : null) : null;
