@@ -4,15 +4,17 @@
 import { roleFor, tally } from './approvals.ts';
 import { formatDuration } from './duration.ts';
 import { judge, judgeOnce, NEW_TRACK, type GateTrack, type Verdict } from './gates.ts';
-import { askGoNoGo, done, enter, finish, goLive, hold, refuse, rollBack, scheduleCheck, shiftTo, stageAt, type Patch } from './moves.ts';
+import { askGoNoGo, committed, enter, finish, goLive, hold, refuse, rollBack, scheduleCheck, shiftTo, stageAt, type Patch } from './moves.ts';
 import type { ApprovalAction, Plan } from './plan.ts';
 import {
   canaryMayServe,
   isTerminal,
   type Actor,
+  type Approval,
   type CommandEvent,
   type CutoverEvent,
   type CutoverState,
+  type Decision,
   type Effect,
   type GateLine,
   type GateRecord,
@@ -88,178 +90,208 @@ export function openCutover(input: OpenInput): Transition {
   return { ok: true, state, effects, gateResults: [] };
 }
 
-const COMMANDS: ReadonlySet<CutoverEvent['type']> = new Set(['approve', 'reject', 'promote', 'hold', 'resume', 'rollback', 'abort', 'tick', 'sign_off', 'close']);
+/** Whether an event is a command from a person: every command type has a handler in the table. */
+const isCommand = (event: CutoverEvent): event is CommandEvent => Object.hasOwn(COMMAND_HANDLERS, event.type);
 
 export function step(plan: Plan, state: CutoverState, event: CutoverEvent, now: number): Transition {
   // Sign-off is the one thing that happens after the end (seed 001's closeout).
   if (isTerminal(state.phase) && event.type !== 'sign_off') return refuse(state, event, 'finished');
-  return COMMANDS.has(event.type) ? command(plan, state, event as CommandEvent, now) : jobEvent(plan, state, event as JobEvent, now);
+  return isCommand(event) ? command(plan, state, event, now) : jobEvent(plan, state, event, now);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Commands from people
 
+/** What every command handler shares, built once per command after the stale check. */
+interface CommandContext {
+  readonly plan: Plan;
+  readonly state: CutoverState;
+  readonly now: number;
+  /** The actor's role under the plan's rule for `action`, or the not_authorized refusal. */
+  readonly authorise: (action: ApprovalAction) => string | Transition;
+  /** The decision list with this actor's decision appended. */
+  readonly decision: (action: Decision['action'], role: string | null, reason?: string) => CutoverState['decisions'];
+  /** The checkpoint_blocking refusal while a timeline checkpoint must be done before `what`. */
+  readonly blockedBy: (what: 'go_no_go' | 'promote') => Transition | null;
+}
+
+type CommandHandler<K extends CommandEvent['type']> = (ctx: CommandContext, event: Extract<CommandEvent, { type: K }>) => Transition;
+
 function command(plan: Plan, state: CutoverState, event: CommandEvent, now: number): Transition {
   if ('expect' in event && event.expect !== undefined && event.expect !== state.phaseSeq) return refuse(state, event, 'stale');
-  const authorise = (action: ApprovalAction): string | Transition => {
-    const rule = plan.approvals[action];
-    return roleFor(rule, event.actor) ?? refuse(state, event, 'not_authorized', { roles: rule.roles });
+  const ctx: CommandContext = {
+    plan,
+    state,
+    now,
+    authorise: (action) => {
+      const rule = plan.approvals[action];
+      return roleFor(rule, event.actor) ?? refuse(state, event, 'not_authorized', { roles: rule.roles });
+    },
+    decision: (action, role, reason) => [...state.decisions, { action, by: event.actor.id, role, at: now, stage: state.stage, ...(reason ? { reason } : {}) }],
+    blockedBy: (what) => {
+      const index = blocking(plan, state, what);
+      return index === null ? null : refuse(state, event, 'checkpoint_blocking', { checkpoint: index });
+    },
   };
-  const decision = (action: CutoverState['decisions'][number]['action'], role: string | null, reason?: string) => [
-    ...state.decisions,
-    { action, by: event.actor.id, role, at: now, stage: state.stage, ...(reason ? { reason } : {}) },
-  ];
-  const blockedBy = (what: 'go_no_go' | 'promote'): Transition | null => {
-    const index = blocking(plan, state, what);
-    return index === null ? null : refuse(state, event, 'checkpoint_blocking', { checkpoint: index });
-  };
+  // The table is keyed by type, so the handler found always takes this event; TS cannot correlate the two.
+  const handler = COMMAND_HANDLERS[event.type] as CommandHandler<CommandEvent['type']>;
+  return handler(ctx, event);
+}
 
-  switch (event.type) {
-    case 'approve': {
-      if (state.phase !== 'awaiting_go_no_go') return refuse(state, event, 'wrong_phase');
-      const role = authorise('go_no_go');
-      if (typeof role !== 'string') return role;
-      const blocked = blockedBy('go_no_go');
-      if (blocked) return blocked;
-      if (state.approvals.go_no_go.some((a) => a.by === event.actor.id)) return refuse(state, event, 'already_approved');
-      const approvals = [...state.approvals.go_no_go, { by: event.actor.id, role, at: now }];
-      const t = tally(plan.approvals.go_no_go, approvals, state.startedBy);
-      const effects: Effect[] = [
-        { type: 'announce', notice: { kind: 'approved', action: 'go_no_go', by: event.actor.id, role, needed: t.needed, othersNeeded: t.othersNeeded } },
-      ];
-      const patch: Patch = { approvals: { ...state.approvals, go_no_go: approvals }, decisions: decision('go_no_go', role) };
-      if (!t.satisfied) return done(state, patch, effects);
-      effects.push({ type: 'announce', notice: { kind: 'go', approvers: approvals.map((a) => a.by) } });
-      return goLive(plan, state, now, patch, effects);
-    }
-    case 'reject': {
-      if (state.phase !== 'awaiting_go_no_go') return refuse(state, event, 'wrong_phase');
-      const role = authorise('go_no_go');
-      if (typeof role !== 'string') return role;
-      const reason = event.reason?.trim() || 'no-go';
-      // Seed 001: a no-go returns the cutover to HOLD; resume asks for the go/no-go afresh.
-      return done(
-        state,
-        {
-          ...enter(state, 'held', now),
-          held: { from: 'awaiting_go_no_go', code: 'no_go', reason, by: event.actor.id, at: now },
-          approvals: { ...state.approvals, go_no_go: [] },
-          decisions: decision('reject', role, reason),
-        },
-        [
-          { type: 'announce', notice: { kind: 'rejected', by: event.actor.id, reason } },
-          { type: 'announce', notice: { kind: 'held', by: event.actor.id, code: 'no_go', reason } },
-        ],
-      );
-    }
-    case 'promote': {
-      if (state.phase === 'soaking') return refuse(state, event, 'soak_in_progress', state.soak ? { until: state.soak.endsAt } : {});
-      if (state.phase === 'shifting') return refuse(state, event, 'shift_in_progress');
-      if (state.phase !== 'awaiting_promotion') return refuse(state, event, 'wrong_phase');
-      const role = authorise('promote');
-      if (typeof role !== 'string') return role;
-      const blocked = blockedBy('promote');
-      if (blocked) return blocked;
+/**
+ * One more approval towards a go/no-go, a promotion or a manual rollback: authorise, run the
+ * refusals that come after authorisation (`check`), refuse a second approval by the same person,
+ * record it with its decision and tally. Short of the rule it is announced with what is still
+ * needed; once the rule is satisfied, `satisfied` moves the cutover on.
+ */
+function collectApproval(
+  ctx: CommandContext,
+  event: CommandEvent,
+  action: keyof CutoverState['approvals'],
+  satisfied: (patch: Patch, approved: Effect, approvals: readonly Approval[]) => Transition,
+  { check, reason }: { check?: () => Transition | null; reason?: string } = {},
+): Transition {
+  const { plan, state, now } = ctx;
+  const role = ctx.authorise(action);
+  if (typeof role !== 'string') return role;
+  const refused = check?.();
+  if (refused) return refused;
+  if (state.approvals[action].some((a) => a.by === event.actor.id)) return refuse(state, event, 'already_approved');
+  const approvals = [...state.approvals[action], { by: event.actor.id, role, at: now }];
+  const t = tally(plan.approvals[action], approvals, state.startedBy);
+  const patch: Patch = { approvals: { ...state.approvals, [action]: approvals }, decisions: ctx.decision(action, role, reason) };
+  const approved: Effect = { type: 'announce', notice: { kind: 'approved', action, by: event.actor.id, role, needed: t.needed, othersNeeded: t.othersNeeded } };
+  return t.satisfied ? satisfied(patch, approved, approvals) : committed(state, patch, [approved]);
+}
+
+const COMMAND_HANDLERS: { readonly [K in CommandEvent['type']]: CommandHandler<K> } = {
+  approve: (ctx, event) => {
+    const { plan, state, now } = ctx;
+    if (state.phase !== 'awaiting_go_no_go') return refuse(state, event, 'wrong_phase');
+    // The approval that completes the go/no-go is announced too, before the go itself.
+    return collectApproval(
+      ctx,
+      event,
+      'go_no_go',
+      (patch, approved, approvals) => goLive(plan, state, now, patch, [approved, { type: 'announce', notice: { kind: 'go', approvers: approvals.map((a) => a.by) } }]),
+      { check: () => ctx.blockedBy('go_no_go') },
+    );
+  },
+  reject: ({ state, now, authorise, decision }, event) => {
+    if (state.phase !== 'awaiting_go_no_go') return refuse(state, event, 'wrong_phase');
+    const role = authorise('go_no_go');
+    if (typeof role !== 'string') return role;
+    const reason = event.reason?.trim() || 'no-go';
+    // Seed 001: a no-go returns the cutover to HOLD; resume asks for the go/no-go afresh.
+    return committed(
+      state,
+      {
+        ...enter(state, 'held', now),
+        held: { from: 'awaiting_go_no_go', code: 'no_go', reason, by: event.actor.id, at: now },
+        approvals: { ...state.approvals, go_no_go: [] },
+        decisions: decision('reject', role, reason),
+      },
+      [
+        { type: 'announce', notice: { kind: 'rejected', by: event.actor.id, reason } },
+        { type: 'announce', notice: { kind: 'held', by: event.actor.id, code: 'no_go', reason } },
+      ],
+    );
+  },
+  promote: (ctx, event) => {
+    const { plan, state, now } = ctx;
+    if (state.phase === 'soaking') return refuse(state, event, 'soak_in_progress', state.soak ? { until: state.soak.endsAt } : {});
+    if (state.phase === 'shifting') return refuse(state, event, 'shift_in_progress');
+    if (state.phase !== 'awaiting_promotion') return refuse(state, event, 'wrong_phase');
+    const uncleanGates = (): Transition | null => {
       const unclean = Object.entries(state.gates)
         .filter(([, track]) => track.last?.verdict !== 'pass')
         .map(([gate]) => gate);
-      if (unclean.length > 0) return refuse(state, event, 'gates_not_clean', { gates: unclean });
-      if (state.approvals.promote.some((a) => a.by === event.actor.id)) return refuse(state, event, 'already_approved');
-      const approvals = [...state.approvals.promote, { by: event.actor.id, role, at: now }];
-      const t = tally(plan.approvals.promote, approvals, state.startedBy);
-      const patch: Patch = { approvals: { ...state.approvals, promote: approvals }, decisions: decision('promote', role) };
-      if (!t.satisfied) {
-        return done(state, patch, [
-          { type: 'announce', notice: { kind: 'approved', action: 'promote', by: event.actor.id, role, needed: t.needed, othersNeeded: t.othersNeeded } },
-        ]);
-      }
-      const next = state.stage + 1;
-      return shiftTo(plan, state, next, now, patch, [
-        { type: 'announce', notice: { kind: 'promoted', by: event.actor.id, from: state.traffic, to: stageAt(plan, next).percent } },
-      ]);
+      return unclean.length > 0 ? refuse(state, event, 'gates_not_clean', { gates: unclean }) : null;
+    };
+    // The promotion that satisfies the rule is announced by the shift it starts, not as an approval.
+    return collectApproval(
+      ctx,
+      event,
+      'promote',
+      (patch) => {
+        const next = state.stage + 1;
+        return shiftTo(plan, state, next, now, patch, [{ type: 'announce', notice: { kind: 'promoted', by: event.actor.id, from: state.traffic, to: stageAt(plan, next).percent } }]);
+      },
+      { check: () => ctx.blockedBy('promote') ?? uncleanGates() },
+    );
+  },
+  hold: ({ plan, state, now, authorise, decision }, event) => {
+    if (state.phase === 'held') return refuse(state, event, 'already_held');
+    if (state.phase === 'rolling_back') return refuse(state, event, 'already_rolling_back');
+    // Before the start there is nothing to hold (abort it instead); in hypercare the release is out.
+    if (state.phase === 'scheduled' || state.phase === 'hypercare') return refuse(state, event, 'wrong_phase');
+    const role = authorise('hold');
+    if (typeof role !== 'string') return role;
+    const reason = event.reason?.trim() || 'held by hand';
+    return hold(plan, state, now, { code: 'manual', reason, by: event.actor.id }, { decisions: decision('hold', role, reason) });
+  },
+  resume: ({ plan, state, now, authorise, decision }, event) => {
+    if (state.phase !== 'held' || !state.held) return refuse(state, event, 'not_held');
+    const role = authorise('resume');
+    if (typeof role !== 'string') return role;
+    return resume(plan, state, now, event.actor.id, decision('resume', role));
+  },
+  rollback: (ctx, event) => {
+    const { state, now } = ctx;
+    if (state.phase === 'rolling_back') return refuse(state, event, 'already_rolling_back');
+    const reason = event.reason?.trim() || 'rollback requested';
+    // Like a promotion, the approval that satisfies the rule is announced by the rollback it starts.
+    return collectApproval(ctx, event, 'rollback', (patch) => rollBack(state, now, { trigger: 'manual', reason, by: event.actor.id, gates: [] }, patch), { reason });
+  },
+  abort: ({ plan, state, now, authorise, decision }, event) => {
+    if (state.phase === 'rolling_back') return refuse(state, event, 'already_rolling_back');
+    // Abort never leaves traffic half-way: once the canary may serve anything, the way out is a rollback.
+    if (canaryMayServe(state) || state.phase === 'soaking' || state.phase === 'awaiting_promotion' || state.phase === 'hypercare') {
+      return refuse(state, event, 'traffic_on_canary');
     }
-    case 'hold': {
-      if (state.phase === 'held') return refuse(state, event, 'already_held');
-      if (state.phase === 'rolling_back') return refuse(state, event, 'already_rolling_back');
-      // Before the start there is nothing to hold (abort it instead); in hypercare the release is out.
-      if (state.phase === 'scheduled' || state.phase === 'hypercare') return refuse(state, event, 'wrong_phase');
-      const role = authorise('hold');
-      if (typeof role !== 'string') return role;
-      const reason = event.reason?.trim() || 'held by hand';
-      return hold(plan, state, now, { code: 'manual', reason, by: event.actor.id }, { decisions: decision('hold', role, reason) });
+    const role = authorise('abort');
+    if (typeof role !== 'string') return role;
+    // The state says no canary traffic, but the service is the truth: if it serves the canary
+    // anyway (moved by hand, or writes the store lost), abort would leave it there.
+    const served = event.served;
+    if (served && 'canary' in served && rollbackNeeded(served)) return refuse(state, event, 'traffic_on_canary', { served: served.canary });
+    const reason = event.reason?.trim() || 'aborted';
+    const unverified = served && 'error' in served ? { unverified: served.error } : {};
+    return finish(plan, state, 'aborted', now, { decisions: decision('abort', role, reason) }, [{ type: 'announce', notice: { kind: 'aborted', by: event.actor.id, reason, ...unverified } }]);
+  },
+  tick: ({ plan, state, now }, event) => {
+    const result = tick(plan, state, event.checkpoint, event.item, event.actor.id, event.actor.roles, now);
+    if (typeof result === 'string') {
+      const owner = plan.timeline[event.checkpoint]?.owner;
+      return refuse(state, event, result, { checkpoint: event.checkpoint, ...(result === 'not_authorized' && owner ? { roles: [owner] } : {}) });
     }
-    case 'resume': {
-      if (state.phase !== 'held' || !state.held) return refuse(state, event, 'not_held');
-      const role = authorise('resume');
-      if (typeof role !== 'string') return role;
-      return resume(plan, state, now, event.actor.id, decision('resume', role));
-    }
-    case 'rollback': {
-      if (state.phase === 'rolling_back') return refuse(state, event, 'already_rolling_back');
-      const role = authorise('rollback');
-      if (typeof role !== 'string') return role;
-      if (state.approvals.rollback.some((a) => a.by === event.actor.id)) return refuse(state, event, 'already_approved');
-      const approvals = [...state.approvals.rollback, { by: event.actor.id, role, at: now }];
-      const reason = event.reason?.trim() || 'rollback requested';
-      const t = tally(plan.approvals.rollback, approvals, state.startedBy);
-      const patch: Patch = { approvals: { ...state.approvals, rollback: approvals }, decisions: decision('rollback', role, reason) };
-      if (!t.satisfied) {
-        return done(state, patch, [
-          { type: 'announce', notice: { kind: 'approved', action: 'rollback', by: event.actor.id, role, needed: t.needed, othersNeeded: t.othersNeeded } },
-        ]);
-      }
-      return rollBack(state, now, { trigger: 'manual', reason, by: event.actor.id, gates: [] }, patch);
-    }
-    case 'abort': {
-      if (state.phase === 'rolling_back') return refuse(state, event, 'already_rolling_back');
-      // Abort never leaves traffic half-way: once the canary may serve anything, the way out is a rollback.
-      if (canaryMayServe(state) || state.phase === 'soaking' || state.phase === 'awaiting_promotion' || state.phase === 'hypercare') {
-        return refuse(state, event, 'traffic_on_canary');
-      }
-      const role = authorise('abort');
-      if (typeof role !== 'string') return role;
-      // The state says no canary traffic, but the service is the truth: if it serves the canary
-      // anyway (moved by hand, or writes the store lost), abort would leave it there.
-      const served = event.served;
-      if (served && 'canary' in served && rollbackNeeded(served)) return refuse(state, event, 'traffic_on_canary', { served: served.canary });
-      const reason = event.reason?.trim() || 'aborted';
-      const unverified = served && 'error' in served ? { unverified: served.error } : {};
-      return finish(plan, state, 'aborted', now, { decisions: decision('abort', role, reason) }, [{ type: 'announce', notice: { kind: 'aborted', by: event.actor.id, reason, ...unverified } }]);
-    }
-    case 'tick': {
-      const result = tick(plan, state, event.checkpoint, event.item, event.actor.id, event.actor.roles, now);
-      if (typeof result === 'string') {
-        const owner = plan.timeline[event.checkpoint]?.owner;
-        return refuse(state, event, result, { checkpoint: event.checkpoint, ...(result === 'not_authorized' && owner ? { roles: [owner] } : {}) });
-      }
-      return done(state, { checkpoints: result.checkpoints }, result.effects);
-    }
-    case 'sign_off': {
-      const item = plan.signOff[event.item];
-      if (plan.signOff.length === 0 || !item) return refuse(state, event, 'no_sign_off');
-      // Sign-off opens when the rollout's outcome is known.
-      if (!isTerminal(state.phase) && state.phase !== 'hypercare') return refuse(state, event, 'wrong_phase');
-      if (!event.actor.roles.includes(item.role)) return refuse(state, event, 'not_authorized', { roles: [item.role] });
-      if (state.signoffs[event.item]) return refuse(state, event, 'already_signed');
-      const signoffs = state.signoffs.map((s, i) => (i === event.item ? { by: event.actor.id, at: now } : s));
-      const effects: Effect[] = [{ type: 'announce', notice: { kind: 'signed_off', item: event.item, by: event.actor.id } }];
-      if (signoffs.every(Boolean)) effects.push({ type: 'announce', notice: { kind: 'signoff_complete' } });
-      // After the end, the evidence package is written again with the new sign-off in it.
-      if (isTerminal(state.phase)) effects.push({ type: 'write_evidence' });
-      return done(state, { signoffs }, effects);
-    }
-    case 'close': {
-      if (state.phase !== 'hypercare') return refuse(state, event, 'wrong_phase');
-      const role = authorise('close');
-      if (typeof role !== 'string') return role;
-      const reason = event.reason?.trim() || 'hypercare closed early';
-      return finish(plan, state, 'completed', now, { decisions: decision('close', role, reason) }, [
-        { type: 'announce', notice: { kind: 'hypercare_ended', by: event.actor.id, reason } },
-        { type: 'announce', notice: { kind: 'completed' } },
-      ]);
-    }
-  }
-}
+    return committed(state, { checkpoints: result.checkpoints }, result.effects);
+  },
+  sign_off: ({ plan, state, now }, event) => {
+    const item = plan.signOff[event.item];
+    if (plan.signOff.length === 0 || !item) return refuse(state, event, 'no_sign_off');
+    // Sign-off opens when the rollout's outcome is known.
+    if (!isTerminal(state.phase) && state.phase !== 'hypercare') return refuse(state, event, 'wrong_phase');
+    if (!event.actor.roles.includes(item.role)) return refuse(state, event, 'not_authorized', { roles: [item.role] });
+    if (state.signoffs[event.item]) return refuse(state, event, 'already_signed');
+    const signoffs = state.signoffs.map((s, i) => (i === event.item ? { by: event.actor.id, at: now } : s));
+    const effects: Effect[] = [{ type: 'announce', notice: { kind: 'signed_off', item: event.item, by: event.actor.id } }];
+    if (signoffs.every(Boolean)) effects.push({ type: 'announce', notice: { kind: 'signoff_complete' } });
+    // After the end, the evidence package is written again with the new sign-off in it.
+    if (isTerminal(state.phase)) effects.push({ type: 'write_evidence' });
+    return committed(state, { signoffs }, effects);
+  },
+  close: ({ plan, state, now, authorise, decision }, event) => {
+    if (state.phase !== 'hypercare') return refuse(state, event, 'wrong_phase');
+    const role = authorise('close');
+    if (typeof role !== 'string') return role;
+    const reason = event.reason?.trim() || 'hypercare closed early';
+    return finish(plan, state, 'completed', now, { decisions: decision('close', role, reason) }, [
+      { type: 'announce', notice: { kind: 'hypercare_ended', by: event.actor.id, reason } },
+      { type: 'announce', notice: { kind: 'completed' } },
+    ]);
+  },
+};
 
 function resume(plan: Plan, state: CutoverState, now: number, by: string, decisions: CutoverState['decisions']): Transition {
   const from = state.held!.from;
@@ -267,10 +299,10 @@ function resume(plan: Plan, state: CutoverState, now: number, by: string, decisi
   const patch: Patch = { held: null, decisions };
   switch (from) {
     case 'preflight':
-      return done(state, { ...patch, ...enter(state, 'preflight', now), monitor: null }, [resumed('preflight'), { type: 'run_preflight', phaseSeq: state.phaseSeq + 1 }]);
+      return committed(state, { ...patch, ...enter(state, 'preflight', now), monitor: null }, [resumed('preflight'), { type: 'run_preflight', phaseSeq: state.phaseSeq + 1 }]);
     case 'awaiting_go_no_go':
       // After a hold the go/no-go is asked afresh: approvals given before it do not carry over.
-      return done(state, { ...patch, ...enter(state, 'awaiting_go_no_go', now), approvals: { ...state.approvals, go_no_go: [] } }, [resumed('awaiting_go_no_go'), ...askGoNoGo(plan, state, now)]);
+      return committed(state, { ...patch, ...enter(state, 'awaiting_go_no_go', now), approvals: { ...state.approvals, go_no_go: [] } }, [resumed('awaiting_go_no_go'), ...askGoNoGo(plan, state, now)]);
     case 'ready':
       return goLive(plan, state, now, patch, [resumed(now >= state.t0 ? 'shifting' : 'ready')]);
     case 'shifting':
@@ -282,7 +314,7 @@ function resume(plan: Plan, state: CutoverState, now: number, by: string, decisi
       if (state.traffic !== stage.percent) return shiftTo(plan, state, state.stage, now, patch, [resumed('shifting')]);
       const soak = { startedAt: now, endsAt: now + stage.soakMs };
       const check = scheduleCheck(plan, { ...state, soak }, now, state.monitor);
-      return done(state, { ...patch, ...enter(state, 'soaking', now), soak, ...check.patch }, [resumed('soaking'), ...(check.fresh ? [check.effect] : [])]);
+      return committed(state, { ...patch, ...enter(state, 'soaking', now), soak, ...check.patch }, [resumed('soaking'), ...(check.fresh ? [check.effect] : [])]);
     }
   }
 }
@@ -304,7 +336,7 @@ function jobEvent(plan: Plan, state: CutoverState, event: JobEvent, now: number)
       const notice: Effect = { type: 'announce', notice: { kind: 'preflight', passed, gates: lines } };
       if (!passed) {
         const reason = `preflight gate${failing.length > 1 ? 's' : ''} ${failing.join(', ')} did not pass`;
-        return done(
+        return committed(
           state,
           { ...enter(state, 'held', now), preflight: readings, held: { from: 'preflight', code: 'preflight_failed', reason, by: null, at: now } },
           [
@@ -315,7 +347,7 @@ function jobEvent(plan: Plan, state: CutoverState, event: JobEvent, now: number)
           records,
         );
       }
-      return done(state, { ...enter(state, 'awaiting_go_no_go', now), preflight: readings, approvals: { ...state.approvals, go_no_go: [] } }, [notice, ...askGoNoGo(plan, state, now)], records);
+      return committed(state, { ...enter(state, 'awaiting_go_no_go', now), preflight: readings, approvals: { ...state.approvals, go_no_go: [] } }, [notice, ...askGoNoGo(plan, state, now)], records);
     }
     case 'traffic_confirmed':
       return trafficConfirmed(plan, state, event, now);
@@ -326,11 +358,13 @@ function jobEvent(plan: Plan, state: CutoverState, event: JobEvent, now: number)
       // A split the backend was found serving is a fact: recorded, and watched while the canary serves any.
       const served = event.served !== undefined && event.served !== state.traffic ? event.served : null;
       const fact: Effect[] = served === null ? [] : [{ type: 'announce', notice: { kind: 'traffic_confirmed', stage: state.stage, percent: served } }];
-      return hold(plan, served === null ? state : { ...state, traffic: served }, now, { code: 'traffic_failed', reason, by: null }, served === null ? {} : { traffic: served }, [
-        ...fact,
-        { type: 'announce', notice: { kind: 'traffic_failed', percent, code: event.code, message: event.message } },
-        { type: 'escalate', escalation: { code: 'traffic_failed', detail: reason } },
-      ]);
+      return hold(plan, served === null ? state : { ...state, traffic: served }, now, { code: 'traffic_failed', reason, by: null }, served === null ? {} : { traffic: served }, {
+        effects: [
+          ...fact,
+          { type: 'announce', notice: { kind: 'traffic_failed', percent, code: event.code, message: event.message } },
+          { type: 'escalate', escalation: { code: 'traffic_failed', detail: reason } },
+        ],
+      });
     }
     case 'gate_check':
       return gateCheck(plan, state, event, now);
@@ -351,11 +385,11 @@ function jobEvent(plan: Plan, state: CutoverState, event: JobEvent, now: number)
         return refuse(state, event, 'stale');
       }
       const what = state.phase === 'awaiting_go_no_go' ? 'the go/no-go approval' : `promotion past ${state.traffic} %`;
-      return done(state, {}, [{ type: 'escalate', escalation: { code: 'approval_stuck', detail: `${what} has waited ${formatDuration(now - state.phaseSince)}` } }]);
+      return committed(state, {}, [{ type: 'escalate', escalation: { code: 'approval_stuck', detail: `${what} has waited ${formatDuration(now - state.phaseSince)}` } }]);
     }
     case 'start_due': {
       if (state.phase !== 'scheduled') return refuse(state, event, 'stale');
-      return done(state, enter(state, 'preflight', now), [
+      return committed(state, enter(state, 'preflight', now), [
         { type: 'announce', notice: { kind: 'started', by: state.startedBy, revisions: state.revisions } },
         { type: 'start_updates', everyMs: plan.updates.everyMs },
         { type: 'run_preflight', phaseSeq: state.phaseSeq + 1 },
@@ -368,19 +402,19 @@ function jobEvent(plan: Plan, state: CutoverState, event: JobEvent, now: number)
     case 'checkpoint_due': {
       const opened = openUpTo(plan, state.checkpoints, event.index, now);
       if (opened.effects.length === 0) return refuse(state, event, 'stale');
-      return done(state, { checkpoints: opened.checkpoints }, opened.effects);
+      return committed(state, { checkpoints: opened.checkpoints }, opened.effects);
     }
     case 'checkpoint_overdue': {
       const late = overdue(plan, state, event.index, event.level, now);
-      return late ? done(state, { checkpoints: late.checkpoints }, late.effects) : refuse(state, event, 'stale');
+      return late ? committed(state, { checkpoints: late.checkpoints }, late.effects) : refuse(state, event, 'stale');
     }
     case 'checkpoint_gates': {
       const reported = gatesReported(plan, state, event.index, event.run, event.results, now);
-      return reported ? done(state, { checkpoints: reported.checkpoints }, reported.effects, reported.records) : refuse(state, event, 'stale');
+      return reported ? committed(state, { checkpoints: reported.checkpoints }, reported.effects, reported.records) : refuse(state, event, 'stale');
     }
     case 'checkpoint_gates_due': {
       const due = gatesDue(plan, state, event.index, event.run);
-      return due ? done(state, { checkpoints: due.checkpoints }, due.effects) : refuse(state, event, 'stale');
+      return due ? committed(state, { checkpoints: due.checkpoints }, due.effects) : refuse(state, event, 'stale');
     }
     case 'hypercare_end': {
       if (state.phase !== 'hypercare') return refuse(state, event, 'stale');
@@ -400,23 +434,22 @@ function trafficConfirmed(plan: Plan, state: CutoverState, event: Extract<JobEve
     if (event.percent === state.traffic) return refuse(state, event, 'stale');
     // Whatever the phase, a canary that serves traffic is watched, and one that serves none is not.
     const watchable = state.phase === 'held' || state.phase === 'soaking' || state.phase === 'awaiting_promotion' || state.phase === 'hypercare';
-    if (event.percent === 0 || !watchable) return done(state, { traffic: event.percent, monitor: null }, [fact]);
+    if (event.percent === 0 || !watchable) return committed(state, { traffic: event.percent, monitor: null }, [fact]);
     if (state.phase !== 'held' && event.percent !== target) {
       // The served split moved away from the cohort outside the cutover: stop and tell people.
       const reason = `the served split changed to ${event.percent} % outside the cutover (cohort is ${target} %)`;
-      return hold(plan, { ...state, traffic: event.percent }, now, { code: 'traffic_failed', reason, by: null }, { traffic: event.percent }, [
-        fact,
-        { type: 'escalate', escalation: { code: 'traffic_failed', detail: reason } },
-      ]);
+      return hold(plan, { ...state, traffic: event.percent }, now, { code: 'traffic_failed', reason, by: null }, { traffic: event.percent }, {
+        effects: [fact, { type: 'escalate', escalation: { code: 'traffic_failed', detail: reason } }],
+      });
     }
     const check = scheduleCheck(plan, { ...state, traffic: event.percent }, now, state.monitor);
-    return done(state, { traffic: event.percent, ...check.patch }, [fact, ...(check.fresh ? [check.effect] : [])]);
+    return committed(state, { traffic: event.percent, ...check.patch }, [fact, ...(check.fresh ? [check.effect] : [])]);
   }
   const stage = stageAt(plan, state.stage);
   const soak = { startedAt: now, endsAt: now + stage.soakMs };
   const gates: Record<string, GateTrack> = Object.fromEntries(plan.gates.stage.map((g) => [g.id, NEW_TRACK]));
   const check = scheduleCheck(plan, { ...state, soak }, now);
-  return done(state, { ...enter(state, 'soaking', now), traffic: event.percent, soak, gates, approvals: { ...state.approvals, promote: [] }, ...check.patch }, [fact, check.effect]);
+  return committed(state, { ...enter(state, 'soaking', now), traffic: event.percent, soak, gates, approvals: { ...state.approvals, promote: [] }, ...check.patch }, [fact, check.effect]);
 }
 
 function gateCheck(plan: Plan, state: CutoverState, event: Extract<JobEvent, { type: 'gate_check' }>, now: number): Transition {
@@ -460,7 +493,7 @@ function gateCheck(plan: Plan, state: CutoverState, event: Extract<JobEvent, { t
       alerts.push({ type: 'escalate', escalation: { code: 'gate_errors', detail: `gate${newlyExhausted.length > 1 ? 's' : ''} ${newlyExhausted.join(', ')} cannot be measured during hypercare`, gates: newlyExhausted } });
     }
     const check = scheduleCheck(plan, base, now);
-    return done(base, { gates, ...check.patch }, [report, ...alerts, check.effect], records);
+    return committed(base, { gates, ...check.patch }, [report, ...alerts, check.effect], records);
   }
   if (failed.length > 0) {
     const reason = `gate${failed.length > 1 ? 's' : ''} ${failed.join(', ')} failed at ${state.traffic} %`;
@@ -469,12 +502,16 @@ function gateCheck(plan: Plan, state: CutoverState, event: Extract<JobEvent, { t
   if (exhausted.length > 0 && state.phase !== 'held') {
     const reason = `gate${exhausted.length > 1 ? 's' : ''} ${exhausted.join(', ')} could not be measured ${plan.gates.stage.find((g) => g.id === exhausted[0])?.maxErrors ?? ''} times in a row`;
     // The check that just ran is spent: the hold schedules a fresh one.
-    return hold(plan, base, now, { code: 'gate_errors', reason, by: null }, { gates }, [report, { type: 'escalate', escalation: { code: 'gate_errors', detail: reason, gates: exhausted } }], records, false);
+    return hold(plan, base, now, { code: 'gate_errors', reason, by: null }, { gates }, {
+      effects: [report, { type: 'escalate', escalation: { code: 'gate_errors', detail: reason, gates: exhausted } }],
+      records,
+      keepMonitor: false,
+    });
   }
   const clean = lines.every((l) => l.verdict === 'pass');
   if (state.phase === 'soaking' && clean && state.soak && now >= state.soak.endsAt) return soakClean(plan, base, now, report, records);
   const check = scheduleCheck(plan, base, now);
-  return done(base, { gates, ...check.patch }, [report, check.effect], records);
+  return committed(base, { gates, ...check.patch }, [report, check.effect], records);
 }
 
 function soakClean(plan: Plan, state: CutoverState, now: number, report: Effect, records: GateRecord[]): Transition {
@@ -486,7 +523,7 @@ function soakClean(plan: Plan, state: CutoverState, now: number, report: Effect,
     const hypercare = { startedAt: now, endsAt: now + plan.hypercare.durationMs };
     const entered: CutoverState = { ...state, ...enter(state, 'hypercare', now), soak: null, hypercare };
     const check = scheduleCheck(plan, entered, now);
-    return done(state, { ...enter(state, 'hypercare', now), soak: null, hypercare, ...check.patch }, [
+    return committed(state, { ...enter(state, 'hypercare', now), soak: null, hypercare, ...check.patch }, [
       report,
       clean('hypercare'),
       { type: 'announce', notice: { kind: 'hypercare_started', endsAt: hypercare.endsAt } },
@@ -499,7 +536,7 @@ function soakClean(plan: Plan, state: CutoverState, now: number, report: Effect,
   if (last) return finish(plan, state, 'completed', now, {}, [report, clean('complete'), { type: 'announce', notice: { kind: 'completed' } }], records);
   if (stage.promotion === 'auto') return shiftTo(plan, state, state.stage + 1, now, {}, [report, clean('auto')], records);
   const check = scheduleCheck(plan, { ...state, soak: null }, now);
-  return done(
+  return committed(
     state,
     { ...enter(state, 'awaiting_promotion', now), approvals: { ...state.approvals, promote: [] }, ...check.patch },
     [report, clean('promotion'), check.effect, { type: 'schedule_stuck_check', phaseSeq: state.phaseSeq + 1, at: now + plan.escalation.stuckAfterMs }],

@@ -6,7 +6,8 @@ import type { CutoverEvent, CutoverState, Effect, GateRecord, Outcome, Phase, Re
 
 export type Patch = Partial<Omit<CutoverState, 'id' | 'version'>>;
 
-export const done = (state: CutoverState, patch: Patch, effects: Effect[], gateResults: GateRecord[] = []): Transition => ({
+/** An accepted transition: the patch applied and the version bumped, so the store's commit can compare it. */
+export const committed = (state: CutoverState, patch: Patch, effects: Effect[], gateResults: GateRecord[] = []): Transition => ({
   ok: true,
   state: { ...state, ...patch, version: state.version + 1 },
   effects,
@@ -33,7 +34,7 @@ export function askGoNoGo(plan: Plan, state: CutoverState, now: number): Effect[
 
 export function shiftTo(plan: Plan, state: CutoverState, stage: number, now: number, patch: Patch, effects: Effect[], records: GateRecord[] = []): Transition {
   const percent = stageAt(plan, stage).percent;
-  return done(
+  return committed(
     state,
     { ...patch, ...enter(state, 'shifting', now), stage, soak: null, monitor: null },
     [...effects, { type: 'announce', notice: { kind: 'shifting', stage, percent, from: state.traffic } }, { type: 'shift_traffic', phaseSeq: state.phaseSeq + 1, stage, percent }],
@@ -45,11 +46,19 @@ export function shiftTo(plan: Plan, state: CutoverState, stage: number, now: num
 export function goLive(plan: Plan, state: CutoverState, now: number, patch: Patch, effects: Effect[]): Transition {
   if (now >= state.t0) return shiftTo(plan, state, 0, now, patch, effects);
   const next = enter(state, 'ready', now);
-  return done(state, { ...patch, ...next }, [
+  return committed(state, { ...patch, ...next }, [
     ...effects,
     { type: 'announce', notice: { kind: 'ready', t0: state.t0 } },
     { type: 'schedule', key: `t0.${next.phaseSeq}`, at: state.t0, event: { type: 't0_due' } },
   ]);
+}
+
+export interface HoldOptions {
+  /** Effects announced before the hold itself. */
+  readonly effects?: Effect[];
+  readonly records?: GateRecord[];
+  /** Reuse the already scheduled gate check (default); false when the check that led here is spent. */
+  readonly keepMonitor?: boolean;
 }
 
 export function hold(
@@ -58,13 +67,11 @@ export function hold(
   now: number,
   why: { code: NonNullable<CutoverState['held']>['code']; reason: string; by: string | null },
   patch: Patch,
-  effects: Effect[] = [],
-  records: GateRecord[] = [],
-  keepMonitor = true,
+  { effects = [], records = [], keepMonitor = true }: HoldOptions = {},
 ): Transition {
   // A held canary that still serves traffic keeps being watched: a failing gate rolls it back.
   const watching = state.traffic > 0 ? scheduleCheck(plan, { ...state, soak: null }, now, keepMonitor ? state.monitor : null) : null;
-  return done(
+  return committed(
     state,
     {
       ...patch,
@@ -85,7 +92,7 @@ export function rollBack(
   effects: Effect[] = [],
   records: GateRecord[] = [],
 ): Transition {
-  return done(
+  return committed(
     state,
     { ...patch, ...enter(state, 'rolling_back', now), rollback: { ...why, at: now }, monitor: null, soak: null, held: null },
     [
@@ -106,7 +113,7 @@ export function finishing(plan: Plan, from: Phase): Effect[] {
 
 export function finish(plan: Plan, state: CutoverState, outcome: Outcome, now: number, patch: Patch, effects: Effect[], records: GateRecord[] = []): Transition {
   const phase: Phase = outcome === 'completed' ? 'completed' : outcome;
-  return done(state, { ...patch, ...enter(state, phase, now), outcome, endedAt: now, monitor: null, soak: null }, [...effects, ...finishing(plan, state.phase)], records);
+  return committed(state, { ...patch, ...enter(state, phase, now), outcome, endedAt: now, monitor: null, soak: null }, [...effects, ...finishing(plan, state.phase)], records);
 }
 
 /**

@@ -284,7 +284,8 @@ export type Transition =
 /** One line of gate-results.jsonl. */
 export interface GateRecord {
   readonly at: number;
-  readonly phase: 'preflight' | 'stage';
+  /** Which gates ran: the preflight, a timeline checkpoint's own (gate named `label/id`), or a cohort's stage gates. */
+  readonly phase: 'preflight' | 'checkpoint' | 'stage';
   readonly stage: number;
   readonly percent: number;
   readonly gate: string;

@@ -111,7 +111,8 @@ export function gatesReported(plan: Plan, state: CutoverState, index: number, ru
   settle(plan, checkpoints, index, now, effects, false);
   const records: GateRecord[] = lines.map((l) => ({
     at: l.reading.at,
-    phase: 'preflight',
+    // Its own phase: these run at their checkpoint's time, not in the preflight, and the evidence tells them apart.
+    phase: 'checkpoint',
     stage: -1,
     percent: state.traffic,
     gate: `${spec.label}/${l.gate}`,

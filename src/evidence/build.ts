@@ -143,7 +143,8 @@ function logs(input: EvidenceInput): Map<string, string> {
   const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
   for (const record of input.gates) {
     if (!record.measurement.log) continue;
-    const name = record.phase === 'preflight' ? `preflight-${safe(record.gate)}.log` : `cohort${record.stage + 1}-${safe(record.gate)}-${record.seq ?? 0}.log`;
+    // A one-shot gate (preflight, checkpoint) keeps the log of its last run; a stage gate one per check.
+    const name = record.phase === 'stage' ? `cohort${record.stage + 1}-${safe(record.gate)}-${record.seq ?? 0}.log` : `${record.phase}-${safe(record.gate)}.log`;
     files.set(`logs/${name}`, record.measurement.log);
   }
   for (const step of rollbackSteps(input.audit)) {
@@ -253,6 +254,8 @@ function summaryMarkdown(
   const firstShift = notices(input.audit).find((n) => n.notice.kind === 'traffic_confirmed' && n.notice.percent > 0);
   const firstCohort = cohorts[0];
   const preflight = Object.entries(state.preflight);
+  // The T-30 checkpoint's own gates are recorded under their own phase, apart from the preflight's.
+  const t30Gates = plan.timeline.some((c) => c.label === 'T-30' && c.gates.length > 0);
   const lines: string[] = [
     `# Cutover evidence: ${plan.name}`,
     '',
@@ -265,7 +268,7 @@ function summaryMarkdown(
     `Revisions: stable ${state.revisions.stable}, canary ${state.revisions.canary}`,
     `Gate results (${preflight.map(([id]) => id).join(', ') || 'none'}): ${preflight.map(([id, r]) => `${id} ${r.verdict.toUpperCase()}`).join(', ') || 'not run'}`,
     `T-60 evidence: ${at('T-60', `preflight at ${iso(Object.values(state.preflight)[0]?.at) ?? 'not run'}${input.gates.some((g) => g.phase === 'preflight' && g.measurement.log) ? ' (output in logs/)' : ''}`)}`,
-    `T-30 evidence: ${at('T-30', 'see gate-results.jsonl (phase "preflight")')}`,
+    `T-30 evidence: ${at('T-30', `see gate-results.jsonl (phase "preflight"${t30Gates ? ', and phase "checkpoint" for the T-30 gates' : ''})`)}`,
     `T-10 decision: ${at('T-10', goNoGo.length ? `GO by ${goNoGo.map((d) => `${d.by} (${d.role})`).join(', ')} at ${iso(goNoGo.at(-1)!.at)}` : byAction('reject').length ? `NO-GO by ${byAction('reject').map((d) => d.by).join(', ')}` : 'no go/no-go decision')}`,
     `T0 execution reference: ${firstShift ? `${state.id}, first traffic at ${iso(firstShift.at)}` : 'no traffic was shifted'}`,
     `T+10 verification: ${at('T+10', firstCohort ? `cohort 1 (${firstCohort.percent} %): ${firstCohort.soak_result} after ${firstCohort.checks} checks` : 'none')}`,

@@ -45,7 +45,7 @@ function rehearse(...args: string[]): Promise<Run> {
 
 /** A line of the evidence package's gate-results.jsonl. */
 interface GateLine {
-  readonly phase: 'preflight' | 'stage';
+  readonly phase: 'preflight' | 'checkpoint' | 'stage';
   readonly percent: number;
   readonly gate: string;
   readonly kind: string;

@@ -134,7 +134,7 @@ describe('timeline: ticks, blocking, nudges', () => {
     const d = new Drive(seed001);
     const failed = d.must({ type: 'checkpoint_gates', index: 1, run: 1, results: [fail('synthetics', T0)] });
     expect(kinds(failed.effects)).toEqual(['announce:checkpoint_gates', 'escalate:checkpoint_gates_failed']);
-    expect(failed.gateResults.map((g) => g.gate)).toEqual(['T-30/synthetics']);
+    expect(failed.gateResults.map((g) => [g.phase, g.gate])).toEqual([['checkpoint', 'T-30/synthetics']]);
     const ticked = d.must({ type: 'tick', actor: QA, checkpoint: 1, item: 0 });
     expect(ticked.state.checkpoints[1]).toMatchObject({ status: 'open', gateRuns: 2 });
     expect(ticked.effects).toContainEqual({ type: 'run_checkpoint_gates', index: 1, run: 2 });

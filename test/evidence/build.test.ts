@@ -1,6 +1,6 @@
 // The evidence package says what the engine decided: a preflight held because a gate never
 // reported is a failed step, even though every gate that did report passed; and a checkpoint's
-// gates carry their own kind in gate-results.jsonl.
+// gates carry their own kind and phase in gate-results.jsonl.
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../src/domain/audit.ts';
 import type { GateRecord, Transition } from '../../src/domain/state.ts';
@@ -34,17 +34,32 @@ describe('buildEvidence', () => {
     expect(summary).toMatchObject({ step_count: 1, passed: 0, failed: 1 });
   });
 
-  it('a checkpoint gate is listed with its kind', () => {
+  it('a checkpoint gate is listed with its kind, in its own phase, its output under its own name', () => {
     const plan = makePlan((doc) => {
       doc.timeline = [{ at: 'T-60', name: 'Preparation', owner: 'ops-lead', checklist: ['Ready'], gates: [{ id: 'G9', command: 'true' }] }];
     });
     const d = new Drive(plan);
-    const run = d.must({ type: 'checkpoint_gates', index: 0, run: 1, results: [pass('G9', d.now)] });
-    const lines = buildEvidence({ state: d.state, plan, ...trail([d.opened, run]) })
+    const result = pass('G9', d.now);
+    const run = d.must({ type: 'checkpoint_gates', index: 0, run: 1, results: [{ ...result, measurement: { ...result.measurement, log: 'g9 said ok\n' } }] });
+    const files = buildEvidence({ state: d.state, plan, ...trail([d.opened, run]) });
+    const lines = files
       .get('gate-results.jsonl')!
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { gate: string; kind: string });
-    expect(lines).toContainEqual(expect.objectContaining({ gate: 'T-60/G9', kind: 'command' }));
+      .map((l) => JSON.parse(l) as { gate: string; kind: string; phase: string });
+    expect(lines).toContainEqual(expect.objectContaining({ gate: 'T-60/G9', kind: 'command', phase: 'checkpoint' }));
+    expect(files.get('logs/checkpoint-T-60_G9.log')).toBe('g9 said ok\n');
+  });
+
+  it('the T-30 line points at the checkpoint phase only when the T-30 checkpoint has gates of its own', () => {
+    const t30 = (gates: { id: string; command: string }[]) => {
+      const plan = makePlan((doc) => {
+        doc.timeline = [{ at: 'T-30', name: 'System verification', owner: 'ops-lead', checklist: ['Synthetics green'], gates }];
+      });
+      const d = new Drive(plan);
+      return /^T-30 evidence: .*$/m.exec(buildEvidence({ state: d.state, plan, ...trail([d.opened]) }).get('SUMMARY.md')!)?.[0];
+    };
+    expect(t30([{ id: 'synthetics', command: 'true' }])).toContain('(phase "preflight", and phase "checkpoint" for the T-30 gates)');
+    expect(t30([])).toMatch(/\(phase "preflight"\)$/);
   });
 });
