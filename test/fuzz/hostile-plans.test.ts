@@ -88,15 +88,17 @@ describe('hostile plan files', () => {
     const heapBefore = process.memoryUsage().heapUsed;
     const expectations: Array<[string, RegExp]> = [...Object.entries(CORPUS).map(([name, [, words]]) => [name, words] as [string, RegExp]), ...Object.entries(SPECIAL)];
     for (const [name, words] of expectations) {
-      const started = performance.now();
+      // CPU time, not wall time: a loaded CI machine stretches the wall clock, not the work done.
+      const started = process.cpuUsage();
       const loaded = await catalog.load(name);
-      const took = performance.now() - started;
+      const used = process.cpuUsage(started);
+      const took = (used.user + used.system) / 1_000;
       expect(loaded.ok, name).toBe(false);
       if (loaded.ok) continue;
       expect('missing' in loaded, `${name} is there, just not valid`).toBe(false);
       expect(loaded.errors.join('\n'), name).toMatch(words);
       // Bounded: no file keeps the bot's only thread for long.
-      expect(took, `${name} took ${Math.round(took)} ms`).toBeLessThan(500);
+      expect(took, `${name} took ${Math.round(took)} ms of CPU`).toBeLessThan(500);
 
       const reply = await room.slash('/cutover', `start ${name}`);
       expect(reply.response_type).toBe('ephemeral');
