@@ -10,6 +10,7 @@ import { silentLogger } from '../src/log.ts';
 import { parsePlanText } from '../src/plans/parse.ts';
 import type { WarRoom } from '../src/ports.ts';
 import { RehearsalRoles } from '../src/app/rehearsal/driver.ts';
+import { SimulatedWorld } from '../src/sim/world.ts';
 import { buildVocabulary, createRuntime } from '../src/app/runtime.ts';
 import { readFileSync } from 'node:fs';
 import { compressPlan } from '../src/app/rehearsal/compress.ts';
@@ -39,7 +40,7 @@ export async function measureGateCheckCost(checks = 200): Promise<CheckCost> {
   const runtime = await createRuntime({ redisUrl: server.url, room, roles: new RehearsalRoles(), log: silentLogger(), evidenceRoot: join(dir, 'evidence'), sweepEveryMs: 60_000 });
   try {
     const text = readFileSync(join(import.meta.dirname, '../examples/plans/simulated-service.yaml'), 'utf8').replace('soak: 30m', 'soak: 24h');
-    const parsed = parsePlanText(text, buildVocabulary({}, () => runtime.world));
+    const parsed = parsePlanText(text, buildVocabulary({}, () => new SimulatedWorld(runtime.redis, runtime.store.prefix)));
     if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
     // One check every 100 ms of a day-long soak: nothing but checks happens while we count.
     const plan = compressPlan(parsed.plan, 600);

@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { isTerminal } from '../src/domain/state.ts';
 import { silentLogger } from '../src/log.ts';
 import { parsePlanDocument } from '../src/plans/parse.ts';
+import { SimulatedWorld } from '../src/sim/world.ts';
 import { buildVocabulary, createRuntime, type Runtime } from '../src/app/runtime.ts';
 import { allRoles, percentile, privateRedis, quietRoom } from './support.ts';
 
@@ -101,7 +102,7 @@ export async function manyCutovers(options: { cutovers?: number; processes?: 1 |
         }),
       );
     }
-    const vocabulary = buildVocabulary({}, () => runtime!.world);
+    const vocabulary = buildVocabulary({}, () => new SimulatedWorld(runtime!.redis, runtime!.store.prefix));
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
       const parsed = parsePlanDocument(planDocument(i), vocabulary);
@@ -137,7 +138,7 @@ export async function manyCutovers(options: { cutovers?: number; processes?: 1 |
     for (const id of ids) {
       const state = await runtime.store.loadState(id);
       if (state?.outcome === 'completed') completed++;
-      const shifts = (await runtime.world.shifts(state!.serviceKey)).map((s) => s.percent).join(',');
+      const shifts = (await new SimulatedWorld(runtime.redis, runtime.store.prefix).shifts(state!.serviceKey)).map((s) => s.percent).join(',');
       if (shifts !== '1,5,10,25,50,100') shiftsWrong++;
     }
     return {

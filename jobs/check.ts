@@ -3,14 +3,12 @@
 import type { Job } from 'bullmq';
 import type { JobData } from './queues.ts';
 import { checkWindow } from '../src/domain/traffic.ts';
-import type { Backends } from '../src/runtime/backends.ts';
 import type { Engine } from '../src/runtime/engine.ts';
-import type { GateRunner } from '../src/runtime/gate-runner.ts';
+import { gateRun, type GateRunner } from '../src/runtime/gate-runner.ts';
 
 export interface CheckDeps {
   readonly engine: Pick<Engine, 'apply' | 'store'>;
   readonly gates: Pick<GateRunner, 'run'>;
-  readonly backends: Pick<Backends, 'signals'>;
   readonly now: () => number;
   /** Observes how late each check started against its schedule (benchmarks read it). */
   readonly onLag?: (lagMs: number) => void;
@@ -24,15 +22,10 @@ export function createCheckProcessor(deps: CheckDeps) {
     deps.onLag?.(started - job.data.at);
     const { state, plan } = loaded;
     const stage = plan.stages[state.stage];
-    const results = await deps.gates.run(plan.gates.stage, {
-      cutoverId: state.id,
-      planName: plan.name,
-      service: plan.service,
-      revisions: state.revisions,
-      stage: stage ? { index: state.stage, percent: state.traffic } : null,
-      window: checkWindow(plan, state, started),
-      signals: await deps.backends.signals(plan, started),
-    });
+    const results = await deps.gates.run(
+      plan.gates.stage,
+      gateRun(plan, state, started, { stage: stage ? { index: state.stage, percent: state.traffic } : null, window: checkWindow(plan, state, started) }),
+    );
     const applied = await deps.engine.apply(state.id, { type: 'gate_check', seq: job.data.seq, results });
     return applied.ok ? applied.state.phase : `refused: ${applied.refusal.code}`;
   };

@@ -3,30 +3,17 @@
 import type { Job } from 'bullmq';
 import type { JobData } from './queues.ts';
 import { errored } from '../src/domain/measurement.ts';
-import type { Plan } from '../src/domain/plan.ts';
-import { lookbackWindow } from '../src/domain/traffic.ts';
-import type { CutoverState, GateResult } from '../src/domain/state.ts';
+import type { GateResult } from '../src/domain/state.ts';
 import type { Backends } from '../src/runtime/backends.ts';
 import type { Engine } from '../src/runtime/engine.ts';
-import type { GateRun, GateRunner } from '../src/runtime/gate-runner.ts';
+import { gateRun, type GateRunner } from '../src/runtime/gate-runner.ts';
 
 export const BACKEND_GATE_ID = 'traffic-backend';
-
-/** Gates run at a moment with no cohort soaking (preflight, a checkpoint) judge the lookback before it. */
-export const momentRun = async (backends: Pick<Backends, 'signals'>, plan: Plan, state: CutoverState, now: number): Promise<GateRun> => ({
-  cutoverId: state.id,
-  planName: plan.name,
-  service: plan.service,
-  revisions: state.revisions,
-  stage: null,
-  window: lookbackWindow(now),
-  signals: await backends.signals(plan, now),
-});
 
 export interface PreflightDeps {
   readonly engine: Pick<Engine, 'apply' | 'store'>;
   readonly gates: Pick<GateRunner, 'run'>;
-  readonly backends: Pick<Backends, 'for' | 'signals'>;
+  readonly backends: Pick<Backends, 'for'>;
   readonly now: () => number;
 }
 
@@ -39,7 +26,7 @@ export function createPreflightProcessor(deps: PreflightDeps) {
     const specs = [...plan.gates.preflight, ...(plan.gates.rollbackDrill ? [plan.gates.rollbackDrill] : [])];
     const backend = deps.backends.for(plan);
     const [results, backendResult] = await Promise.all([
-      deps.gates.run(specs, await momentRun(deps.backends, plan, state, now)),
+      deps.gates.run(specs, gateRun(plan, state, now)),
       backend
         .preflight(state.revisions)
         .catch((error: unknown) => errored(error instanceof Error ? error.message : String(error)))

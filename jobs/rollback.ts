@@ -7,13 +7,13 @@ import { TrafficError } from '../src/ports.ts';
 import type { StepResult } from '../src/domain/state.ts';
 import type { Backends } from '../src/runtime/backends.ts';
 import type { Engine } from '../src/runtime/engine.ts';
-import type { GateRunner } from '../src/runtime/gate-runner.ts';
+import { gateRun, type GateRunner } from '../src/runtime/gate-runner.ts';
 import type { JobData } from './queues.ts';
 import type { TrafficLock } from '../src/store/lock.ts';
 
 export interface RollbackDeps {
   readonly engine: Pick<Engine, 'apply' | 'store'>;
-  readonly backends: Pick<Backends, 'for' | 'signals'>;
+  readonly backends: Pick<Backends, 'for'>;
   readonly gates: Pick<GateRunner, 'run'>;
   readonly lock: Pick<TrafficLock, 'acquire'>;
   readonly now: () => number;
@@ -28,16 +28,7 @@ export function createRollbackProcessor(deps: RollbackDeps) {
     let steps = job.data.steps as StepResult[] | undefined;
     if (!steps) {
       const now = deps.now();
-      const results = await deps.gates.run(plan.rollback.before, {
-        cutoverId: id,
-        planName: plan.name,
-        service: plan.service,
-        revisions: state.revisions,
-        stage: null,
-        window: { start: now, end: now },
-        // In a rehearsal the steps are answered by the simulation like every other gate.
-        signals: await deps.backends.signals(plan, now),
-      });
+      const results = await deps.gates.run(plan.rollback.before, gateRun(plan, state, now, { stage: null, window: { start: now, end: now } }));
       steps = results.map((r) => ({ step: r.gate, measurement: r.measurement, at: r.at }));
       await job.updateData({ ...job.data, steps });
     }

@@ -2,10 +2,8 @@
 // carry; the machine decides whether it still applies. And a checkpoint's own gates, run when it opens.
 import type { Job } from 'bullmq';
 import type { JobData } from './queues.ts';
-import type { Backends } from '../src/runtime/backends.ts';
 import type { Engine } from '../src/runtime/engine.ts';
-import type { GateRunner } from '../src/runtime/gate-runner.ts';
-import { momentRun } from './preflight.ts';
+import { gateRun, type GateRunner } from '../src/runtime/gate-runner.ts';
 
 export function createTimerProcessor(deps: { readonly engine: Pick<Engine, 'apply'> }) {
   return async (job: Job<JobData['timer']>): Promise<string> => {
@@ -17,7 +15,6 @@ export function createTimerProcessor(deps: { readonly engine: Pick<Engine, 'appl
 export interface CheckpointGateDeps {
   readonly engine: Pick<Engine, 'apply' | 'store'>;
   readonly gates: Pick<GateRunner, 'run'>;
-  readonly backends: Pick<Backends, 'signals'>;
   readonly now: () => number;
 }
 
@@ -29,7 +26,7 @@ export function createCheckpointGatesProcessor(deps: CheckpointGateDeps) {
     if (!loaded || !checkpoint || checkpoint.status !== 'open' || checkpoint.gateRuns !== run) return 'stale';
     const { state, plan } = loaded;
     const now = deps.now();
-    const results = await deps.gates.run(plan.timeline[index]?.gates ?? [], await momentRun(deps.backends, plan, state, now));
+    const results = await deps.gates.run(plan.timeline[index]?.gates ?? [], gateRun(plan, state, now));
     const applied = await deps.engine.apply(id, { type: 'checkpoint_gates', index, run, results });
     return applied.ok ? 'reported' : `refused: ${applied.refusal.code}`;
   };

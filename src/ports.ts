@@ -68,7 +68,9 @@ export interface GateContext {
   /** The cohort being soaked; null during preflight. */
   readonly stage: { readonly index: number; readonly percent: number } | null;
   readonly revisions: Revisions;
-  readonly service: ServiceBase;
+  readonly service: ServiceBase & Readonly<Record<string, unknown>>;
+  /** The service's identity (one active cutover per key): where a simulation keeps its state. */
+  readonly serviceKey: string;
   /** The time window to judge, ms since epoch: the current soak so far (or a lookback in preflight). */
   readonly window: { readonly start: number; readonly end: number };
   readonly timeoutMs: number;
@@ -79,8 +81,8 @@ export interface GateContext {
 
 /**
  * A gate kind plug-in: the YAML key that names it (`http`, `command`, `slo_snapshot`,
- * `cloud_logging`, …), the schema of its settings, how to measure it for real, and how the
- * rehearsal answers it from simulated signals instead of reaching outside.
+ * `cloud_logging`, …), the schema of its settings, how to measure it for real, and how it judges
+ * simulated signals (src/sim's wrapper calls that instead of measuring, in a rehearsal).
  */
 export interface GateKind<Spec = unknown> {
   readonly key: string;
@@ -88,7 +90,10 @@ export interface GateKind<Spec = unknown> {
   readonly defaultTimeoutMs: number;
   /** How long after the fact this kind's data becomes visible (Cloud Monitoring: up to 3 min). */
   readonly defaultDataLagMs?: number;
+  /** How late the data is for this context, given the plan's `data_lag` (default: that, unchanged). */
+  dataLagMs?(planned: number, ctx: GateContext): number;
   measure(spec: Spec, ctx: GateContext): Promise<Measurement>;
+  /** The same judgement from simulated signals: how a rehearsal or a simulated service answers it. */
   simulate(spec: Spec, ctx: GateContext, signals: CanarySignals): Measurement;
 }
 

@@ -10,7 +10,7 @@ import { locateRedis, NoRedisError } from '../infra/redis-url.ts';
 import { createLogger, scrub, type Logger } from '../log.ts';
 import type { Plan } from '../domain/plan.ts';
 import { PlanCatalog } from '../plans/catalog.ts';
-import { createRuntime, type Runtime } from './runtime.ts';
+import { createRuntime, type Decorators, type Runtime } from './runtime.ts';
 import type { WorkerSettings } from '../../jobs/workers.ts';
 import { createSlackApp } from './slack-app.ts';
 import { boltLogger } from '../slack/bolt-logger.ts';
@@ -29,6 +29,8 @@ export interface BotOverrides {
   readonly slackRetries?: webApi.RetryOptions;
   /** Applied to every plan loaded (tests compress a plan's durations: a T-2 checkpoint opens 2 s before T0). */
   readonly adjustPlan?: (plan: Plan) => Plan;
+  /** Wrappers around the platforms and gate kinds (tests slow shifts down with one). */
+  readonly decorate?: Decorators;
 }
 
 export interface Bot {
@@ -97,6 +99,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       gateKinds: adapters.gateKinds,
       ...(overrides.workerSettings ? { workerSettings: overrides.workerSettings } : {}),
       ...(overrides.sweepEveryMs ? { sweepEveryMs: overrides.sweepEveryMs } : {}),
+      ...(overrides.decorate ? { decorate: overrides.decorate } : {}),
       // Listeners only ack and hand over; the workers do the commands' work and answer.
       commands: { catalog: (vocabulary) => new PlanCatalog(config.plansDir, vocabulary, overrides.adjustPlan ? { adjust: overrides.adjustPlan } : {}), reply: postResponse },
     });

@@ -17,7 +17,8 @@ import { ConsoleRoom } from './rehearsal/console-room.ts';
 import { driveRehearsal, REHEARSAL_OPERATOR, RehearsalRoles } from './rehearsal/driver.ts';
 import { buildVocabulary, createRuntime, type Runtime } from './runtime.ts';
 import { SCENARIOS, scenarioSpec, type ScenarioInput } from '../sim/scenario.ts';
-import type { SimulatedWorld } from '../sim/simulated-traffic.ts';
+import { SimulatedWorld } from '../sim/world.ts';
+import { rehearsalWrappers } from './rehearsal/wrappers.ts';
 import { cloudAdapters, type Adapters } from './adapters.ts';
 import type { RehearsalEmulators } from './rehearsal/emulators.ts';
 import { loadEvidenceInput } from '../../jobs/evidence.ts';
@@ -92,8 +93,13 @@ export async function rehearse(args: RehearsalArgs, out: (line: string) => void,
     throw new RehearsalError(`cannot read ${args.plan}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
   let world: SimulatedWorld | undefined;
+  const worldOf = () => {
+    if (!world) throw new Error('the simulated world is used before the runtime is up');
+    return world;
+  };
+  const real = { platforms: args.emulators ? ['cloud-run'] : [], gateKinds: args.emulators ? EMULATED_GATE_KINDS : [] };
   // Validating the plan needs only the schemas: adapters open no connection until used.
-  const vocabulary = buildVocabulary(cloudAdapters(env, { emulators: false }), () => world as SimulatedWorld);
+  const vocabulary = buildVocabulary(cloudAdapters(env, { emulators: false }), worldOf, rehearsalWrappers(worldOf, real));
   const parsed = parsePlanText(text, vocabulary);
   if (!parsed.ok) throw new RehearsalError(`${args.plan} is not a valid plan:\n${parsed.errors.map((e) => `  ${e}`).join('\n')}`);
   // The local emulators publish their data at once: gates measured against them have no data lag.
@@ -138,13 +144,11 @@ export async function rehearse(args: RehearsalArgs, out: (line: string) => void,
       env,
       platforms: adapters.platforms,
       gateKinds: adapters.gateKinds,
-      rehearsal: true,
-      realPlatforms: emulators ? ['cloud-run'] : [],
-      realGateKinds: emulators ? EMULATED_GATE_KINDS : [],
+      decorate: rehearsalWrappers(worldOf, real),
       sweepEveryMs: 1_000,
     });
-    world = runtime.world;
-    await runtime.world.setScenario(plan.serviceKey, scenarioInput);
+    world = new SimulatedWorld(runtime.redis, prefix);
+    await world.setScenario(plan.serviceKey, scenarioInput);
     header(out, args, parsed.plan, plan, redis, emulators);
 
     // The end: the evidence package is written and, when the plan asks for sign-off, every sign-off is in.

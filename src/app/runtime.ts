@@ -12,7 +12,9 @@ import { createCheckpointGatesProcessor, createTimerProcessor } from '../../jobs
 import { BUILTIN_GATE_KINDS } from '../gates/index.ts';
 import type { Logger } from '../log.ts';
 import type { AnyGateKind, TrafficPlatform, WarRoom, RoleDirectory } from '../ports.ts';
-import { SimulatedWorld, simulatedPlatform } from '../sim/simulated-traffic.ts';
+import { answeredBySimulation, simulatedService } from '../sim/decorators.ts';
+import { simulatedPlatform } from '../sim/platform.ts';
+import { SimulatedWorld } from '../sim/world.ts';
 import { CutoverStore } from '../store/cutover-store.ts';
 import { TrafficLock } from '../store/lock.ts';
 import { Backends } from '../runtime/backends.ts';
@@ -38,11 +40,8 @@ export interface RuntimeOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly platforms?: readonly TrafficPlatform<any>[];
   readonly gateKinds?: readonly AnyGateKind[];
-  readonly rehearsal?: boolean;
-  /** With rehearsal: these platforms still use their real adapter (aimed at local emulators). */
-  readonly realPlatforms?: readonly string[];
-  /** With rehearsal: gates of these kinds are measured by their real adapter (aimed at local emulators), not simulated. */
-  readonly realGateKinds?: readonly string[];
+  /** Wrappers around every platform and gate kind: how a rehearsal answers from its simulation. */
+  readonly decorate?: Decorators;
   /** false: only enqueue (a command-only process); default true. */
   readonly workers?: boolean;
   readonly workerSettings?: WorkerSettings;
@@ -60,7 +59,6 @@ export interface Runtime {
   readonly queues: Queues;
   readonly dispatcher: Dispatcher;
   readonly backends: Backends;
-  readonly world: SimulatedWorld;
   readonly vocabulary: PlanVocabulary;
   readonly redis: Redis;
   readonly workers: Workers | null;
@@ -70,14 +68,27 @@ export interface Runtime {
   close(options?: { force?: boolean }): Promise<void>;
 }
 
+export interface Decorators {
+  readonly platform?: (platform: TrafficPlatform<any>) => TrafficPlatform<any>;
+  readonly gateKind?: (kind: AnyGateKind) => AnyGateKind;
+}
+
 /**
- * The plan vocabulary: built-in and extra gate kinds, the simulated platform and extra platforms.
- * Needs no Redis, so a plan can be validated before anything starts.
+ * The plan vocabulary: built-in and extra gate kinds (a `simulated` service's gates answered by its
+ * simulation), the simulated platform and extra platforms, each wrapped by `decorate`. Needs no
+ * Redis: the world is reached through a getter only once a simulated service is used, so a plan
+ * can be validated before anything starts.
  */
-export function buildVocabulary(extra: { platforms?: readonly TrafficPlatform<any>[]; gateKinds?: readonly AnyGateKind[] }, world: () => SimulatedWorld): PlanVocabulary {
+export function buildVocabulary(
+  extra: { platforms?: readonly TrafficPlatform<any>[]; gateKinds?: readonly AnyGateKind[] },
+  world: () => SimulatedWorld,
+  decorate: Decorators = {},
+): PlanVocabulary {
+  const gateKinds = [...BUILTIN_GATE_KINDS, ...(extra.gateKinds ?? [])].map((kind) => answeredBySimulation(kind, world, simulatedService));
+  const platforms = [simulatedPlatform(world), ...(extra.platforms ?? [])];
   return {
-    gateKinds: [...BUILTIN_GATE_KINDS, ...(extra.gateKinds ?? [])],
-    platforms: [simulatedPlatform(world), ...(extra.platforms ?? [])],
+    gateKinds: decorate.gateKind ? gateKinds.map(decorate.gateKind) : gateKinds,
+    platforms: decorate.platform ? platforms.map(decorate.platform) : platforms,
   };
 }
 
@@ -102,16 +113,17 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   queueConnection.on('error', (err) => log.debug({ err: err.message }, 'queue connection error'));
 
   const store = new CutoverStore(redis, prefix);
-  const world = new SimulatedWorld(redis, prefix);
-  const vocabulary = buildVocabulary(options, () => world);
+  // Only a process that runs a simulated service ever makes its world.
+  let world: SimulatedWorld | undefined;
+  const vocabulary = buildVocabulary(options, () => (world ??= new SimulatedWorld(redis, prefix)), options.decorate);
   const { gateKinds, platforms } = vocabulary;
   const queues = openQueues(queueConnection, prefix);
   // Without a listener BullMQ prints each connection error to stderr, past the logger.
   for (const queue of [queues.cutover, queues.rollback, queues.notify]) queue.on('error', (err) => log.debug({ queue: queue.name, err: err.message }, 'queue connection error'));
   const dispatcher = new Dispatcher(store, queues, now);
-  const backends = new Backends({ platforms, world, rehearsal: options.rehearsal ?? false, realPlatforms: options.realPlatforms ?? [] });
+  const backends = new Backends(platforms);
   const engine = new Engine({ store, dispatcher, roles: options.roles, traffic: backends, now, log });
-  const gates = new GateRunner(gateKinds, options.env ?? process.env, now, { measured: options.rehearsal ? (options.realGateKinds ?? []) : [] });
+  const gates = new GateRunner(gateKinds, options.env ?? process.env, now);
   const lock = new TrafficLock(redis, prefix, { ttlMs: options.lockTtlMs ?? 10_000 });
 
   let workers: Workers | null = null;
@@ -123,10 +135,10 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       {
           preflight: createPreflightProcessor({ engine, gates, backends, now }),
           shift: createShiftProcessor({ engine, backends, lock }),
-          check: createCheckProcessor({ engine, gates, backends, now, ...(options.onCheckLag ? { onLag: options.onCheckLag } : {}) }),
+          check: createCheckProcessor({ engine, gates, now, ...(options.onCheckLag ? { onLag: options.onCheckLag } : {}) }),
           stuck: createStuckProcessor({ engine }),
           timer: createTimerProcessor({ engine }),
-          'checkpoint-gates': createCheckpointGatesProcessor({ engine, gates, backends, now }),
+          'checkpoint-gates': createCheckpointGatesProcessor({ engine, gates, now }),
           evidence: createEvidenceProcessor({ store, dispatcher, root: options.evidenceRoot, now }),
           sweep: async () => `swept ${await dispatcher.sweep()}`,
           rollback: createRollbackProcessor({ engine, backends, gates, lock, now }),
@@ -156,7 +168,6 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     queues,
     dispatcher,
     backends,
-    world,
     vocabulary,
     redis,
     workers,

@@ -1,53 +1,24 @@
-// Which traffic backend and which signals a cutover uses. A simulated service (and every
-// service in a rehearsal) is driven by the simulation; anything else by its platform adapter.
+// Which traffic backend a cutover uses: its plan's platform, one backend per service, created on
+// first use. What a platform is (real, simulated, or wrapped by a rehearsal) is the composition
+// root's business, not this registry's.
 import type { Plan } from '../domain/plan.ts';
-import type { CanarySignals, TrafficBackend, TrafficPlatform } from '../ports.ts';
-import type { SimulatedWorld } from '../sim/simulated-traffic.ts';
 import type { Revisions, Split } from '../domain/service.ts';
-
-export interface BackendOptions {
-  readonly platforms: readonly TrafficPlatform<any>[];
-  readonly world: SimulatedWorld;
-  /** Rehearsal: simulate traffic and gates whatever the plan's platform says. */
-  readonly rehearsal?: boolean;
-  /** With rehearsal: these platforms still use their real adapter (aimed at local emulators). */
-  readonly realPlatforms?: readonly string[];
-}
+import type { TrafficBackend, TrafficPlatform } from '../ports.ts';
 
 export class Backends {
-  readonly #options: BackendOptions;
+  readonly #platforms: ReadonlyMap<string, TrafficPlatform<any>>;
   readonly #cache = new Map<string, TrafficBackend>();
 
-  constructor(options: BackendOptions) {
-    this.#options = options;
-  }
-
-  /** True when traffic for this plan is the simulation's. */
-  simulatedTraffic(plan: Plan): boolean {
-    if (plan.service.platform === 'simulated') return true;
-    return Boolean(this.#options.rehearsal) && !this.#options.realPlatforms?.includes(plan.service.platform);
-  }
-
-  /** True when this plan's gates are answered by the simulation. */
-  simulatedGates(plan: Plan): boolean {
-    if (this.#options.rehearsal) return true;
-    return plan.service.platform === 'simulated' && plan.service.gates !== 'real';
+  constructor(platforms: readonly TrafficPlatform<any>[]) {
+    this.#platforms = new Map(platforms.map((p) => [p.platform, p]));
   }
 
   for(plan: Plan): TrafficBackend {
     const cached = this.#cache.get(plan.serviceKey);
     if (cached) return cached;
-    let backend: TrafficBackend;
-    if (this.simulatedTraffic(plan)) {
-      backend = this.#options.world.backend(plan.serviceKey, `${plan.service.platform} service ${plan.service.name}`);
-    } else {
-      const platform = this.#options.platforms.find((p) => p.platform === plan.service.platform);
-      if (!platform) throw new Error(`no traffic platform "${plan.service.platform}" in this bot`);
-      backend = platform.create(plan.service);
-      // A rehearsal driving a real adapter (against emulators) still simulates some gates: they
-      // must see the split the real backend confirmed, so every confirmed split is mirrored.
-      if (this.#options.rehearsal) backend = mirrored(backend, (split) => this.#options.world.observe(plan.serviceKey, split.canary));
-    }
+    const platform = this.#platforms.get(plan.service.platform);
+    if (!platform) throw new Error(`no traffic platform "${plan.service.platform}" in this bot`);
+    const backend = platform.create(plan.service);
     this.#cache.set(plan.serviceKey, backend);
     return backend;
   }
@@ -56,26 +27,4 @@ export class Backends {
   served(plan: Plan, revisions: Revisions): Promise<Split> {
     return this.for(plan).read(revisions);
   }
-
-  async signals(plan: Plan, now: number): Promise<CanarySignals | undefined> {
-    return this.simulatedGates(plan) ? this.#options.world.signals(plan.serviceKey, now) : undefined;
-  }
-}
-
-/** The same backend, telling `observe` every split it read or confirmed. */
-function mirrored(backend: TrafficBackend, observe: (split: Split) => Promise<void>): TrafficBackend {
-  return {
-    label: backend.label,
-    preflight: (revisions: Revisions, signal?: AbortSignal) => backend.preflight(revisions, signal),
-    read: async (revisions: Revisions) => {
-      const split = await backend.read(revisions);
-      await observe(split);
-      return split;
-    },
-    shift: async (revisions: Revisions, canaryPercent: number) => {
-      const split = await backend.shift(revisions, canaryPercent);
-      await observe(split);
-      return split;
-    },
-  };
 }

@@ -1,87 +1,62 @@
 // Runs gates through their plug-in kinds: all of a check's gates at once, each under its own
 // timeout, and any throw turned into an error measurement, because a gate that cannot be
 // measured must never crash the check, nor pass.
-import type { GateSpec } from '../domain/plan.ts';
-import type { GateResult } from '../domain/state.ts';
+import type { GateSpec, Plan } from '../domain/plan.ts';
+import type { CutoverState, GateResult } from '../domain/state.ts';
 import { errored, type Measurement } from '../domain/measurement.ts';
-import type { AnyGateKind, CanarySignals, GateContext } from '../ports.ts';
-import type { Revisions, ServiceBase } from '../domain/service.ts';
+import { lookbackWindow } from '../domain/traffic.ts';
+import type { AnyGateKind, GateContext } from '../ports.ts';
 
-export interface GateRun {
-  readonly cutoverId: string;
-  readonly planName: string;
-  readonly service: ServiceBase;
-  readonly revisions: Revisions;
-  readonly stage: GateContext['stage'];
-  readonly window: GateContext['window'];
-  /** Answer from these simulated signals instead of reaching outside. */
-  readonly signals?: CanarySignals;
+/** What a run of gates is about: the cutover, its service and revisions, the cohort and the window judged. */
+export type GateRun = Omit<GateContext, 'timeoutMs' | 'signal' | 'env'>;
+
+/**
+ * The one way a job describes its gate run: `stage` null and no window for a moment with no cohort
+ * soaking (preflight, a checkpoint, the rollback steps), which judges the lookback before `now`.
+ */
+export function gateRun(plan: Plan, state: CutoverState, now: number, soak?: { readonly stage: GateContext['stage']; readonly window: GateContext['window'] }): GateRun {
+  return {
+    cutoverId: state.id,
+    planName: plan.name,
+    service: plan.service,
+    serviceKey: plan.serviceKey,
+    revisions: state.revisions,
+    stage: soak?.stage ?? null,
+    window: soak?.window ?? lookbackWindow(now),
+  };
 }
 
 export class GateRunner {
   readonly #kinds: ReadonlyMap<string, AnyGateKind>;
   readonly #env: Readonly<Record<string, string | undefined>>;
   readonly #now: () => number;
-  readonly #measured: ReadonlySet<string>;
 
-  /**
-   * `measured`: kinds measured for real even when a run carries simulated signals (a rehearsal
-   * whose cloud gates are aimed at local emulators); every other kind is then simulated.
-   */
-  constructor(
-    kinds: readonly AnyGateKind[],
-    env: Readonly<Record<string, string | undefined>>,
-    now: () => number = Date.now,
-    options: { readonly measured?: readonly string[] } = {},
-  ) {
+  constructor(kinds: readonly AnyGateKind[], env: Readonly<Record<string, string | undefined>>, now: () => number = Date.now) {
     this.#kinds = new Map(kinds.map((k) => [k.key, k]));
     this.#env = env;
     this.#now = now;
-    this.#measured = new Set(options.measured ?? []);
   }
 
   async run(specs: readonly GateSpec[], run: GateRun, signal?: AbortSignal): Promise<GateResult[]> {
     return Promise.all(
       specs.map(async (spec): Promise<GateResult> => {
+        const kind = this.#kinds.get(spec.kind);
+        if (!kind) return { gate: spec.id, measurement: errored(`no gate kind "${spec.kind}" in this bot`), at: this.#now() };
+        const controller = new AbortController();
+        const ctx: GateContext = { ...run, timeoutMs: spec.timeoutMs, signal: signal ? AbortSignal.any([signal, controller.signal]) : controller.signal, env: this.#env };
         // Data the source has not made visible yet is not looked for: the window ends that long ago.
-        // (A simulation has no lag.)
-        const lag = this.#simulated(spec, run) ? 0 : spec.dataLagMs;
+        const lag = kind.dataLagMs ? kind.dataLagMs(spec.dataLagMs, ctx) : spec.dataLagMs;
         const end = Math.min(run.window.end, this.#now() - lag);
         if (lag > 0 && end <= run.window.start) {
-          return { gate: spec.id, measurement: errored(`no data yet: ${spec.kind} data shows up ${Math.round(spec.dataLagMs / 1000)} s late`), at: this.#now(), waiting: true };
+          return { gate: spec.id, measurement: errored(`no data yet: ${spec.kind} data shows up ${Math.round(lag / 1000)} s late`), at: this.#now(), waiting: true };
         }
-        return { gate: spec.id, measurement: await this.#one(spec, { ...run, window: { start: run.window.start, end } }, signal), at: this.#now() };
+        const measurement = await this.#one(kind, spec, { ...ctx, window: { start: run.window.start, end } }, controller);
+        return { gate: spec.id, measurement, at: this.#now() };
       }),
     );
   }
 
-  #simulated(spec: GateSpec, run: GateRun): boolean {
-    return run.signals !== undefined && !this.#measured.has(spec.kind);
-  }
-
-  async #one(spec: GateSpec, run: GateRun, outer?: AbortSignal): Promise<Measurement> {
-    const kind = this.#kinds.get(spec.kind);
-    if (!kind) return errored(`no gate kind "${spec.kind}" in this bot`);
-    const controller = new AbortController();
-    const signal = outer ? AbortSignal.any([outer, controller.signal]) : controller.signal;
-    const ctx: GateContext = {
-      cutoverId: run.cutoverId,
-      planName: run.planName,
-      stage: run.stage,
-      revisions: run.revisions,
-      service: run.service,
-      window: run.window,
-      timeoutMs: spec.timeoutMs,
-      signal,
-      env: this.#env,
-    };
-    if (this.#simulated(spec, run) && run.signals) {
-      try {
-        return kind.simulate(spec.settings, ctx, run.signals);
-      } catch (error) {
-        return errored(`simulation: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
+  async #one(kind: AnyGateKind, spec: GateSpec, ctx: GateContext, controller: AbortController): Promise<Measurement> {
     let timer: NodeJS.Timeout | undefined;
     // A kind that ignores its abort signal is still cut off, a little after its own timeout.
     const guard = new Promise<Measurement>((resolve) => {

@@ -8,6 +8,7 @@ import { makePlan } from '../support/plans.ts';
 import { redisUrl, uniquePrefix } from '../support/redis.ts';
 import { Replicas } from '../support/replicas.ts';
 import { compressPlan } from '../../src/app/rehearsal/compress.ts';
+import { slowShifts } from '../support/world.ts';
 
 let replicas: Replicas | undefined;
 let control: TestRuntime | undefined;
@@ -25,7 +26,7 @@ it('a replica killed in the middle of a traffic shift and of a soak: another fin
   control = await testRuntime({ prefix, workers: false });
   const plan = compressPlan(makePlan((p) => (p.promotion = 'auto')), 2000);
   // Each shift takes 400 ms to land, so a kill can fall in the middle of one.
-  await control.world.slowShifts(plan.serviceKey, 400);
+  await slowShifts(control, plan.serviceKey, 400);
 
   const started = await control.engine.start(plan, 'U0RM1');
   if (!started.ok) throw new Error(started.refusal.code);

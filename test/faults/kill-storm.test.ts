@@ -13,6 +13,7 @@ import { makePlan } from '../support/plans.ts';
 import { redisUrl, uniquePrefix } from '../support/redis.ts';
 import { Replicas, type Replica } from '../support/replicas.ts';
 import { compressPlan } from '../../src/app/rehearsal/compress.ts';
+import { slowShifts } from '../support/world.ts';
 
 const KILLS = 50;
 /** Cutovers kept running at once during the storm. */
@@ -96,7 +97,7 @@ it(`${KILLS} kills at random points across three replicas: every cutover ends ri
       p.promotion = k.promotion;
     }), 300); // 10-minute soaks become 2 s, 1-minute checks 200 ms
     if (k.bad) await c.world.setScenario(plan.serviceKey, { name: 'bad-canary', breach_at: 50 });
-    await c.world.slowShifts(plan.serviceKey, 150);
+    await slowShifts(c, plan.serviceKey, 150);
     room.emit('act', 'start');
     const started = await c.engine.start(plan, 'U0RM1');
     if (!started.ok) throw new Error(started.refusal.code);

@@ -20,6 +20,7 @@ import { waitForAudit } from '../support/engine.ts';
 import { connect } from '../support/redis.ts';
 import { RM1, WAR_ROOM, cardOf, openRoom, quickPlan, startedId, waitForButton, type Room } from '../slack/harness.ts';
 import { auditOf, confirmedPercents, noticesOf, threadAgainstAudit } from './trail.ts';
+import { worldOf } from '../support/world.ts';
 
 let dir: string | undefined;
 let redis: RedisServer | undefined;
@@ -91,7 +92,7 @@ async function restartAndFinish(r: Room, id: string, down: (server: RedisServer)
   // every cohort was shifted once and confirmed once.
   const state = after!.state;
   expect([state.phase, state.outcome, state.traffic]).toEqual(['completed', 'completed', 100]);
-  expect((await r.bot.runtime.world.shifts(state.serviceKey)).map((s) => s.percent)).toEqual(STAGES);
+  expect((await worldOf(r.bot.runtime).shifts(state.serviceKey)).map((s) => s.percent)).toEqual(STAGES);
   expect(confirmedPercents(audit)).toEqual(STAGES);
   const checks = noticesOf(audit, 'gate_check');
   expect(new Set(checks.map((c) => c.seq)).size).toBe(checks.length);

@@ -9,6 +9,7 @@ import type { FakeSlack, RecordedCall } from '../fakes/slack-api.ts';
 import { waitForAudit } from '../support/engine.ts';
 import { ONCALL, RM1, WAR_ROOM, cardOf, openRoom, quickPlan, startedId, waitForButton, type Room } from '../slack/harness.ts';
 import { auditOf, threadAgainstAudit } from './trail.ts';
+import { worldOf } from '../support/world.ts';
 
 let room: Room | undefined;
 afterEach(async () => {
@@ -119,7 +120,7 @@ describe('a rollback is never delayed by Slack', () => {
     const reply = await r.slash('/rollback', 'brake support tickets', { user: ONCALL });
     expect(reply.text).toMatch(/^✅ Done/);
     await waitForAudit(r.bot.runtime.store, id, (e) => e.type === 'notice' && e.notice.kind === 'rolled_back', 15_000);
-    const shifts = await r.bot.runtime.world.shifts((await r.state(id)).serviceKey);
+    const shifts = await worldOf(r.bot.runtime).shifts((await r.state(id)).serviceKey);
     expect(shifts.map((s) => s.percent)).toEqual([10, 0]);
     const stableAt = shifts[1]!.at;
 
@@ -145,7 +146,7 @@ describe('a rollback is never delayed by Slack', () => {
       }),
     });
     const r = room;
-    await r.bot.runtime.world.setScenario('simulated:sour-svc', { name: 'bad-canary', breach_at: 50 });
+    await worldOf(r.bot.runtime).setScenario('simulated:sour-svc', { name: 'bad-canary', breach_at: 50 });
     const id = await startAndGo(r, 'sour');
     await waitForAudit(r.bot.runtime.store, id, (e) => e.type === 'notice' && e.notice.kind === 'traffic_confirmed' && e.notice.percent === 5);
     // Slack slows to a crawl before the canary goes bad at 50 %.
@@ -153,7 +154,7 @@ describe('a rollback is never delayed by Slack', () => {
 
     const started = await waitForAudit(r.bot.runtime.store, id, (e) => e.type === 'notice' && e.notice.kind === 'rollback_started', 20_000);
     await waitForAudit(r.bot.runtime.store, id, (e) => e.type === 'notice' && e.notice.kind === 'rolled_back', 15_000);
-    const shifts = await r.bot.runtime.world.shifts((await r.state(id)).serviceKey);
+    const shifts = await worldOf(r.bot.runtime).shifts((await r.state(id)).serviceKey);
     expect(shifts.map((s) => s.percent)).toEqual([5, 50, 0]);
     const stableAt = shifts[2]!.at;
     expect(stableAt - started.at).toBeLessThan(1_500);

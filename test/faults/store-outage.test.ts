@@ -19,6 +19,7 @@ import { HELP, STORE_DOWN } from '../../templates/replies.ts';
 import { waitForAudit } from '../support/engine.ts';
 import { OPS, RM1, RM2, WAR_ROOM, cardOf, openRoom, quickPlan, startedId, waitForButton, type Reply, type Room } from '../slack/harness.ts';
 import { auditOf, confirmedPercents, threadAgainstAudit } from './trail.ts';
+import { slowShifts, worldOf } from '../support/world.ts';
 
 let dir: string;
 let redis: RedisServer;
@@ -64,7 +65,7 @@ it('while Redis is away every command and click is refused plainly and changes n
   const approve = await waitForButton(fake, id, 'approve');
   const serviceKey = (await room.state(id)).serviceKey;
   // Each shift takes 1.5 s to land: Redis goes away in the middle of the one to 50 %.
-  await bot.runtime.world.slowShifts(serviceKey, 1_500);
+  await slowShifts(bot.runtime, serviceKey, 1_500);
   expect((await room.click('approve', approve.value, { user: RM1 })).text).toMatch(/^✅ Done/);
   await waitForAudit(store, id, (e) => e.type === 'notice' && e.notice.kind === 'shifting' && e.notice.percent === 50, 20_000);
   const moving = await room.state(id);
@@ -118,7 +119,7 @@ it('while Redis is away every command and click is refused plainly and changes n
   // The shift in flight did not land while Redis was away; it landed once after, and was confirmed once.
   const state = await room.state(id);
   expect([state.phase, state.outcome, state.traffic]).toEqual(['completed', 'completed', 100]);
-  const shifts = await bot.runtime.world.shifts(serviceKey);
+  const shifts = await worldOf(bot.runtime).shifts(serviceKey);
   expect(shifts.map((s) => s.percent)).toEqual([10, 50, 100]);
   expect(shifts[1]!.at).toBeGreaterThanOrEqual(upAt);
   const audit = await auditOf(store, id);

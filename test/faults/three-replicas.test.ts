@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { SimulatedWorld } from '../../src/sim/simulated-traffic.ts';
+import { SimulatedWorld } from '../../src/sim/world.ts';
 import { CutoverStore } from '../../src/store/cutover-store.ts';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack-api.ts';
 import { botEnv, startChildBot, type ChildBot } from '../support/child-bot.ts';

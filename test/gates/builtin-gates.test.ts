@@ -11,6 +11,7 @@ import { json, startTestServer, type TestServer } from '../support/http.ts';
 const ctx = (over: Partial<GateContext> = {}): GateContext => ({
   cutoverId: 'c1',
   planName: 'demo',
+  serviceKey: 'simulated:demo-svc',
   stage: { index: 2, percent: 25 },
   revisions: { stable: 'rev-1', canary: 'rev-2' },
   service: { platform: 'simulated', name: 'svc', stable: 'rev-1', canary: 'rev-2' },
@@ -151,7 +152,7 @@ describe('the gate runner and data lag', () => {
     const now = 10_000_000;
     const runner = new GateRunner([kind], {}, () => now);
     const spec = { id: 'g', name: 'g', kind: 'lagged', settings: {}, forMs: 0, maxErrors: 3, timeoutMs: 1000, dataLagMs: 180_000 };
-    const base = { cutoverId: 'c', planName: 'p', service: ctx().service, revisions: ctx().revisions, stage: null };
+    const base = { cutoverId: 'c', planName: 'p', service: ctx().service, serviceKey: 'cloud-run:p', revisions: ctx().revisions, stage: null };
     const fresh = await runner.run([spec], { ...base, window: { start: now - 60_000, end: now } });
     expect(fresh).toEqual([{ gate: 'g', measurement: { outcome: 'error', error: 'no data yet: lagged data shows up 180 s late' }, at: now, waiting: true }]);
     expect(seen).toEqual([]);

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ESCALATION_WORDS } from '../../templates/words.ts';
 import { ONCALL, RM1, WAR_ROOM, allText, buttons, cardOf, openRoom, quickPlan, startedId, waitForButton, type Room } from './harness.ts';
+import { worldOf } from '../support/world.ts';
 
 let room: Room;
 
@@ -34,7 +35,7 @@ const escalationsFor = (plan: string) => room.fake.channelMessages(WAR_ROOM).fil
 describe.concurrent('escalation', () => {
   it('a canary that fails its gate at 5 % is rolled back automatically, with an escalation to the managers', async () => {
     const { fake } = room;
-    await room.bot.runtime.world.setScenario('simulated:sour-svc', { name: 'bad-canary', breach_at: 5 });
+    await worldOf(room.bot.runtime).setScenario('simulated:sour-svc', { name: 'bad-canary', breach_at: 5 });
     const id = startedId(await room.slash('/cutover', 'start sour'));
     const approve = await waitForButton(fake, id, 'approve');
     expect((await room.click('approve', approve.value, { user: RM1 })).text).toMatch(/^✅ Done/);
@@ -49,7 +50,7 @@ describe.concurrent('escalation', () => {
     await fake.waitFor((f) => f.channelMessages(WAR_ROOM).find((m) => m.text.includes('Cutover sour rolled back')), { timeoutMs: 15_000 });
     const state = await room.state(id);
     expect([state.phase, state.traffic, state.rollback?.trigger]).toEqual(['rolled_back', 0, 'gate']);
-    expect((await room.bot.runtime.world.shifts(state.serviceKey)).map((s) => s.percent)).toEqual([1, 5, 0]);
+    expect((await worldOf(room.bot.runtime).shifts(state.serviceKey)).map((s) => s.percent)).toEqual([1, 5, 0]);
 
     const card = await fake.waitFor((f) => {
       const c = cardOf(f, id);

@@ -12,6 +12,7 @@ import { compressPlan } from '../../src/app/rehearsal/compress.ts';
 import { startFakeSlack, type FakeMessage, type FakeSlack } from '../fakes/slack-api.ts';
 import { planYaml } from '../support/plans.ts';
 import { redisUrl, uniquePrefix } from '../support/redis.ts';
+import { slowableShifts } from '../support/world.ts';
 import { blockAction, postToSlackEndpoint, slashCommand, type PostOptions } from '../support/slack-requests.ts';
 
 export const SECRET = 'test-signing-secret-5f2a';
@@ -108,7 +109,9 @@ export async function openRoom(plans: Record<string, string>, options: { redisUr
     PORT: '0',
   });
   if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
+  let started: Bot | undefined;
   const bot = await startBot(loaded.config, {
+    decorate: slowableShifts(() => (started as Bot).runtime.redis, prefix),
     log: silentLogger(),
     env: { PATH: process.env.PATH },
     workerSettings: { lockDurationMs: 2_000 },
@@ -116,6 +119,7 @@ export async function openRoom(plans: Record<string, string>, options: { redisUr
     slackRetries: FAST_SLACK_RETRIES,
     ...(options.planSpeed ? { adjustPlan: (plan: Plan) => compressPlan(plan, options.planSpeed as number) } : {}),
   });
+  started = bot;
   const url = `http://127.0.0.1:${bot.port}`;
   return {
     fake,

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { evidenceDir } from '../../src/evidence/writer.ts';
 import { statusCard } from '../../templates/card.ts';
 import { OPS, RM1, RM2, WAR_ROOM, allText, buttons, cardOf, openRoom, quickPlan, startedId, waitForButton, type Room } from './harness.ts';
+import { worldOf } from '../support/world.ts';
 
 let room: Room;
 
@@ -70,7 +71,7 @@ it('runs start → go/no-go → every cohort → completed, from commands and cl
   const closing = await fake.waitFor((f) => f.channelMessages(WAR_ROOM).find((m) => m.text.includes('Cutover healthy completed')), { timeoutMs: 15_000 });
   state = await room.state(id);
   expect([state.phase, state.outcome, state.traffic]).toEqual(['completed', 'completed', 100]);
-  expect((await room.bot.runtime.world.shifts(state.serviceKey)).map((s) => s.percent)).toEqual([1, 5, 10, 25, 50, 100]);
+  expect((await worldOf(room.bot.runtime).shifts(state.serviceKey)).map((s) => s.percent)).toEqual([1, 5, 10, 25, 50, 100]);
 
   // The card's final content is the stored state's, with no buttons left to click.
   const plan = (await room.bot.runtime.store.loadPlan(id))!;

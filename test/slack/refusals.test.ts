@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CutoverState } from '../../src/domain/state.ts';
 import { blockAction, nowSeconds, slashCommand } from '../support/slack-requests.ts';
 import { ELSEWHERE, NOBODY, OPS, RM1, WAR_ROOM, cardOf, openRoom, quickPlan, startedId, waitForButton, type Reply, type Room } from './harness.ts';
+import { worldOf } from '../support/world.ts';
 
 let room: Room;
 /** A running cutover of plan "guarded", waiting for its go/no-go (2 approvals). */
@@ -144,7 +145,7 @@ describe('clicks the engine refuses', () => {
     expectEphemeral(reply, 'from someone other than you: the two-person rule wants a second person');
     const state = await room.state(pair);
     expect([state.phase, state.traffic, state.approvals.go_no_go.map((a) => a.by)]).toEqual(['awaiting_go_no_go', 0, [RM1]]);
-    expect(await room.bot.runtime.world.shifts(state.serviceKey)).toEqual([]);
+    expect(await worldOf(room.bot.runtime).shifts(state.serviceKey)).toEqual([]);
     await room.fake.waitFor((f) => JSON.stringify(cardOf(f, pair)?.blocks ?? []).includes('from someone other than <@U0RM1> (two-person rule)'));
   });
 });

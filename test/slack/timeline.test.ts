@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeMessage, FakeSlack } from '../fakes/slack-api.ts';
 import { ESCALATION_WORDS } from '../../templates/words.ts';
 import { NOBODY, ONCALL, OPS, RM1, RM2, WAR_ROOM, allText, button, buttons, cardOf, openRoom, quickPlan, startedId, waitForButton, type PlanPatch, type Reply, type Room } from './harness.ts';
+import { worldOf } from '../support/world.ts';
 
 const SPEED = 60;
 let room: Room;
@@ -227,12 +228,12 @@ describe.concurrent('the runbook timeline in the room', () => {
     const ready = await waitForButton(fake, id, 'hold', approve.seq);
     expect(allText(cardOf(fake, id)!)).toContain('⏱️ *GO given*: traffic moves to 10 % on canary');
     expect(ready.text).toBe('⏸️ Hold');
-    expect(await room.bot.runtime.world.shifts(state.serviceKey)).toEqual([]);
+    expect(await worldOf(room.bot.runtime).shifts(state.serviceKey)).toEqual([]);
 
     // Traffic moves at T0.
     await fake.waitFor((f) => threadOf(f, id).find((m) => m.text.includes('traffic confirmed 10 % canary')), { timeoutMs: 15_000 });
     state = await room.state(id);
-    const [first] = await room.bot.runtime.world.shifts(state.serviceKey);
+    const [first] = await worldOf(room.bot.runtime).shifts(state.serviceKey);
     expect(first?.percent).toBe(10);
     expect(first!.at).toBeGreaterThanOrEqual(t0);
   });
@@ -277,7 +278,7 @@ describe.concurrent('the runbook timeline in the room', () => {
 
     // The canary turns bad after 100 %: an escalation offering rollback, and no rollback by itself.
     const state = await room.state(id);
-    await room.bot.runtime.world.setScenario(state.serviceKey, { name: 'bad-canary', breach_at: 100 });
+    await worldOf(room.bot.runtime).setScenario(state.serviceKey, { name: 'bad-canary', breach_at: 100 });
     const escalation = await fake.waitFor((f) => f.channelMessages(WAR_ROOM).find((m) => m.text.includes(`🚨 care cutover issue: ${ESCALATION_WORDS.hypercare_gate_failed}`)), { timeoutMs: 15_000 });
     expect(escalation.text.startsWith('<!subteam^S0MANAGERS> ')).toBe(true);
     expect(allText(escalation)).toContain('*Action:* Decide now: roll back to stable');
@@ -288,7 +289,7 @@ describe.concurrent('the runbook timeline in the room', () => {
     await fake.waitFor((f) => threadOf(f, id).filter((m) => m.text.includes(`check ${seq + 1}:`)).length > 0, { timeoutMs: 10_000 });
     const watched = await room.state(id);
     expect([watched.phase, watched.traffic, watched.rollback]).toEqual(['hypercare', 100, null]);
-    expect((await room.bot.runtime.world.shifts(watched.serviceKey)).map((s) => s.percent)).toEqual([50, 100]);
+    expect((await worldOf(room.bot.runtime).shifts(watched.serviceKey)).map((s) => s.percent)).toEqual([50, 100]);
 
     // Only a go/no-go decider may close; then the cutover completes, and SUMMARY.md carries the sign-off.
     expectEphemeral(await room.slash('/cutover', 'close care users are fine', { user: OPS }), 'You do not hold a role allowed to do that (allowed: release-manager)');

@@ -10,6 +10,8 @@ import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/app/
 import type { CutoverStore } from '../../src/store/cutover-store.ts';
 import { RecordingRoom, StaticRoles } from './recording-room.ts';
 import { redisUrl, uniquePrefix } from './redis.ts';
+import type { SimulatedWorld } from '../../src/sim/world.ts';
+import { slowableShifts, worldOf } from './world.ts';
 
 export { RecordingRoom, StaticRoles };
 
@@ -22,6 +24,8 @@ export const TEST_ROLES = {
 
 export interface TestRuntime extends Runtime {
   readonly room: RecordingRoom;
+  /** The simulated world of its prefix. */
+  readonly world: SimulatedWorld;
   readonly prefix: string;
   readonly evidenceRoot: string;
 }
@@ -30,19 +34,21 @@ export async function testRuntime(options: Partial<RuntimeOptions> & { prefix?: 
   const prefix = options.prefix ?? uniquePrefix('eng');
   const room = (options.room as RecordingRoom | undefined) ?? new RecordingRoom();
   const evidenceRoot = options.evidenceRoot ?? mkdtempSync(join(tmpdir(), 'evidence-'));
-  const runtime = await createRuntime({
+  let runtime: Runtime | undefined;
+  runtime = await createRuntime({
     redisUrl: redisUrl(),
     log: silentLogger(),
     roles: new StaticRoles(TEST_ROLES),
     sweepEveryMs: 500,
     lockTtlMs: 1_500,
     workerSettings: { lockDurationMs: 1_000, stalledIntervalMs: 500 },
+    decorate: slowableShifts(() => (runtime as Runtime).redis, prefix),
     ...options,
     prefix,
     room,
     evidenceRoot,
   });
-  return Object.assign(runtime, { room, prefix, evidenceRoot });
+  return Object.assign(runtime, { room, prefix, evidenceRoot, world: worldOf(runtime) });
 }
 
 /**

@@ -3,7 +3,6 @@ import { stringify } from 'yaml';
 import type { Plan } from '../../src/domain/plan.ts';
 import { parsePlanDocument } from '../../src/plans/parse.ts';
 import { buildVocabulary } from '../../src/app/runtime.ts';
-import type { SimulatedWorld } from '../../src/sim/simulated-traffic.ts';
 import type { PlanVocabulary } from '../../src/plans/schema.ts';
 
 export const vocabulary: PlanVocabulary = buildVocabulary({}, () => {
@@ -52,4 +51,3 @@ export const planYaml = (patch: (doc: Record<string, any>) => void = () => undef
   return stringify(doc);
 };
 
-export type { SimulatedWorld };

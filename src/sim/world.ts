@@ -1,12 +1,12 @@
-// The simulated traffic backend and signal source. State lives in Redis, so every replica and
-// every test process sees the same simulated service; each shift is logged so tests can prove
-// no traffic step ran twice or was skipped.
+// The simulated world: a service's split, its shift log and its scenario, in Redis, so every
+// replica and every test process sees the same simulated service; each shift is logged so tests
+// can prove no traffic step ran twice or was skipped. The simulated platform drives it, and a
+// rehearsal answers gates and traffic from it in place of the real services.
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
 import { measured } from '../domain/measurement.ts';
-import { TrafficError, type CanarySignals, type TrafficBackend, type TrafficErrorCode, type TrafficPlatform } from '../ports.ts';
+import type { CanarySignals, TrafficBackend } from '../ports.ts';
 import { scenarioSpec, signalsFor, type ScenarioInput, type ScenarioSpec } from './scenario.ts';
-import type { Revisions, ServiceBase, Split } from '../domain/service.ts';
+import type { Revisions, Split } from '../domain/service.ts';
 
 export interface ShiftRecord {
   readonly percent: number;
@@ -25,7 +25,7 @@ export class SimulatedWorld {
     this.#prefix = prefix;
   }
 
-  #key(serviceKey: string, part: 'split' | 'shifts' | 'scenario' | 'faults'): string {
+  #key(serviceKey: string, part: 'split' | 'shifts' | 'scenario'): string {
     return `${this.#prefix}:sim:{${serviceKey}}:${part}`;
   }
 
@@ -41,16 +41,6 @@ export class SimulatedWorld {
     return json ? (JSON.parse(json) as ScenarioSpec) : HEALTHY;
   }
 
-  /** Makes the next `times` shifts fail with `code` (fault injection for tests and drills). */
-  async failShifts(serviceKey: string, times: number, code: TrafficErrorCode = 'transient'): Promise<void> {
-    await this.#redis.hset(this.#key(serviceKey, 'faults'), 'fail', times, 'code', code);
-  }
-
-  /** Makes every shift take `ms` before it lands (to widen crash windows in tests). */
-  async slowShifts(serviceKey: string, ms: number): Promise<void> {
-    await this.#redis.hset(this.#key(serviceKey, 'faults'), 'delay', ms);
-  }
-
   async split(serviceKey: string): Promise<Split> {
     const canary = Number((await this.#redis.hget(this.#key(serviceKey, 'split'), 'canary')) ?? 0);
     return { canary, stable: 100 - canary, other: 0 };
@@ -62,13 +52,6 @@ export class SimulatedWorld {
   }
 
   async shift(serviceKey: string, canaryPercent: number, now = Date.now()): Promise<Split> {
-    const faults = await this.#redis.hgetall(this.#key(serviceKey, 'faults'));
-    if (Number(faults.delay ?? 0) > 0) await new Promise((r) => setTimeout(r, Number(faults.delay)));
-    if (Number(faults.fail ?? 0) > 0) {
-      await this.#redis.hincrby(this.#key(serviceKey, 'faults'), 'fail', -1);
-      const code = (faults.code ?? 'transient') as TrafficErrorCode;
-      throw new TrafficError(code, `simulated ${code} error while setting ${canaryPercent} %`);
-    }
     await this.#record(serviceKey, canaryPercent, now);
     return { canary: canaryPercent, stable: 100 - canaryPercent, other: 0 };
   }
@@ -120,29 +103,3 @@ export class SimulatedWorld {
   }
 }
 
-const SIMULATED_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
-
-export interface SimulatedService extends ServiceBase {
-  readonly platform: 'simulated';
-  /** `real`: traffic is simulated but gates are measured for real (a dry run of the gates). */
-  readonly gates: 'simulated' | 'real';
-}
-
-/** `world` may be a getter: plans can be validated before Redis is up. */
-export function simulatedPlatform(world: SimulatedWorld | (() => SimulatedWorld)): TrafficPlatform<SimulatedService> {
-  const resolve = () => (typeof world === 'function' ? world() : world);
-  return {
-    platform: 'simulated',
-    schema: z
-      .object({
-        platform: z.literal('simulated'),
-        name: z.string().regex(SIMULATED_NAME, { error: 'must be lowercase letters, digits and "-"' }),
-        stable: z.string().min(1).default('stable'),
-        canary: z.string().min(1).default('canary'),
-        gates: z.enum(['simulated', 'real']).default('simulated'),
-      })
-      .strict(),
-    serviceKey: (spec) => `simulated:${spec.name}`,
-    create: (spec) => resolve().backend(`simulated:${spec.name}`, `service ${spec.name}`),
-  };
-}
