@@ -66,13 +66,17 @@ function mirrored(backend: TrafficBackend, observe: (split: Split) => Promise<vo
   return {
     label: backend.label,
     preflight: (revisions: Revisions, signal?: AbortSignal) => backend.preflight(revisions, signal),
-    read: async (revisions: Revisions) => {
-      const split = await backend.read(revisions);
+    // The wrapped backend checks the signal before each of its own calls too. Observing a split
+    // it did read or confirm records a fact, so it goes ahead even if the signal aborted since.
+    read: async (revisions: Revisions, signal?: AbortSignal) => {
+      signal?.throwIfAborted();
+      const split = await backend.read(revisions, signal);
       await observe(split);
       return split;
     },
-    shift: async (revisions: Revisions, canaryPercent: number) => {
-      const split = await backend.shift(revisions, canaryPercent);
+    shift: async (revisions: Revisions, canaryPercent: number, signal?: AbortSignal) => {
+      signal?.throwIfAborted();
+      const split = await backend.shift(revisions, canaryPercent, signal);
       await observe(split);
       return split;
     },
