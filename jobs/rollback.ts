@@ -33,21 +33,28 @@ export function createRollbackProcessor(deps: RollbackDeps) {
       await job.updateData({ ...job.data, steps });
     }
     // Waits out a shift in flight (or a dead holder's lease), then goes ahead regardless:
-    // a rollback must not be blocked, and a shift re-reads the state before it acts.
+    // a rollback must not be blocked, and a shift re-reads the state before it acts. A lease it
+    // did get and then lost stops it like a transient error (another holder may be moving traffic).
     const lease = await deps.lock.acquire(state.serviceKey);
+    const signal = lease?.signal;
     try {
       const backend = deps.backends.for(plan);
-      const served = await backend.read(state.revisions);
-      const split = rollbackNeeded(served) ? await backend.shift(state.revisions, 0) : served;
+      const served = await backend.read(state.revisions, signal);
+      const split = rollbackNeeded(served) ? await backend.shift(state.revisions, 0, signal) : served;
+      signal?.throwIfAborted();
       const applied = await deps.engine.apply(id, { type: 'rollback_done', phaseSeq, percent: split.canary, steps });
       return applied.ok ? 'rolled back' : `refused: ${applied.refusal.code}`;
     } catch (error) {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (error instanceof TrafficError && rollbackGivesUp(error.code, lastAttempt)) {
-        const failed = await deps.engine.apply(id, { type: 'rollback_failed', phaseSeq, code: error.code, message: error.message, steps });
-        return failed.ok ? `failed: ${error.code}` : `refused: ${failed.refusal.code}`;
+      const lost = signal?.aborted ? (signal.reason as Error) : undefined;
+      const code = lost ? 'lease_lost' : error instanceof TrafficError ? error.code : undefined;
+      // Retried like a transient error; on the last attempt escalated, never left to fail silently.
+      if (code !== undefined && rollbackGivesUp(code, lastAttempt)) {
+        const message = (lost ?? (error as TrafficError)).message;
+        const failed = await deps.engine.apply(id, { type: 'rollback_failed', phaseSeq, code, message, steps });
+        return failed.ok ? `failed: ${code}` : `refused: ${failed.refusal.code}`;
       }
-      throw error; // transient: BullMQ retries with capped back-off
+      throw lost ?? error; // transient: BullMQ retries with capped back-off
     } finally {
       await lease?.release();
     }

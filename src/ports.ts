@@ -22,20 +22,24 @@ export class TrafficError extends Error {
   }
 }
 
-/** Where the cutover moves traffic: Cloud Run revisions, a feature flag, or the simulation. */
+/**
+ * Where the cutover moves traffic: Cloud Run revisions, a feature flag, or the simulation.
+ * `signal` (the traffic lease's) is checked before every call to the platform; once it aborted,
+ * the operation makes no further call and throws `signal.reason`, never a TrafficError.
+ */
 export interface TrafficBackend {
   /** Says what is being driven, e.g. "Cloud Run projects/p/locations/r/services/s". */
   readonly label: string;
   /** Before the cutover starts: are the service and both revisions there and ready? */
   preflight(revisions: Revisions, signal?: AbortSignal): Promise<Measurement>;
   /** The split actually served now. Throws TrafficError. */
-  read(revisions: Revisions): Promise<Split>;
+  read(revisions: Revisions, signal?: AbortSignal): Promise<Split>;
   /**
    * Serve `canaryPercent` % on the canary and the rest on stable, then confirm the served split.
    * Resolves with the confirmed split; throws TrafficError when it cannot confirm it.
    * `shift(revisions, 0)` is the rollback: 100 % on stable.
    */
-  shift(revisions: Revisions, canaryPercent: number): Promise<Split>;
+  shift(revisions: Revisions, canaryPercent: number, signal?: AbortSignal): Promise<Split>;
 }
 
 /** A traffic platform plug-in: the schema of its `service:` block and how to drive it. */

@@ -87,10 +87,13 @@ export async function withRetries<T>(fn: (attempt: number) => Promise<T>, option
   const started = now();
   const maxAttempts = Math.max(1, Math.floor(options.maxAttempts));
   for (let attempt = 1; ; attempt++) {
+    // An aborted signal ends the loop with its reason: the caller stopped wanting the result (a
+    // timeout, a lost traffic lease), so neither a retry nor what the failed attempt said matters.
     options.signal?.throwIfAborted();
     try {
       return await fn(attempt);
     } catch (error) {
+      options.signal?.throwIfAborted();
       if (!options.isTransient(error)) throw error;
       if (attempt >= maxAttempts) throw new RetriesExhaustedError(attempt, error);
       const delayMs = backoffDelay(attempt, options, options.random);
@@ -98,7 +101,12 @@ export async function withRetries<T>(fn: (attempt: number) => Promise<T>, option
         throw new RetriesExhaustedError(attempt, error);
       }
       options.onRetry?.({ attempt, delayMs, error });
-      await sleep(delayMs, options.signal);
+      try {
+        await sleep(delayMs, options.signal);
+      } catch (aborted) {
+        options.signal?.throwIfAborted();
+        throw aborted;
+      }
     }
   }
 }

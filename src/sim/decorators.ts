@@ -49,13 +49,17 @@ export function trafficMirroredInSimulation<Spec extends TrafficPlatform<any>>(p
       return {
         label: backend.label,
         preflight: (revisions, signal) => backend.preflight(revisions, signal),
-        read: async (revisions) => {
-          const split = await backend.read(revisions);
+        // The wrapped backend checks the signal before each of its own calls too. Observing a split
+        // it did read or confirm records a fact, so it goes ahead even if the signal aborted since.
+        read: async (revisions, signal) => {
+          signal?.throwIfAborted();
+          const split = await backend.read(revisions, signal);
           await observe(split);
           return split;
         },
-        shift: async (revisions, canaryPercent) => {
-          const split = await backend.shift(revisions, canaryPercent);
+        shift: async (revisions, canaryPercent, signal) => {
+          signal?.throwIfAborted();
+          const split = await backend.shift(revisions, canaryPercent, signal);
           await observe(split);
           return split;
         },

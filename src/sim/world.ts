@@ -97,8 +97,15 @@ export class SimulatedWorld {
           ],
           'simulated',
         ),
-      read: () => this.split(serviceKey),
-      shift: (_revisions: Revisions, percent: number) => this.shift(serviceKey, percent),
+      // The simulated platform call is the whole operation: checked once, before it.
+      read: async (_revisions: Revisions, signal?: AbortSignal) => {
+        signal?.throwIfAborted();
+        return this.split(serviceKey);
+      },
+      shift: async (_revisions: Revisions, percent: number, signal?: AbortSignal) => {
+        signal?.throwIfAborted();
+        return this.shift(serviceKey, percent);
+      },
     };
   }
 }

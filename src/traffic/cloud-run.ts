@@ -122,22 +122,24 @@ class CloudRunBackend implements TrafficBackend {
 
   async preflight(revisions: Revisions, signal?: AbortSignal): Promise<Measurement> {
     try {
-      return await this.#retrying(() => this.#preflightOnce(revisions), signal);
+      return await this.#retrying(() => this.#preflightOnce(revisions, signal), signal);
     } catch (error) {
       return errored(this.#describe(error));
     }
   }
 
-  async read(revisions: Revisions): Promise<Split> {
+  async read(revisions: Revisions, signal?: AbortSignal): Promise<Split> {
     try {
-      const service = await this.#retrying(() => this.#getService());
+      const service = await this.#retrying(() => this.#getService(signal), signal);
       return this.#served(service, revisions);
     } catch (error) {
+      // Stopped by the caller: its reason, not whatever the last call said, is the outcome.
+      signal?.throwIfAborted();
       throw this.#translate(error, revisions);
     }
   }
 
-  async shift(revisions: Revisions, canaryPercent: number): Promise<Split> {
+  async shift(revisions: Revisions, canaryPercent: number, signal?: AbortSignal): Promise<Split> {
     if (!Number.isInteger(canaryPercent) || canaryPercent < 0 || canaryPercent > 100) {
       throw new TrafficError('invalid', `Cloud Run splits traffic in whole percents: ${canaryPercent} is not an integer from 0 to 100`);
     }
@@ -147,27 +149,28 @@ class CloudRunBackend implements TrafficBackend {
     try {
       // A transient failure anywhere restarts from a fresh read: the update is skipped when the
       // spec already holds the target, so a retry never applies a change twice.
-      return await this.#retrying(() => this.#shiftOnce(revisions, canaryPercent));
+      return await this.#retrying(() => this.#shiftOnce(revisions, canaryPercent, signal), signal);
     } catch (error) {
+      signal?.throwIfAborted();
       throw this.#translate(error, revisions);
     }
   }
 
-  async #shiftOnce(revisions: Revisions, canaryPercent: number): Promise<Split> {
+  async #shiftOnce(revisions: Revisions, canaryPercent: number, signal: AbortSignal | undefined): Promise<Split> {
     for (let attempt = 1; attempt <= this.#timing.conflictAttempts; attempt++) {
-      const service = await this.#getService();
+      const service = await this.#getService(signal);
       const current = normalizeTargets(service.traffic);
       const desired = trafficFor(current, revisions, canaryPercent);
-      if (sameTraffic(current, desired)) return this.#confirm(revisions, canaryPercent);
+      if (sameTraffic(current, desired)) return this.#confirm(revisions, canaryPercent, signal);
       try {
-        await this.#update(service, desired);
+        await this.#update(service, desired, signal);
       } catch (error) {
         if (!isConflict(error)) throw error;
         // Someone else changed the service since we read it: read again and rebuild on their change.
         this.#log?.warn({ attempt, etag: service.etag }, 'Cloud Run service changed while shifting traffic; re-reading');
         continue;
       }
-      return this.#confirm(revisions, canaryPercent);
+      return this.#confirm(revisions, canaryPercent, signal);
     }
     throw new TrafficError(
       'conflict',
@@ -175,7 +178,10 @@ class CloudRunBackend implements TrafficBackend {
     );
   }
 
-  async #update(service: Service, traffic: ReturnType<typeof trafficFor>): Promise<void> {
+  async #update(service: Service, traffic: ReturnType<typeof trafficFor>, signal: AbortSignal | undefined): Promise<void> {
+    // The call that moves traffic: never made by a holder that lost its lease. Once sent it runs
+    // to the end (an operation cannot be recalled), and the confirmation polls stop instead.
+    signal?.throwIfAborted();
     const { services } = this.#connect();
     const context: CallContext = { action: 'update the traffic of the service', permission: 'run.services.update', resource: this.#resource };
     this.#log?.info({ traffic: toWireTargets(traffic), etag: service.etag }, 'updating Cloud Run traffic');
@@ -198,10 +204,10 @@ class CloudRunBackend implements TrafficBackend {
   }
 
   /** Waits (bounded) until traffic_statuses serve exactly the requested split. */
-  async #confirm(revisions: Revisions, canaryPercent: number): Promise<Split> {
+  async #confirm(revisions: Revisions, canaryPercent: number, signal: AbortSignal | undefined): Promise<Split> {
     const deadline = Date.now() + this.#timing.confirmTimeoutMs;
     for (;;) {
-      const service = await this.#getService();
+      const service = await this.#getService(signal);
       const split = this.#served(service, revisions);
       if (split.canary === canaryPercent && split.stable === 100 - canaryPercent && split.other === 0) return split;
       const failed = service.terminalCondition?.state === 'CONDITION_FAILED' && !service.reconciling;
@@ -214,7 +220,7 @@ class CloudRunBackend implements TrafficBackend {
           `asked ${this.#resource} for canary ${canaryPercent}% / stable ${100 - canaryPercent}%, it serves ${describeSplit(split)}: ${why}`,
         );
       }
-      await sleep(this.#timing.confirmPollMs);
+      await sleep(this.#timing.confirmPollMs, undefined, signal ? { signal } : undefined);
     }
   }
 
@@ -222,9 +228,9 @@ class CloudRunBackend implements TrafficBackend {
     return splitOf(normalizeTargets(service.trafficStatuses), revisions, service.latestReadyRevision ?? '');
   }
 
-  async #preflightOnce(revisions: Revisions): Promise<Measurement> {
+  async #preflightOnce(revisions: Revisions, signal: AbortSignal | undefined): Promise<Measurement> {
     try {
-      await this.#getService();
+      await this.#getService(signal);
     } catch (error) {
       if (!(error instanceof CloudCallError) || error.code !== GrpcStatus.NOT_FOUND) throw error;
       return measured(
@@ -236,7 +242,7 @@ class CloudRunBackend implements TrafficBackend {
     const problems: string[] = [];
     for (const side of ['stable', 'canary'] as const) {
       const name = revisions[side];
-      const revision = await this.#getRevision(name);
+      const revision = await this.#getRevision(name, signal);
       const owner = revision ? shortName(revision.service || (revision.name ?? '').replace(/\/revisions\/[^/]*$/, '')) : '';
       const belongs = revision !== undefined && owner === this.#spec.name;
       let found: string;
@@ -266,7 +272,8 @@ class CloudRunBackend implements TrafficBackend {
     return measured(observations, problems.length > 0 ? problems.join('; ') : undefined);
   }
 
-  async #getService(): Promise<Service> {
+  async #getService(signal?: AbortSignal): Promise<Service> {
+    signal?.throwIfAborted();
     const { services } = this.#connect();
     const [service] = await callGoogle({ action: 'read the service', permission: 'run.services.get', resource: this.#resource }, () =>
       services.getService({ name: this.#resource }, this.#callOptions()),
@@ -275,7 +282,8 @@ class CloudRunBackend implements TrafficBackend {
   }
 
   /** The revision, or undefined when it does not exist. */
-  async #getRevision(name: string): Promise<Revision | undefined> {
+  async #getRevision(name: string, signal: AbortSignal | undefined): Promise<Revision | undefined> {
+    signal?.throwIfAborted();
     const { revisions } = this.#connect();
     const resource = `${this.#resource}/revisions/${name}`;
     try {

@@ -78,7 +78,7 @@ class HttpFlagBackend implements TrafficBackend {
 
   async preflight(_revisions: Revisions, signal?: AbortSignal): Promise<Measurement> {
     try {
-      const value = await this.#retrying(() => this.#readValue(), signal);
+      const value = await this.#retrying(() => this.#readValue(signal), signal);
       const ok = value !== undefined && value >= 0 && value <= 100;
       return measured(
         [{ name: 'flag_value', value: value ?? null, threshold: 'a number from 0 to 100', ok }],
@@ -89,37 +89,40 @@ class HttpFlagBackend implements TrafficBackend {
     }
   }
 
-  async read(_revisions: Revisions): Promise<Split> {
+  async read(_revisions: Revisions, signal?: AbortSignal): Promise<Split> {
     try {
-      const value = await this.#retrying(() => this.#readValue());
+      const value = await this.#retrying(() => this.#readValue(signal), signal);
       if (value === undefined) {
         throw new TrafficError('unconfirmed', `${this.#readUrl} did not answer a number at "${this.#spec.read.path}"`);
       }
       return splitFor(value);
     } catch (error) {
+      // Stopped by the caller: its reason, not whatever the last request said, is the outcome.
+      signal?.throwIfAborted();
       throw this.#translate(error);
     }
   }
 
-  async shift(_revisions: Revisions, canaryPercent: number): Promise<Split> {
+  async shift(_revisions: Revisions, canaryPercent: number, signal?: AbortSignal): Promise<Split> {
     if (!Number.isFinite(canaryPercent) || canaryPercent < 0 || canaryPercent > 100) {
       throw new TrafficError('invalid', `the canary percentage must be from 0 to 100, got ${canaryPercent}`);
     }
     try {
       // Setting a value is idempotent, so a POST that may or may not have landed is safe to resend.
-      await this.#retrying(() => this.#write(canaryPercent));
-      return await this.#confirm(canaryPercent);
+      await this.#retrying(() => this.#write(canaryPercent, signal), signal);
+      return await this.#confirm(canaryPercent, signal);
     } catch (error) {
+      signal?.throwIfAborted();
       throw this.#translate(error);
     }
   }
 
-  async #confirm(percent: number): Promise<Split> {
+  async #confirm(percent: number, signal: AbortSignal | undefined): Promise<Split> {
     let seen: number | undefined;
     for (let attempt = 1; attempt <= this.#timing.confirmAttempts; attempt++) {
-      seen = await this.#retrying(() => this.#readValue());
+      seen = await this.#retrying(() => this.#readValue(signal), signal);
       if (seen === percent) return splitFor(percent);
-      if (attempt < this.#timing.confirmAttempts) await sleep(this.#timing.confirmPollMs);
+      if (attempt < this.#timing.confirmAttempts) await sleep(this.#timing.confirmPollMs, undefined, signal ? { signal } : undefined);
     }
     throw new TrafficError(
       'unconfirmed',
@@ -127,13 +130,13 @@ class HttpFlagBackend implements TrafficBackend {
     );
   }
 
-  async #write(percent: number): Promise<void> {
+  async #write(percent: number, signal: AbortSignal | undefined): Promise<void> {
     this.#log?.info({ url: this.#spec.url, percent }, 'setting the canary percentage flag');
-    await this.#request('POST', this.#spec.url, JSON.stringify(renderBody(this.#spec.body, percent)));
+    await this.#request('POST', this.#spec.url, JSON.stringify(renderBody(this.#spec.body, percent)), signal);
   }
 
-  async #readValue(): Promise<number | undefined> {
-    const text = await this.#request('GET', this.#readUrl);
+  async #readValue(signal: AbortSignal | undefined): Promise<number | undefined> {
+    const text = await this.#request('GET', this.#readUrl, undefined, signal);
     let document: unknown;
     try {
       document = JSON.parse(text);
@@ -154,7 +157,10 @@ class HttpFlagBackend implements TrafficBackend {
     return token;
   }
 
-  async #request(method: 'GET' | 'POST', url: string, body?: string): Promise<string> {
+  async #request(method: 'GET' | 'POST', url: string, body: string | undefined, signal: AbortSignal | undefined): Promise<string> {
+    // Checked before each request; one already sent runs to its own timeout (a POST in flight may
+    // land anyway, and the retried job re-reads the flag).
+    signal?.throwIfAborted();
     const token = this.#token();
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';

@@ -100,4 +100,29 @@ describe('withRetries', () => {
     await expect(failure).rejects.toThrow('cutover cancelled');
     expect(calls).toBe(1);
   });
+
+  it('an attempt failing once the signal aborted is not retried: the reason is thrown, not its error', async () => {
+    const controller = new AbortController();
+    const reason = new Error('lease lost');
+    const retries: number[] = [];
+    const failure = withRetries(
+      async () => { controller.abort(reason); throw new Transient('unavailable'); },
+      { ...base, maxAttempts: 5, signal: controller.signal, onRetry: (i) => retries.push(i.attempt) },
+    );
+    await expect(failure).rejects.toBe(reason);
+    expect(retries).toEqual([]);
+  });
+
+  it('an abort during the back-off wakes the wait and throws the reason (not an AbortError)', async () => {
+    const controller = new AbortController();
+    const reason = new Error('lease lost');
+    let calls = 0;
+    const failure = withRetries(
+      async () => { calls++; throw new Transient('unavailable'); },
+      // A long back-off on the real timer: only the abort can end it within the test.
+      { ...base, baseMs: 60_000, capMs: 60_000, random: () => 0.999, maxAttempts: 5, signal: controller.signal, onRetry: () => void setImmediate(() => controller.abort(reason)) },
+    );
+    await expect(failure).rejects.toBe(reason);
+    expect(calls).toBe(1);
+  });
 });

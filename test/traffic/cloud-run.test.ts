@@ -300,6 +300,60 @@ describe('shift', () => {
   });
 });
 
+describe('a stop signal (the traffic lease)', () => {
+  const stopped = () => {
+    const controller = new AbortController();
+    const reason = new Error('lost the traffic lease');
+    return { signal: controller.signal, stop: () => controller.abort(reason), reason };
+  };
+
+  it('already aborted: no call at all, and the reason is thrown rather than a TrafficError', async () => {
+    const { spec: s, revisions } = fixture();
+    const { signal, stop, reason } = stopped();
+    stop();
+    const gets = fake.callCount('GetService');
+    await expect(platform.create(s).read(revisions, signal)).rejects.toBe(reason);
+    await expect(platform.create(s).shift(revisions, 5, signal)).rejects.toBe(reason);
+    expect(fake.callCount('GetService')).toBe(gets);
+  });
+
+  it('aborted once the service was read: UpdateService is never called', async () => {
+    const { spec: s, name, revisions } = fixture();
+    const { signal, stop, reason } = stopped();
+    fake.afterNext('GetService', stop);
+    await expect(platform.create(s).shift(revisions, 5, signal)).rejects.toBe(reason);
+    expect(updatesOf(name)).toHaveLength(0);
+    expect(served(name)).toEqual([`${revisions.stable}=100`]);
+  });
+
+  it('aborted while a transient error is being retried: no further attempt', async () => {
+    const { spec: s, name, revisions } = fixture();
+    const { signal, stop, reason } = stopped();
+    fake.failNext('GetService', status.UNAVAILABLE, 100);
+    fake.beforeNext('GetService', stop);
+    const gets = fake.callCount('GetService');
+    await expect(platform.create(s).shift(revisions, 5, signal)).rejects.toBe(reason);
+    fake.clearFaults();
+    expect(fake.callCount('GetService') - gets).toBe(1);
+    expect(updatesOf(name)).toHaveLength(0);
+  });
+
+  it('aborted after the update was sent: the confirmation polls stop', async () => {
+    const { spec: s, name, revisions } = fixture();
+    const { signal, stop, reason } = stopped();
+    fake.statusLag(Number.POSITIVE_INFINITY);
+    let stoppedAt = 0;
+    fake.afterNext('UpdateService', () => {
+      stoppedAt = performance.now();
+      stop();
+    });
+    await expect(platform.create(s).shift(revisions, 5, signal)).rejects.toBe(reason);
+    // Ended by the stop, not by the 300 ms confirmation deadline.
+    expect(performance.now() - stoppedAt).toBeLessThan(FAST.confirmTimeoutMs);
+    expect(updatesOf(name)).toHaveLength(1);
+  });
+});
+
 describe('read', () => {
   it('resolves LATEST to the latest ready revision and counts third revisions as other', async () => {
     const { spec: s, name, revisions } = fixture();

@@ -129,6 +129,48 @@ describe('http-flag shift', () => {
   });
 });
 
+describe('http-flag with a stop signal (the traffic lease)', () => {
+  /** A backend whose `fetch` aborts `controller` once a request of `method` has been answered. */
+  function stoppingAfter(method: 'GET' | 'POST', controller: AbortController, reason: Error) {
+    const platform = httpFlagPlatform({
+      env: ENV,
+      retry: FAST,
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
+        if (init?.method === method) controller.abort(reason);
+        return response;
+      },
+    });
+    return platform.create(platform.schema.parse({ platform: 'http-flag', name: 'pags-canary', url: `${server.url}/flags/${flag}`, token_env: 'FEATURE_FLAG_API_KEY', timeout: '1s' }));
+  }
+
+  it('already aborted: no request, and the reason is thrown rather than a TrafficError', async () => {
+    const controller = new AbortController();
+    const reason = new Error('lost the traffic lease');
+    controller.abort(reason);
+    const before = server.requests.length;
+    await expect(backend().shift(REVISIONS, 10, controller.signal)).rejects.toBe(reason);
+    await expect(backend().read(REVISIONS, controller.signal)).rejects.toBe(reason);
+    expect(server.requests.length).toBe(before);
+  });
+
+  it('aborted while a 503 is being retried: no further POST', async () => {
+    const controller = new AbortController();
+    const reason = new Error('lost the traffic lease');
+    server.failNext('POST', 503, 10);
+    await expect(stoppingAfter('POST', controller, reason).shift(REVISIONS, 10, controller.signal)).rejects.toBe(reason);
+    expect(posts()).toHaveLength(1);
+  });
+
+  it('aborted once the value was POSTed: the read-backs stop', async () => {
+    const controller = new AbortController();
+    const reason = new Error('lost the traffic lease');
+    await expect(stoppingAfter('POST', controller, reason).shift(REVISIONS, 10, controller.signal)).rejects.toBe(reason);
+    expect(posts()).toHaveLength(1);
+    expect(server.requests.at(-1)).toMatchObject({ method: 'POST' });
+  });
+});
+
 describe('http-flag preflight', () => {
   it('passes when the flag answers a percentage', async () => {
     server.setFlag(flag, { value: 12 });
