@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../src/infra/redis-server.ts';
-import { silentLogger } from '../src/log.ts';
 import { parsePlanText } from '../src/plans/parse.ts';
 import type { WarRoom } from '../src/ports.ts';
 import { RehearsalRoles } from '../src/app/rehearsal/driver.ts';
@@ -14,6 +13,7 @@ import { SimulatedWorld } from '../src/sim/world.ts';
 import { buildVocabulary, createRuntime } from '../src/app/runtime.ts';
 import { readFileSync } from 'node:fs';
 import { compressPlan } from '../src/app/rehearsal/compress.ts';
+import { silentLogger } from '../test/support/log.ts';
 
 export interface CheckCost {
   readonly checks: number;

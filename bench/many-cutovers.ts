@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { isTerminal } from '../src/domain/state.ts';
-import { silentLogger } from '../src/log.ts';
 import { parsePlanDocument } from '../src/plans/parse.ts';
 import { SimulatedWorld } from '../src/sim/world.ts';
 import { buildVocabulary, createRuntime, type Runtime } from '../src/app/runtime.ts';
 import { allRoles, percentile, privateRedis, quietRoom } from './support.ts';
+import { silentLogger } from '../test/support/log.ts';
 
 export interface ManyResult {
   readonly cutovers: number;

@@ -1,8 +1,8 @@
 // A bot replica for the many-cutovers benchmark: the real runtime and workers, reporting each
 // gate check's lag and each job it finished on stdout.
-import { silentLogger } from '../src/log.ts';
 import { createRuntime } from '../src/app/runtime.ts';
 import { allRoles, quietRoom } from './support.ts';
+import { silentLogger } from '../test/support/log.ts';
 
 const out = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
 const runtime = await createRuntime({

@@ -8,7 +8,7 @@ import type { Backends } from '../src/runtime/backends.ts';
 import type { Engine } from '../src/runtime/engine.ts';
 import { gateRun, type GateRunner } from '../src/runtime/gate-runner.ts';
 
-export const BACKEND_GATE_ID = 'traffic-backend';
+const BACKEND_GATE_ID = 'traffic-backend';
 
 export interface PreflightDeps {
   readonly engine: Pick<Engine, 'apply' | 'store'>;

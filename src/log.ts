@@ -46,5 +46,3 @@ export function createLogger(options: { level?: string; name?: string; destinati
     (options.destination ?? process.stdout) as pino.DestinationStream,
   );
 }
-
-export const silentLogger = (): Logger => pino({ level: 'silent' });

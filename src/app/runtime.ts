@@ -93,12 +93,12 @@ export function buildVocabulary(
 }
 
 /** The store's client fails fast when Redis is gone, so a command can say so at once. */
-export function storeClient(url: string): Redis {
+function storeClient(url: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 3_000, lazyConnect: true });
 }
 
 /** BullMQ's connection waits for Redis to come back instead of failing. */
-export function queueClient(url: string): Redis {
+function queueClient(url: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
 }
 

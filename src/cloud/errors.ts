@@ -2,14 +2,14 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 
 /** Codes worth retrying: the call may well succeed a moment later. */
-export const TRANSIENT_CODES: ReadonlySet<number> = new Set([
+const TRANSIENT_CODES: ReadonlySet<number> = new Set([
   GrpcStatus.UNAVAILABLE,
   GrpcStatus.DEADLINE_EXCEEDED,
   GrpcStatus.RESOURCE_EXHAUSTED,
   GrpcStatus.INTERNAL,
 ]);
 
-export function grpcCode(error: unknown): number | undefined {
+function grpcCode(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? code : undefined;
 }
@@ -18,7 +18,7 @@ export const codeName = (code: number | undefined): string =>
   code === undefined ? 'error' : (GrpcStatus[code] ?? `code ${code}`);
 
 /** The server's own words: `details` without the client's "7 PERMISSION_DENIED: " prefix. */
-export function grpcDetails(error: unknown): string {
+function grpcDetails(error: unknown): string {
   const details = (error as { details?: unknown } | null)?.details;
   if (typeof details === 'string' && details.trim()) return details.trim();
   const message = error instanceof Error ? error.message : String(error);

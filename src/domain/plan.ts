@@ -35,7 +35,7 @@ export type ApprovalAction = 'start' | 'go_no_go' | 'promote' | 'rollback' | 'ho
 
 /** A runbook checkpoint relative to T0 (seed 001's T-60 … T+30, seed 003's T+60 … T+180). */
 export interface Checkpoint {
-  /** Minutes relative to T0, e.g. -60 for T-60. */
+  /** Milliseconds relative to T0, e.g. -3 600 000 for T-60. */
   readonly offsetMs: number;
   /** As written in the plan: "T-60", "T+30", "T0". */
   readonly label: string;

@@ -5,7 +5,7 @@ import type { Measurement } from './measurement.ts';
 import type { ApprovalAction } from './plan.ts';
 import type { Split } from './service.ts';
 
-export const PHASES = [
+const PHASES = [
   'scheduled',
   'preflight',
   'awaiting_go_no_go',
@@ -23,7 +23,7 @@ export const PHASES = [
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
-export const TERMINAL_PHASES: readonly Phase[] = ['rolled_back', 'completed', 'aborted', 'failed'];
+const TERMINAL_PHASES: readonly Phase[] = ['rolled_back', 'completed', 'aborted', 'failed'];
 export const isTerminal = (phase: Phase): boolean => TERMINAL_PHASES.includes(phase);
 
 /**

@@ -4,7 +4,7 @@ import { judgeOnce } from './gates.ts';
 import type { Plan } from './plan.ts';
 import type { CheckpointState, CutoverState, Effect, GateLine, GateResult, GateRecord, RefusalCode } from './state.ts';
 
-export const PENDING: CheckpointState = { status: 'pending', openedAt: null, doneAt: null, ticks: [], gates: null, gateRuns: 0, nudged: false, escalated: false };
+const PENDING: CheckpointState = { status: 'pending', openedAt: null, doneAt: null, ticks: [], gates: null, gateRuns: 0, nudged: false, escalated: false };
 
 export interface Step {
   readonly checkpoints: readonly CheckpointState[];
@@ -14,7 +14,7 @@ export interface Step {
 
 export const initialCheckpoints = (plan: Plan): CheckpointState[] => plan.timeline.map((c) => ({ ...PENDING, ticks: c.checklist.map(() => null) }));
 
-export const dueAt = (plan: Plan, t0: number, index: number): number => t0 + (plan.timeline[index]?.offsetMs ?? 0);
+const dueAt = (plan: Plan, t0: number, index: number): number => t0 + (plan.timeline[index]?.offsetMs ?? 0);
 
 /** When a cutover scheduled at `scheduledAt` starts its preflight: with its first checkpoint (T-60 in seed 001), or at T0; never before it was scheduled. */
 export const startsAt = (plan: Plan, t0: number, scheduledAt: number): number => Math.max(scheduledAt, t0 + Math.min(0, ...plan.timeline.map((c) => c.offsetMs)));

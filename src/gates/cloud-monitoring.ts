@@ -15,7 +15,7 @@ import { durationSchema } from '../plans/duration.ts';
 
 type TimeSeries = protos.google.monitoring.v3.ITimeSeries;
 
-export const cloudMonitoringSchema = z
+const cloudMonitoringSchema = z
   .strictObject(
     {
       metric: z.enum(['error_ratio', 'p95_latency'], { error: 'metric must be error_ratio (5xx share of requests) or p95_latency (ms)' }),

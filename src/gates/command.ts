@@ -94,7 +94,7 @@ export interface CommandRun {
   readonly spawnError?: string;
 }
 
-export function runCommand(spec: CommandSettings, ctx: GateContext): Promise<CommandRun> {
+function runCommand(spec: CommandSettings, ctx: GateContext): Promise<CommandRun> {
   const vars = templateVars(ctx);
   const [file, ...args] = fill(spec.argv, vars);
   const env: Record<string, string> = {};

@@ -14,7 +14,7 @@ export const MAX_PLAN_BYTES = 256 * 1024;
  * tens of thousands of brackets takes seconds to refuse, and the bot answers nobody meanwhile. A plan
  * has a few dozen; counting them all (quoted or not) bounds the nesting whatever the file hides.
  */
-export const MAX_PLAN_BRACKETS = 2_000;
+const MAX_PLAN_BRACKETS = 2_000;
 
 function brackets(text: string): number {
   let count = 0;
@@ -45,7 +45,7 @@ function schemaFor(vocabulary: PlanVocabulary) {
 }
 
 /** `stages[2].soak`, `gates.preflight[0].http.url`; the empty path is the plan itself. */
-export function formatPath(path: readonly PropertyKey[]): string {
+function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
@@ -54,7 +54,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out || '(plan)';
 }
 
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   const lines = issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
   return [...new Set(lines)];
 }

@@ -41,7 +41,7 @@ export interface EngineDeps {
 const MAX_ATTEMPTS = 25;
 
 /** `control-service-20261123t154700z-3fa2`: readable, sortable, unique. */
-export function newCutoverId(plan: string, now: number): string {
+function newCutoverId(plan: string, now: number): string {
   return `${plan}-${compactTimestamp(now).toLowerCase()}-${randomBytes(2).toString('hex')}`;
 }
 

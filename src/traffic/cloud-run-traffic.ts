@@ -3,8 +3,8 @@ import type { Revisions, Split } from '../domain/service.ts';
 // Kept apart from the adapter so the rules (tags kept, order stable, 0 % targets dropped) are
 // unit-testable on their own.
 
-export const REVISION_TYPE = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION' as const;
-export const LATEST_TYPE = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST' as const;
+const REVISION_TYPE = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION' as const;
+const LATEST_TYPE = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST' as const;
 
 export interface WireTarget {
   type: typeof REVISION_TYPE | typeof LATEST_TYPE;

@@ -45,7 +45,7 @@ export interface CloudRunTiming extends RetryBudget {
   readonly confirmPollMs: number;
 }
 
-export const DEFAULT_CLOUD_RUN_TIMING: CloudRunTiming = {
+const DEFAULT_CLOUD_RUN_TIMING: CloudRunTiming = {
   maxAttempts: 5,
   baseMs: 500,
   capMs: 8_000,

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { unknownKeys } from '../gates/unknown-keys.ts';
 import { durationSchema } from '../plans/duration.ts';
 
-export const PERCENT_PLACEHOLDER = '{percent}';
+const PERCENT_PLACEHOLDER = '{percent}';
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 

@@ -18,7 +18,7 @@ export interface HttpFlagTiming extends RetryBudget {
   readonly confirmPollMs: number;
 }
 
-export const DEFAULT_HTTP_FLAG_TIMING: HttpFlagTiming = {
+const DEFAULT_HTTP_FLAG_TIMING: HttpFlagTiming = {
   maxAttempts: 4,
   baseMs: 500,
   capMs: 5_000,

@@ -11,7 +11,6 @@ import { EMULATOR_ENV } from '../../src/cloud/clients.ts';
 import type { AuditEntry } from '../../src/domain/audit.ts';
 import type { Plan } from '../../src/domain/plan.ts';
 import type { CutoverState, GateRecord } from '../../src/domain/state.ts';
-import { silentLogger } from '../../src/log.ts';
 import { createRuntime, type Runtime } from '../../src/app/runtime.ts';
 import type { CloudRunTiming } from '../../src/traffic/cloud-run.ts';
 import type { HttpFlagTiming } from '../../src/traffic/http-flag.ts';
@@ -21,6 +20,7 @@ import { cloudRunHistory, flagHistory, HEALTHY, ProductionTraffic, servedCanary,
 import { basePlanDocument, planFrom } from '../support/plans.ts';
 import { RecordingRoom, StaticRoles } from '../support/recording-room.ts';
 import { redisUrl, uniquePrefix } from '../support/redis.ts';
+import { silentLogger } from '../support/log.ts';
 
 // The Google clients must not probe for a metadata server on this machine.
 process.env.METADATA_SERVER_DETECTION = 'none';

@@ -26,7 +26,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { register } from '../../commands/index.ts';
 import { ephemeral, type CommandDeps, type ListenerDeps } from '../../commands/common.ts';
 import { perform } from '../../commands/work.ts';
-import { silentLogger } from '../../src/log.ts';
 import { PlanCatalog } from '../../src/plans/catalog.ts';
 import { encodeButtonValue } from '../../templates/button-value.ts';
 import { CARD_ACTIONS } from '../../templates/card.ts';
@@ -35,6 +34,7 @@ import { checkMessage } from '../fakes/slack-api.ts';
 import { notice, testRuntime, waitForAudit, type TestRuntime } from '../support/engine.ts';
 import { blockAction, slashCommand } from '../support/slack-requests.ts';
 import { ELSEWHERE, NOBODY, RM1, WAR_ROOM, awaitReply, openRoom, quickPlan, startedId, waitForButton, type Room } from '../slack/harness.ts';
+import { silentLogger } from '../support/log.ts';
 
 // ---- inputs ------------------------------------------------------------------------------------
 

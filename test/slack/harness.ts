@@ -4,7 +4,6 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.ts';
-import { silentLogger } from '../../src/log.ts';
 import { startBot, type Bot } from '../../src/app/main.ts';
 import type { CutoverState } from '../../src/domain/state.ts';
 import type { Plan } from '../../src/domain/plan.ts';
@@ -14,6 +13,7 @@ import { planYaml } from '../support/plans.ts';
 import { redisUrl, uniquePrefix } from '../support/redis.ts';
 import { slowableShifts } from '../support/world.ts';
 import { blockAction, postToSlackEndpoint, slashCommand, type PostOptions } from '../support/slack-requests.ts';
+import { silentLogger } from '../support/log.ts';
 
 export const SECRET = 'test-signing-secret-5f2a';
 export const WAR_ROOM = 'C0WARROOM';

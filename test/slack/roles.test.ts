@@ -3,10 +3,10 @@
 // fails grants nothing and is asked again next time.
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { webApi } from '@slack/bolt';
-import { silentLogger } from '../../src/log.ts';
 import { SlackRoles } from '../../src/slack/roles.ts';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack-api.ts';
 import { makePlan } from '../support/plans.ts';
+import { silentLogger } from '../support/log.ts';
 
 let fake: FakeSlack;
 let client: webApi.WebClient;

@@ -2,11 +2,11 @@
 // entry goes, and how the evidence package is uploaded.
 import { webApi } from '@slack/bolt';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.ts';
 import { COMBINED_LOGS, SlackWarRoom, uploads } from '../../src/slack/war-room.ts';
 import { Drive, OPS, reach } from '../domain/drive.ts';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack-api.ts';
 import { makePlan } from '../support/plans.ts';
+import { silentLogger } from '../support/log.ts';
 
 let fake: FakeSlack;
 let client: webApi.WebClient;

@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { AuditEntry } from '../../src/domain/audit.ts';
-import { silentLogger } from '../../src/log.ts';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/app/runtime.ts';
 import type { CutoverStore } from '../../src/store/cutover-store.ts';
 import { RecordingRoom, StaticRoles } from './recording-room.ts';
 import { redisUrl, uniquePrefix } from './redis.ts';
 import type { SimulatedWorld } from '../../src/sim/world.ts';
 import { slowableShifts, worldOf } from './world.ts';
+import { silentLogger } from './log.ts';
 
 export { RecordingRoom, StaticRoles };
 
