@@ -166,9 +166,12 @@ async function snapshot(redis: Redis, prefix: string): Promise<Snapshot> {
   do {
     const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
     cursor = next;
-    // BullMQ's keys aside, and the war room's delivery cursor: the notifier may still be catching up
-    // on entries from before (no refused input commits anything, so nothing new is ever announced).
-    keys.push(...batch.filter((k) => !k.startsWith(`${prefix}:bull:`) && !k.endsWith(':room')));
+    // What the bot's own background work drains is not state: BullMQ's keys, the war room's
+    // delivery cursor (the notifier may still be catching up on entries from before), and the
+    // outboxes the dispatcher and its sweep empty. No refused input commits anything, so nothing
+    // new is ever announced or dispatched; the states themselves are compared below.
+    const drained = (k: string) => k.startsWith(`${prefix}:bull:`) || k.endsWith(':room') || k.endsWith(':outbox') || k === `${prefix}:outbox`;
+    keys.push(...batch.filter((k) => !drained(k)));
   } while (cursor !== '0');
   const out: Snapshot = new Map();
   for (const key of keys.sort()) {
