@@ -189,16 +189,26 @@ it('Redis forgets the go/no-go after Cloud Run took the first cohort: an abort i
 
   // The bot remembers a go/no-go still waiting and no traffic; Cloud Run serves 10 % on the canary.
   const remembered = (await runtime.store.loadState(id))!;
-  expect([remembered.phase, remembered.traffic, remembered.approvals.go_no_go]).toEqual(['awaiting_go_no_go', 0, []]);
+  expect([remembered.phase, remembered.approvals.go_no_go]).toEqual(['awaiting_go_no_go', []]);
   expect(service.served()).toBe(10);
 
-  // Abort reads the service first: it would leave the canary serving, so it is refused and says why.
+  // Abort would leave the canary serving, so it is refused and says why. Two orders are both right
+  // here, and a loaded machine shows either: the shift job Cloud Run answered is still running in
+  // this process, and if its confirmation lands once Redis is back, the bot records the 10 % it saw
+  // (a confirmed split is a fact, recorded whatever the phase); if not, only the service knows, and
+  // the abort learns it by reading the service first.
   const aborted = await runtime.engine.command(id, { type: 'abort', by: 'U0RM1', reason: 'change freeze' });
-  expect(aborted.ok || aborted.refusal).toMatchObject({ code: 'traffic_on_canary', served: 10 });
-  if (!aborted.ok) {
-    expect(refusal(aborted.refusal, aborted.state, Date.now())).toContain('The service serves 10 % on the canary, though this cutover recorded none');
+  expect(aborted.ok || aborted.refusal.code).toBe('traffic_on_canary');
+  if (aborted.ok) return;
+  const words = refusal(aborted.refusal, aborted.state, Date.now());
+  if (aborted.state?.traffic === 0) {
+    expect(aborted.refusal).toMatchObject({ served: 10 });
+    expect(words).toContain('The service serves 10 % on the canary, though this cutover recorded none');
+  } else {
+    expect(aborted.state).toMatchObject({ phase: 'awaiting_go_no_go', traffic: 10 });
+    expect(words).toContain('The canary serves traffic');
   }
-  expect(await runtime.store.loadState(id)).toEqual(remembered);
+  expect(await runtime.store.loadState(id)).toMatchObject({ phase: 'awaiting_go_no_go', approvals: { go_no_go: [] } });
   expect(service.accepted()).toEqual([10]);
 
   // The rollback the refusal points to returns all traffic to stable, and the cutover ends.
