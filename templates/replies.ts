@@ -46,6 +46,16 @@ export const BOT_FAILED = '⚠️ The bot hit an error handling that. Check the 
 
 export const BAD_BUTTON = 'That button was not made by this bot (or is damaged), so nothing was changed. Use the buttons on the current status card.';
 
+/**
+ * A click on a button no listener of this bot takes: most often one an older version of the bot
+ * drew, still in the channel after an upgrade.
+ */
+export const STALE_BUTTON =
+  "That button is no longer valid (it was drawn by an older version of the bot), so nothing was changed. Use the buttons on the cutover's current status card, or `/cutover status` to see where it stands.";
+
+/** A slash command the bot cannot take: not one of its commands, or not in the form Slack sends. */
+export const UNREADABLE_COMMAND = `The bot could not read that command, so nothing was changed. Try it again; \`${USAGE.help}\` lists the commands.`;
+
 export const usageReply = (problem: string, usage: UsageKey): string => `${escape(problem)}\nUsage: \`${USAGE[usage]}\` (\`/cutover help\` lists every command)`;
 
 export const wrongChannel = (plan: string, channel: string): string =>

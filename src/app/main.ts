@@ -114,6 +114,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       identity: { botId: identity.bot_id, botUserId: identity.user_id },
       clientOptions,
       logger: slackLog,
+      log,
       readiness: () => readiness(runtime),
     });
     register(slack.app, { handOver: runtime.handOver, log });
@@ -178,8 +179,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  // One bad request must not take the bot down (Bolt 5.1 rejects unhandled on a signed request whose
-  // payload is `null`): everything is in Redis and every job retries, so log it and keep serving.
+  // One bad request must not take the bot down (Bolt 5.1 rejected unhandled on a signed request whose
+  // payload is `null`, now refused before Bolt sees it: src/app/unanswered.ts): everything is in
+  // Redis and every job retries, so log it and keep serving.
   process.on('unhandledRejection', (reason) => {
     process.stderr.write(`cutover-bot: unhandled rejection: ${scrub(reason instanceof Error ? (reason.stack ?? reason.message) : String(reason))}\n`);
   });

@@ -1,8 +1,11 @@
 // The Bolt app: HTTP mode (Slack's requests at /slack/events, signatures and timestamps checked
-// by Bolt) or Socket Mode, with the probes /healthz and /readyz served on the same port.
+// by Bolt) or Socket Mode, with the probes /healthz and /readyz served on the same port. Every
+// request gets an answer, even one no listener takes (./unanswered.ts).
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, HTTPReceiver, SocketModeReceiver, type CustomRoute, type Logger as BoltLogger, type webApi } from '@slack/bolt';
+import { HTTPReceiver, SocketModeReceiver, type App, type CustomRoute, type Logger as BoltLogger, type webApi } from '@slack/bolt';
+import type { Logger } from '../log.ts';
+import { AnsweringApp, processEventErrorHandler, refuseUnreadableBodies, unhandledRequestHandler } from './unanswered.ts';
 
 export interface SlackAppOptions {
   readonly botToken: string;
@@ -13,6 +16,8 @@ export interface SlackAppOptions {
   readonly identity: { readonly botId?: string | undefined; readonly botUserId?: string | undefined };
   readonly clientOptions: webApi.WebClientOptions;
   readonly logger: BoltLogger;
+  /** The bot's log: requests turned away or refused, each once, by their shape. */
+  readonly log: Logger;
   /** null when ready; otherwise why not (answered on /readyz with 503). */
   readonly readiness: () => Promise<string | null>;
 }
@@ -62,7 +67,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       customRoutes,
       installerOptions: { port: options.port, clientOptions: options.clientOptions },
     });
-    const app = new App({ ...common, receiver });
+    const app = new AnsweringApp({ ...common, receiver }, options.log);
     return {
       app,
       start: async () => {
@@ -75,8 +80,19 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     };
   }
   // Bolt's HTTPReceiver verifies every request's signature and refuses timestamps older than five minutes.
-  const receiver = new HTTPReceiver({ signingSecret: options.signingSecret, customRoutes, logger: options.logger });
-  const app = new App({ ...common, receiver });
+  const receiver = new HTTPReceiver({
+    signingSecret: options.signingSecret,
+    customRoutes,
+    logger: options.logger,
+    processEventErrorHandler: processEventErrorHandler(options.log),
+    unhandledRequestHandler: unhandledRequestHandler(options.log),
+  });
+  refuseUnreadableBodies(receiver, options.signingSecret, options.log);
+  const app = new AnsweringApp({ ...common, receiver }, options.log);
+  // Errors reach processEventErrorHandler, which answers and logs each once (Bolt's own handler logs them too).
+  app.error(async (error) => {
+    throw error;
+  });
   return {
     app,
     start: async () => {

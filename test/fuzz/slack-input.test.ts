@@ -29,7 +29,7 @@ import { perform } from '../../commands/work.ts';
 import { PlanCatalog } from '../../src/plans/catalog.ts';
 import { encodeButtonValue } from '../../templates/button-value.ts';
 import { CARD_ACTIONS } from '../../templates/card.ts';
-import { BOT_FAILED, STORE_DOWN } from '../../templates/replies.ts';
+import { BOT_FAILED, STALE_BUTTON, STORE_DOWN } from '../../templates/replies.ts';
 import { checkMessage } from '../fakes/slack-api.ts';
 import { notice, testRuntime, waitForAudit, type TestRuntime } from '../support/engine.ts';
 import { blockAction, slashCommand } from '../support/slack-requests.ts';
@@ -447,18 +447,21 @@ describe('through real signed HTTP to /slack/events', () => {
       expectReadable({ response_type: reply.response_type, text: reply.text }, '');
       expect(reply.text, what).toMatch(words);
     }
-    // Not a click the bot knows, or not a payload at all: Bolt answers without calling a listener
-    // (404 once its 3 s ack deadline passes, 400 for a body it cannot parse).
+    // Not a click the bot knows, or not a payload at all: no listener is called, and the answer
+    // comes at once (src/app/unanswered.ts): acked, the clicker told the button is no longer
+    // valid; 400 for a body that is not a JSON object.
     const unrouted: Array<[string, string, number]> = [
-      ['unknown action_id', payload('u1', (p) => (p.actions[0].action_id = 'launch_missiles')), 404],
-      ['no actions', payload('u2', (p) => (p.actions = [])), 404],
-      ['another interaction type', payload('u3', (p) => (p.type = 'view_submission')), 404],
+      ['unknown action_id', payload('u1', (p) => (p.actions[0].action_id = 'launch_missiles')), 200],
+      ['no actions', payload('u2', (p) => (p.actions = [])), 200],
+      ['another interaction type', payload('u3', (p) => (p.type = 'view_submission')), 200],
       ['payload not JSON', 'payload=%7Bnot-json', 400],
       ['empty payload', 'payload=', 400],
     ];
     const statuses = await Promise.all(unrouted.map(async ([, body]) => (await room.post(body)).status));
     expect(statuses).toEqual(unrouted.map(([, , status]) => status));
-    for (const id of ['u1', 'u2', 'u3']) expect(fake.responses(id)).toEqual([]);
+    for (const id of ['u1', 'u2']) expect((await fake.waitFor((f) => f.responses(id)[0])).text).toBe(STALE_BUTTON);
+    // Not a click: acked, and nobody to tell.
+    expect(fake.responses('u3')).toEqual([]);
     const { refused } = expectUnchanged(before, await snapshot(redis, prefix));
     expect(refused).toBe(1);
     expect((await room.slash('/cutover', 'status alpha')).text).toContain('alpha');

@@ -1,5 +1,6 @@
 // A request signed with the real secret but carrying a payload Bolt 5.1 cannot read (`payload=null`
-// makes its receiver reject unhandled): the bot process logs it and keeps serving.
+// made its receiver reject unhandled, and never answer): the bot process refuses it at once (400),
+// logs it once without the payload, and keeps serving.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,14 +37,18 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-it('survives a signed request whose payload is null, and answers the next command', async () => {
+it('refuses a signed request whose payload is null at once, and answers the next command', async () => {
   const url = `http://127.0.0.1:${bot.port}/slack/events`;
-  // Bolt never answers this one: send it, and wait for the bot to say it caught the rejection.
-  void postToSlackEndpoint(url, 'payload=null', { secret: SECRET }).catch(() => undefined);
-  await bot.stderrMatching(/unhandled rejection: TypeError/);
+  const refused = await postToSlackEndpoint(url, 'payload=null', { secret: SECRET });
+  expect(refused.status).toBe(400);
+  expect(refused.elapsedMs).toBeLessThan(2_500);
+  // Logged once, at warn, by its shape (the line reaches this process a moment after the answer).
+  await expect.poll(() => bot.logs.filter((line) => line.msg === 'refused a request Bolt cannot read')).toEqual([expect.objectContaining({ level: 40, body: 'null', status: 400 })]);
   const health = await fetch(`http://127.0.0.1:${bot.port}/healthz`);
   expect(health.status).toBe(200);
   const help = await postToSlackEndpoint(url, slashCommand({ command: '/cutover', text: 'help', channel_id: WAR_ROOM, response_url: fake.responseUrl('after') }), { secret: SECRET });
   expect(help.status).toBe(200);
   expect(JSON.parse(help.body).text).toMatch(/^\*Cutover bot\*/);
+  // Nothing escaped to the process's last-resort logger.
+  await expect(bot.stderrMatching(/unhandled rejection/, 500)).rejects.toThrow();
 });

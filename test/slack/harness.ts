@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.ts';
+import type { Logger } from '../../src/log.ts';
 import { startBot, type Bot } from '../../src/app/main.ts';
 import type { CutoverState } from '../../src/domain/state.ts';
 import type { Plan } from '../../src/domain/plan.ts';
@@ -90,8 +91,8 @@ export function requests(fake: FakeSlack, url: string) {
   };
 }
 
-/** `planSpeed`: the plans' durations divided by it (a timeline's minutes become seconds at 60). */
-export async function openRoom(plans: Record<string, string>, options: { redisUrl?: string; planSpeed?: number } = {}): Promise<Room> {
+/** `planSpeed`: the plans' durations divided by it (a timeline's minutes become seconds at 60); `log`: the bot's (default silent). */
+export async function openRoom(plans: Record<string, string>, options: { redisUrl?: string; planSpeed?: number; log?: Logger } = {}): Promise<Room> {
   const fake = await startFakeSlack({ usergroups: USERGROUPS });
   const dir = await mkdtemp(join(tmpdir(), 'cutover-room-'));
   const plansDir = join(dir, 'plans');
@@ -112,7 +113,7 @@ export async function openRoom(plans: Record<string, string>, options: { redisUr
   let started: Bot | undefined;
   const bot = await startBot(loaded.config, {
     decorate: slowableShifts(() => (started as Bot).runtime.redis, prefix),
-    log: silentLogger(),
+    log: options.log ?? silentLogger(),
     env: { PATH: process.env.PATH },
     workerSettings: { lockDurationMs: 2_000 },
     sweepEveryMs: 1_000,
