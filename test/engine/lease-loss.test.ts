@@ -16,19 +16,12 @@ import type { CutoverStore } from '../../src/store/cutover-store.ts';
 import { LeaseLostError, TrafficLock } from '../../src/store/lock.ts';
 import { reach, type Drive } from '../domain/drive.ts';
 import { makePlan } from '../support/plans.ts';
-import { connect, uniquePrefix } from '../support/redis.ts';
+import { clientsPerTest, uniquePrefix } from '../support/redis.ts';
 
 const TTL = 300; // renewed every 100 ms
 
-const clients: Redis[] = [];
-afterEach(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-});
-function client(): Redis {
-  const c = connect();
-  clients.push(c);
-  return c;
-}
+const { client, disconnectAll } = clientsPerTest();
+afterEach(disconnectAll);
 
 /** The cutover in `phase`, a real lock (on its own connection) and simulated traffic, all on Redis. */
 function setup(phase: 'shifting' | 'rolling_back') {

@@ -5,19 +5,12 @@ import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LeaseLostError, TrafficLock, type Lease } from '../../src/store/lock.ts';
-import { connect, uniquePrefix } from '../support/redis.ts';
+import { clientsPerTest, uniquePrefix } from '../support/redis.ts';
 
 const TTL = 600; // renewed every 200 ms
 
-const clients: Redis[] = [];
-afterEach(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-});
-function client(): Redis {
-  const c = connect();
-  clients.push(c);
-  return c;
-}
+const { client, disconnectAll } = clientsPerTest();
+afterEach(disconnectAll);
 
 /** The same client, with `eval` (the renewal and the release) replaced. */
 function withEval(redis: Redis, evaluate: (...args: unknown[]) => Promise<unknown>): Redis {

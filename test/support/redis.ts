@@ -14,3 +14,21 @@ export function uniquePrefix(label = 't'): string {
 export function connect(url = redisUrl()): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
 }
+
+/**
+ * Connections a test file opens and drops after each test: `client()` connects, the returned
+ * `afterEach` hook disconnects them all. Register the hook with vitest's `afterEach`.
+ */
+export function clientsPerTest(): { client: () => Redis; disconnectAll: () => void } {
+  const clients: Redis[] = [];
+  return {
+    client: () => {
+      const c = connect();
+      clients.push(c);
+      return c;
+    },
+    disconnectAll: () => {
+      for (const c of clients.splice(0)) c.disconnect();
+    },
+  };
+}
