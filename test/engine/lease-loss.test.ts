@@ -87,7 +87,8 @@ describe('the shift job', () => {
     const error = await rejection(shift(job));
     expect(error).toBeInstanceOf(LeaseLostError);
     expect(error).toBe(signal!.reason);
-    expect((error as Error).message).toMatch(/renewal failed twice in a row/);
+    // Two failed renewals, or the TTL running out first on a loaded machine: either way it is lost.
+    expect((error as Error).message).toMatch(/renewal failed twice in a row|no renewal succeeded within its/);
     expect(await s.world.shifts(s.serviceKey)).toEqual([]);
     expect(s.applied).toEqual([]);
   });
