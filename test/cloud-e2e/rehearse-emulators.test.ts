@@ -75,7 +75,7 @@ describe('npm run rehearse -- <plan> --emulators', () => {
     expect(run.stdout).toContain('Outcome: completed (canary 100 %, stable 0 %)');
 
     const { gates, summary } = await evidenceOf(run);
-    expect(summary).toMatchObject({ overall_status: 'passed', final_traffic: { canary: 100, stable: 0 } });
+    expect(summary).toMatchObject({ overall_status: 'completed', final_traffic: { canary: 100, stable: 0 } });
     // The preflight's backend check read the fake Cloud Run; the Monitoring gates carry no
     // "simulated" note, while the slo gate (no emulator for it) does.
     expect(gates.find((g) => g.gate === 'traffic-backend')).toMatchObject({ outcome: 'pass', value: { canary_revision: 'control-00011-def', canary_ready: 'ready' } });

@@ -37,7 +37,7 @@ describe('npm run rehearse', () => {
     const evidence = evidenceIn(run.stdout);
     expect(evidence.startsWith(join(dir, 'control-service'))).toBe(true);
     expect(readdirSync(evidence)).toEqual(expect.arrayContaining(['summary.json', 'SUMMARY.md', 'gate-results.jsonl', 'cohort-results.jsonl', 'logs']));
-    expect(JSON.parse(readFileSync(join(evidence, 'summary.json'), 'utf8'))).toMatchObject({ overall_status: 'passed', step_count: 7, passed: 7, failed: 0 });
+    expect(JSON.parse(readFileSync(join(evidence, 'summary.json'), 'utf8'))).toMatchObject({ overall_status: 'completed', step_count: 7, passed: 7, failed: 0 });
   });
 
   it('rolls a bad canary back automatically and says why', async () => {
