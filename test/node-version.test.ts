@@ -41,6 +41,6 @@ describe('the Node version check', () => {
 
   it('runs first in every script that loads TypeScript', () => {
     const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    for (const name of ['start', 'rehearse', 'test', 'schema', 'bench']) expect(scripts[name], name).toMatch(/^node scripts\/check-node\.mjs && /);
+    for (const name of ['start', 'rehearse', 'plans', 'test', 'schema', 'bench']) expect(scripts[name], name).toMatch(/^node scripts\/check-node\.mjs && /);
   });
 });
