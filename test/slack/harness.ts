@@ -14,6 +14,7 @@ import { redisUrl, uniquePrefix } from '../support/redis.ts';
 import { slowableShifts } from '../support/world.ts';
 import { blockAction, postToSlackEndpoint, slashCommand, type PostOptions } from '../support/slack-requests.ts';
 import { silentLogger } from '../support/log.ts';
+import type { Logger } from '../../src/log.ts';
 
 export const SECRET = 'test-signing-secret-5f2a';
 export const WAR_ROOM = 'C0WARROOM';
@@ -91,11 +92,12 @@ export function requests(fake: FakeSlack, url: string) {
 }
 
 /** `planSpeed`: the plans' durations divided by it (a timeline's minutes become seconds at 60). */
-export async function openRoom(plans: Record<string, string>, options: { redisUrl?: string; planSpeed?: number } = {}): Promise<Room> {
+/** `noPlansFolder`: PLANS_DIR names a folder that is not there; `log`: instead of a silent one. */
+export async function openRoom(plans: Record<string, string>, options: { redisUrl?: string; planSpeed?: number; noPlansFolder?: boolean; log?: Logger } = {}): Promise<Room> {
   const fake = await startFakeSlack({ usergroups: USERGROUPS });
   const dir = await mkdtemp(join(tmpdir(), 'cutover-room-'));
   const plansDir = join(dir, 'plans');
-  await mkdir(plansDir);
+  if (!options.noPlansFolder) await mkdir(plansDir);
   for (const [name, text] of Object.entries(plans)) await writeFile(join(plansDir, `${name}.yaml`), text);
   const prefix = uniquePrefix('room');
   const loaded = loadConfig({
@@ -112,7 +114,7 @@ export async function openRoom(plans: Record<string, string>, options: { redisUr
   let started: Bot | undefined;
   const bot = await startBot(loaded.config, {
     decorate: slowableShifts(() => (started as Bot).runtime.redis, prefix),
-    log: silentLogger(),
+    log: options.log ?? silentLogger(),
     env: { PATH: process.env.PATH },
     workerSettings: { lockDurationMs: 2_000 },
     sweepEveryMs: 1_000,
