@@ -136,7 +136,7 @@ interface Step {
   readonly passed: boolean;
 }
 
-/** A step is the preflight, one cohort's soak, or the rollback: seed 000's step_count, passed and failed. */
+/** A step is the preflight, one cohort's soak, or the rollback: the one-shot runner's step_count, passed and failed. */
 function steps(input: EvidenceInput, cohorts: readonly CohortResult[]): { list: Step[]; passed: number; failed: number; total: number } {
   const all = notices(input.audit);
   // As the engine judged it (a gate that never reported fails preflight too); the last run counts.
