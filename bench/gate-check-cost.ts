@@ -44,7 +44,7 @@ export async function measureGateCheckCost(checks = 200): Promise<CheckCost> {
     if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
     // One check every 100 ms of a day-long soak: nothing but checks happens while we count.
     const plan = compressPlan(parsed.plan, 600);
-    const started = await runtime.engine.start(plan, 'U0REHEARSAL');
+    const started = await runtime.engine.start(plan, 'U01RELEASE');
     if (!started.ok) throw new Error(started.refusal.code);
     const id = started.state.id;
     for (;;) {

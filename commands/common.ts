@@ -38,7 +38,7 @@ export async function handOver(deps: ListenerDeps, work: Work, responseUrl: stri
 /** What the work needs: the engine and the plans. */
 export interface CommandDeps {
   readonly engine: Pick<Engine, 'start' | 'command' | 'active' | 'store'>;
-  readonly catalog: Pick<PlanCatalog, 'load' | 'list'>;
+  readonly catalog: Pick<PlanCatalog, 'load' | 'list' | 'folder'>;
   readonly log: Logger;
   readonly now: () => number;
 }

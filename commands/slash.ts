@@ -91,12 +91,12 @@ async function act(deps: CommandDeps, active: readonly CutoverState[], asker: As
 }
 
 async function listPlans(deps: CommandDeps): Promise<Reply> {
-  const [files, running] = await Promise.all([deps.catalog.list(), deps.engine.active()]);
+  const [files, running, folder] = await Promise.all([deps.catalog.list(), deps.engine.active(), deps.catalog.folder()]);
   const plans = await Promise.all(
     files.map(async ({ name }) => {
       const loaded = await deps.catalog.load(name);
       return loaded.ok ? { name, plan: loaded.plan, errors: 0 } : { name, plan: null, errors: loaded.errors.length };
     }),
   );
-  return plansList(plans, running);
+  return plansList(plans, running, folder);
 }

@@ -1,7 +1,7 @@
 // Writes the evidence package once a cutover has ended, then tells the room where it is.
 import type { Job } from 'bullmq';
 import type { JobData } from './queues.ts';
-import { buildEvidence } from '../src/evidence/build.ts';
+import { buildEvidence, type EvidenceOptions } from '../src/evidence/build.ts';
 import { writeEvidence } from '../src/evidence/writer.ts';
 import type { CutoverStore } from '../src/store/cutover-store.ts';
 import type { Dispatcher } from './dispatcher.ts';
@@ -11,6 +11,8 @@ export interface EvidenceDeps {
   readonly dispatcher: Pick<Dispatcher, 'notify'>;
   readonly root: string;
   readonly now: () => number;
+  /** How the package is labelled: a rehearsal's says so in every file. */
+  readonly options?: EvidenceOptions;
 }
 
 export async function loadEvidenceInput(store: CutoverStore, id: string) {
@@ -37,7 +39,7 @@ export function createEvidenceProcessor(deps: EvidenceDeps) {
     if (!input) return 'gone';
     // Our own earlier "evidence" entry (from a run cut short) must not change the package.
     const audit = input.audit.filter((e) => e.type !== 'evidence');
-    const files = buildEvidence({ ...input, audit });
+    const files = buildEvidence({ ...input, audit }, deps.options);
     const path = await writeEvidence(deps.root, input.state, files);
     if (!input.audit.some((e) => e.type === 'evidence')) {
       await deps.store.appendAudit(job.data.id, { type: 'evidence', at: deps.now(), path, files: [...files.keys()] });

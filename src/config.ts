@@ -52,6 +52,11 @@ const schema = z.object({
   LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], { error: 'must be one of fatal, error, warn, info, debug, trace' })),
 });
 
+export const DEFAULT_PLANS_DIR = './plans';
+
+/** Every variable the bot reads from its environment (documented in README and .env.example). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): ConfigResult {
   // Registered before anything can log, whether or not the rest is valid.
   for (const key of ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN'] as const) registerSecret(env[key]?.trim());
@@ -65,7 +70,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       slack: Object.freeze({ botToken: raw.SLACK_BOT_TOKEN, signingSecret: raw.SLACK_SIGNING_SECRET, appToken: raw.SLACK_APP_TOKEN ?? null, apiUrl }),
       redisUrl: raw.REDIS_URL ?? null,
       redisPrefix: raw.REDIS_PREFIX ?? 'cutover',
-      plansDir: raw.PLANS_DIR ?? './plans',
+      plansDir: raw.PLANS_DIR ?? DEFAULT_PLANS_DIR,
       evidenceDir: raw.EVIDENCE_DIR ?? './evidence',
       port: raw.PORT ?? 3000,
       logLevel: raw.LOG_LEVEL ?? 'info',

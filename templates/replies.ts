@@ -154,8 +154,12 @@ export function accepted(command: Command, state: CutoverState, plan: Plan): str
   return `✅ Done: the cutover is ${escape(describePhase(state))}.`;
 }
 
-/** `/cutover plans`: every plan file, whether it is valid, and what runs. */
-export function plansList(plans: ReadonlyArray<{ readonly name: string; readonly plan: Plan | null; readonly errors: number }>, running: readonly CutoverState[]): string {
+/** `/cutover plans`: every plan file, whether it is valid, and what runs; the folder it read them from. */
+export function plansList(
+  plans: ReadonlyArray<{ readonly name: string; readonly plan: Plan | null; readonly errors: number }>,
+  running: readonly CutoverState[],
+  folder: { readonly dir: string; readonly problem: 'missing' | 'not_a_folder' | 'unreadable' | null },
+): string {
   const runningOf = (name: string) => running.find((s) => s.plan === name);
   const lines = plans.map(({ name, plan, errors }) => {
     const run = runningOf(name);
@@ -166,5 +170,12 @@ export function plansList(plans: ReadonlyArray<{ readonly name: string; readonly
   });
   const orphans = running.filter((s) => !plans.some((p) => p.name === s.plan)).map((s) => `• *${escape(s.plan)}* (plan file gone) ▶️ running \`${s.id}\`: ${escape(describePhase(s))}`);
   const all = [...lines, ...orphans];
-  return clip(all.length ? `*Plans*\n${all.join('\n')}` : 'No plans in the plans folder yet. Add a YAML plan there (see examples/plans/).', LIMIT.text);
+  const dir = `\`${escape(folder.dir)}\``;
+  const missing =
+    folder.problem === 'missing' ? 'does not exist' : folder.problem === 'not_a_folder' ? 'is not a folder' : folder.problem === 'unreadable' ? 'cannot be read' : null;
+  const none = missing
+    ? `The plans folder ${dir} ${missing}, so the bot has no plans. Whoever runs the bot: create it, or point PLANS_DIR at the plans (the repository's \`plans/\` has one to try).`
+    : `No plans in ${dir} yet. Add a YAML plan there (see examples/plans/); \`npm run plans -- check\` validates it before anyone starts it.`;
+  const head = missing ? `⚠️ The plans folder ${dir} ${missing}: these cutovers run on plan snapshots.` : `*Plans* in ${dir}`;
+  return clip(all.length ? `${head}\n${all.join('\n')}` : none, LIMIT.text);
 }

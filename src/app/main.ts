@@ -5,11 +5,14 @@ import { webApi } from '@slack/bolt';
 import { register } from '../../commands/index.ts';
 import { rebuildEvidence } from '../../jobs/evidence.ts';
 import { cloudAdapters } from './adapters.ts';
-import { loadConfig, type Config } from '../config.ts';
+import { DEFAULT_PLANS_DIR, loadConfig, type Config } from '../config.ts';
 import { locateRedis, NoRedisError } from '../infra/redis-url.ts';
 import { createLogger, scrub, type Logger } from '../log.ts';
 import type { Plan } from '../domain/plan.ts';
-import { PlanCatalog } from '../plans/catalog.ts';
+import { inspectPlansFolder, PlanCatalog, type PlansFolder } from '../plans/catalog.ts';
+import { checkPlans } from '../plans/check.ts';
+import type { PlanVocabulary } from '../plans/schema.ts';
+import { basename } from 'node:path';
 import { createRuntime, type Decorators, type Runtime } from './runtime.ts';
 import type { WorkerSettings } from '../../jobs/workers.ts';
 import { createSlackApp } from './slack-app.ts';
@@ -121,6 +124,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     const port = await slack.start();
     undo.push(() => slack.stop());
     log.info({ port, mode: config.slack.appToken ? 'socket' : 'http', redis: redis.description, plansDir: config.plansDir, evidenceDir: config.evidenceDir }, 'bot ready');
+    await reportPlans(config.plansDir, runtime.vocabulary, log, config.plansDir === DEFAULT_PLANS_DIR ? `PLANS_DIR unset: the default ${DEFAULT_PLANS_DIR}` : 'PLANS_DIR');
     return {
       runtime,
       port,
@@ -134,6 +138,31 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     await unwind();
     throw error;
   }
+}
+
+/** Words for a plans folder the bot cannot read, naming it: shared by the start-up log and the checker. */
+function plansFolderProblem(folder: PlansFolder, source: string): string | null {
+  if (!folder.problem) return null;
+  const what = folder.problem === 'missing' ? 'does not exist' : folder.problem === 'not_a_folder' ? 'is not a folder' : 'cannot be read';
+  return `the plans folder ${folder.dir} (${source}) ${what}: /cutover plans lists nothing and /cutover start finds no plan; create it, or set PLANS_DIR (the repository's plans/ has one to try)`;
+}
+
+/**
+ * At start, what a new operator would otherwise find out in Slack: no plans folder, no plans in
+ * it, or plans the bot will refuse. One warn line each; nothing stops the bot.
+ */
+async function reportPlans(dir: string, vocabulary: PlanVocabulary, log: Logger, source: string): Promise<void> {
+  const folder = await inspectPlansFolder(dir);
+  const problem = plansFolderProblem(folder, source);
+  if (problem) return void log.warn({ plansDir: folder.dir }, problem);
+  const checks = (await checkPlans([folder.dir], vocabulary)).filter((c) => c.planFile);
+  if (checks.length === 0) return void log.warn({ plansDir: folder.dir }, `no plans in ${folder.dir} yet: add a <name>.yaml (see examples/plans/)`);
+  for (const c of checks) {
+    if (c.plan) continue;
+    const more = c.problems.length > 1 ? ` and ${c.problems.length - 1} more` : '';
+    log.warn({ plansDir: folder.dir, file: basename(c.file) }, `plan ${basename(c.file)} is not valid (${c.problems[0]}${more}): npm run plans -- check ${c.file} lists every problem`);
+  }
+  log.info({ plansDir: folder.dir, plans: checks.filter((c) => c.plan).length, invalid: checks.filter((c) => !c.plan).length }, 'plans');
 }
 
 /** /readyz: Redis answers and every worker runs. */

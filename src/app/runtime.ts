@@ -28,6 +28,7 @@ import type { Work } from '../../commands/common.ts';
 import type { PlanCatalog } from '../plans/catalog.ts';
 import { startWorkers, type WorkerSettings, type Workers } from '../../jobs/workers.ts';
 import type { PlanVocabulary } from '../plans/schema.ts';
+import type { EvidenceOptions } from '../evidence/build.ts';
 
 export interface RuntimeOptions {
   readonly redisUrl: string;
@@ -37,6 +38,8 @@ export interface RuntimeOptions {
   readonly roles: RoleDirectory;
   readonly log: Logger;
   readonly evidenceRoot: string;
+  /** How evidence packages are labelled (a rehearsal's say so in every file). */
+  readonly evidence?: EvidenceOptions;
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly platforms?: readonly TrafficPlatform<any>[];
   readonly gateKinds?: readonly AnyGateKind[];
@@ -139,7 +142,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
           stuck: createStuckProcessor({ engine }),
           timer: createTimerProcessor({ engine }),
           'checkpoint-gates': createCheckpointGatesProcessor({ engine, gates, now }),
-          evidence: createEvidenceProcessor({ store, dispatcher, root: options.evidenceRoot, now }),
+          evidence: createEvidenceProcessor({ store, dispatcher, root: options.evidenceRoot, now, ...(options.evidence ? { options: options.evidence } : {}) }),
           sweep: async () => `swept ${await dispatcher.sweep()}`,
           rollback: createRollbackProcessor({ engine, backends, gates, lock, now }),
           notify: createNotifyProcessor(notifyDeps),

@@ -2,7 +2,8 @@
 // the Slack upload produce the same bytes from any replica.
 import type { AuditEntry } from '../domain/audit.ts';
 import { formatDuration } from '../domain/duration.ts';
-import { everyGate, type Plan } from '../domain/plan.ts';
+import type { Measurement, Observation } from '../domain/measurement.ts';
+import { everyGate, type GateSpec, type Plan } from '../domain/plan.ts';
 import type { CutoverState, GateRecord, Notice, StepResult } from '../domain/state.ts';
 
 export interface EvidenceInput {
@@ -10,6 +11,22 @@ export interface EvidenceInput {
   readonly plan: Plan;
   readonly audit: readonly AuditEntry[];
   readonly gates: readonly GateRecord[];
+}
+
+/** How a rehearsal ran: its package says so everywhere, so it is never taken for a production cutover's. */
+export interface RehearsalFacts {
+  readonly scenario: string;
+  /** The cohort percent from which the canary misbehaves; null when the scenario has none. */
+  readonly breachAt: number | null;
+  /** Plan time ran this many times faster than the clock. */
+  readonly speed: number;
+  /** Cloud Run and the Cloud gates ran against local emulators rather than the simulation. */
+  readonly emulators: boolean;
+}
+
+export interface EvidenceOptions {
+  /** Set for a rehearsal's package; production packages leave it out. */
+  readonly rehearsal?: RehearsalFacts | null;
 }
 
 interface CohortResult {
@@ -23,20 +40,15 @@ interface CohortResult {
   readonly exit_reason: string;
 }
 
-type OverallStatus = 'passed' | 'rolled_back' | 'aborted' | 'failed' | 'in_progress';
+/** The cutover's outcome in the engine's own words (the terminal and the war room say the same). */
+type OverallStatus = 'completed' | 'rolled_back' | 'aborted' | 'failed' | 'in_progress';
 
 const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : null);
 
-function overallStatus(state: CutoverState): OverallStatus {
-  switch (state.outcome) {
-    case 'completed':
-      return 'passed';
-    case null:
-      return 'in_progress';
-    default:
-      return state.outcome;
-  }
-}
+const overallStatus = (state: CutoverState): OverallStatus => state.outcome ?? 'in_progress';
+
+/** A stage gate's check taken after hypercare began (the last soak's checks were measured before). */
+const inHypercare = (state: CutoverState, record: GateRecord) => record.phase === 'stage' && state.hypercare !== null && record.at > state.hypercare.startedAt;
 
 const notices = (audit: readonly AuditEntry[]) =>
   audit.flatMap((e) => (e.type === 'notice' ? [{ at: e.at, notice: e.notice }] : [])) as Array<{ at: number; notice: Notice }>;
@@ -46,7 +58,7 @@ function cohortResults(input: EvidenceInput): CohortResult[] {
   type Open = { index: number; percent: number; at: number };
   const out: CohortResult[] = [];
   let open: Open | null = null;
-  const checks = (index: number) => new Set(input.gates.filter((g) => g.phase === 'stage' && g.stage === index).map((g) => g.seq)).size;
+  const checks = (index: number) => new Set(input.gates.filter((g) => g.phase === 'stage' && g.stage === index && !inHypercare(input.state, g)).map((g) => g.seq)).size;
   const result = (o: Open, leftAt: number | null, soakResult: CohortResult['soak_result'], reason: string): CohortResult => ({
     cohort: o.index + 1,
     percent: o.percent,
@@ -101,12 +113,12 @@ function gateKinds(plan: Plan): Map<string, string> {
   return kinds;
 }
 
-function gateLine(record: GateRecord, kinds: ReadonlyMap<string, string>): Record<string, unknown> {
+function gateLine(record: GateRecord, kinds: ReadonlyMap<string, string>, state: CutoverState): Record<string, unknown> {
   const m = record.measurement;
   const observations = m.observations ?? [];
   return {
     time: iso(record.at),
-    phase: record.phase,
+    phase: inHypercare(state, record) ? 'hypercare' : record.phase,
     stage: record.stage >= 0 ? record.stage + 1 : null,
     percent: record.percent,
     gate: record.gate,
@@ -119,18 +131,24 @@ function gateLine(record: GateRecord, kinds: ReadonlyMap<string, string>): Recor
   };
 }
 
-function steps(input: EvidenceInput, cohorts: readonly CohortResult[]): { passed: number; failed: number; total: number } {
+interface Step {
+  readonly step: string;
+  readonly passed: boolean;
+}
+
+/** A step is the preflight, one cohort's soak, or the rollback: the one-shot runner's step_count, passed and failed. */
+function steps(input: EvidenceInput, cohorts: readonly CohortResult[]): { list: Step[]; passed: number; failed: number; total: number } {
   const all = notices(input.audit);
   // As the engine judged it (a gate that never reported fails preflight too); the last run counts.
   const preflight = all.findLast((n) => n.notice.kind === 'preflight')?.notice;
   const rollback = all.find((n) => n.notice.kind === 'rolled_back' || n.notice.kind === 'rollback_failed');
-  const results = [
-    ...(preflight?.kind === 'preflight' ? [preflight.passed] : []),
-    ...cohorts.filter((c) => c.soak_result !== 'in_progress').map((c) => c.soak_result === 'clean'),
-    ...(rollback ? [rollback.notice.kind === 'rolled_back'] : []),
+  const list: Step[] = [
+    ...(preflight?.kind === 'preflight' ? [{ step: 'preflight', passed: preflight.passed }] : []),
+    ...cohorts.filter((c) => c.soak_result !== 'in_progress').map((c) => ({ step: `cohort ${c.cohort} soak (${c.percent} %)`, passed: c.soak_result === 'clean' })),
+    ...(rollback ? [{ step: 'rollback', passed: rollback.notice.kind === 'rolled_back' }] : []),
   ];
-  const passed = results.filter(Boolean).length;
-  return { total: results.length, passed, failed: results.length - passed };
+  const passed = list.filter((s) => s.passed).length;
+  return { list, total: list.length, passed, failed: list.length - passed };
 }
 
 const rollbackSteps = (audit: readonly AuditEntry[]): readonly StepResult[] => {
@@ -138,38 +156,110 @@ const rollbackSteps = (audit: readonly AuditEntry[]): readonly StepResult[] => {
   return [];
 };
 
-function logs(input: EvidenceInput): Map<string, string> {
+const observationsText = (observations: readonly Observation[]) =>
+  observations.map((o) => `${o.name} ${typeof o.value === 'number' ? Number(o.value.toFixed(4)) : o.value}${o.threshold ? ` (${o.threshold})` : ''}`).join(', ');
+
+const measurementText = (m: Measurement) =>
+  [m.outcome === 'error' ? `error: ${m.error}` : m.outcome, observationsText(m.observations ?? [])].filter(Boolean).join(': ') + (m.note ? ` [${m.note}]` : '');
+
+/** What a rollback step calls, in words: the method and URL, or the program; never a header or a token. */
+function describeCall(spec: GateSpec | undefined): string {
+  if (!spec) return 'a step no longer in the plan';
+  const settings = (spec.settings ?? {}) as Record<string, unknown>;
+  if (spec.kind === 'http') {
+    const extras = [settings.json !== undefined ? 'a JSON body' : '', typeof settings.token_env === 'string' ? `a bearer token from $${settings.token_env}` : ''].filter(Boolean);
+    return `${String(settings.method ?? 'GET')} ${String(settings.url)}${extras.length ? ` with ${extras.join(' and ')}` : ''}`;
+  }
+  if (spec.kind === 'command' && Array.isArray(settings.argv)) return `the program ${settings.argv.join(' ')} (no shell)`;
+  return `a ${spec.kind} step`;
+}
+
+/** One rollback step: what was called, when, and what came back (or that nothing was called). */
+function rollbackStepLog(step: StepResult, plan: Plan): string {
+  const spec = plan.rollback.before.find((s) => s.id === step.step);
+  const m = step.measurement;
+  const simulated = m.note?.startsWith('simulated') ?? false;
+  return [
+    `rollback step ${step.step} (${spec?.kind ?? 'unknown kind'}), before traffic went back to stable`,
+    `at: ${iso(step.at)}`,
+    `${simulated ? 'would call' : 'called'}: ${describeCall(spec)}`,
+    simulated ? 'SIMULATED: nothing was called; the simulation answered as a healthy control plane would' : null,
+    `came back: ${measurementText(m)}`,
+    ...(m.log ? ['output:', m.log.trimEnd()] : []),
+    '',
+  ]
+    .filter((line) => line !== null)
+    .join('\n');
+}
+
+/** Audit entries with their times as ISO 8601, like every other file of the package. */
+const TIME_KEYS = new Set(['at', 't0', 'startsAt', 'endsAt']);
+function isoTimes(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(isoTimes);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, TIME_KEYS.has(k) && typeof v === 'number' && Number.isFinite(v) ? new Date(v).toISOString() : isoTimes(v)]));
+}
+
+function logs(input: EvidenceInput, rehearsal: RehearsalFacts | null): Map<string, string> {
   const files = new Map<string, string>();
   const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
+  // A log file travels alone (pasted in a ticket, attached to a mail): a rehearsal's says so on its first line.
+  const banner = rehearsal ? `# ${rehearsalLine(rehearsal)}\n` : '';
   for (const record of input.gates) {
     if (!record.measurement.log) continue;
     // A one-shot gate (preflight, checkpoint) keeps the log of its last run; a stage gate one per check.
     const name = record.phase === 'stage' ? `cohort${record.stage + 1}-${safe(record.gate)}-${record.seq ?? 0}.log` : `${record.phase}-${safe(record.gate)}.log`;
-    files.set(`logs/${name}`, record.measurement.log);
+    files.set(`logs/${name}`, banner + record.measurement.log);
   }
-  for (const step of rollbackSteps(input.audit)) {
-    const m = step.measurement;
-    files.set(`logs/rollback-${safe(step.step)}.log`, m.log ?? (m.outcome === 'error' ? `error: ${m.error}\n` : `${m.outcome}\n`));
-  }
-  files.set('logs/audit.jsonl', input.audit.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  for (const step of rollbackSteps(input.audit)) files.set(`logs/rollback-${safe(step.step)}.log`, banner + rollbackStepLog(step, input.plan));
+  files.set('logs/audit.jsonl', jsonl(input.audit.map(isoTimes) as object[], rehearsal));
   return files;
 }
 
-export function buildEvidence(input: EvidenceInput): Map<string, string> {
+/** One JSON object a line; in a rehearsal every line carries `"rehearsal": true`. */
+function jsonl(records: readonly object[], rehearsal: RehearsalFacts | null): string {
+  return records.map((r) => JSON.stringify(rehearsal ? { rehearsal: true, ...r } : r)).join('\n') + (records.length ? '\n' : '');
+}
+
+function rehearsalLine(r: RehearsalFacts): string {
+  const breach = r.breachAt === null ? '' : `, breach at ${r.breachAt} %`;
+  const world = r.emulators ? 'Cloud Run, Cloud Logging and Cloud Monitoring were local emulators, every other gate simulated' : 'traffic and every gate were simulated';
+  return `REHEARSAL, not a production cutover: scenario ${r.scenario}${breach}, x${r.speed} speed; ${world}; nothing outside this machine was called.`;
+}
+
+/** The gates whose failure triggered an automatic rollback, with the values they failed on. */
+function rollbackCause(input: EvidenceInput): Array<{ gate: string; at: string | null; percent: number; failed: string; all: string }> {
+  const rollback = input.state.rollback;
+  if (!rollback || rollback.trigger !== 'gate') return [];
+  return rollback.gates.flatMap((gate) => {
+    const record = input.gates.findLast((g) => g.gate === gate && g.verdict === 'fail' && g.at <= rollback.at);
+    if (!record) return [];
+    const observations = record.measurement.observations ?? [];
+    return [{ gate, at: iso(record.at), percent: record.percent, failed: observationsText(observations.filter((o) => !o.ok)), all: observationsText(observations) }];
+  });
+}
+
+export function buildEvidence(input: EvidenceInput, options: EvidenceOptions = {}): Map<string, string> {
   const { state, plan } = input;
+  const rehearsal = options.rehearsal ?? null;
   const cohorts = cohortResults(input);
   const count = steps(input, cohorts);
   const checkpoints = timeline(input);
   const kinds = gateKinds(plan);
   const gateRecords = input.gates;
+  const cause = rollbackCause(input);
   const summary = {
     cutover_id: state.id,
     plan: plan.name,
+    // Always present: false in production, so a reader never has to guess from a missing key.
+    rehearsal: rehearsal !== null,
+    rehearsal_settings: rehearsal ? { scenario: rehearsal.scenario, breach_at: rehearsal.breachAt, speed: rehearsal.speed, emulators: rehearsal.emulators } : null,
     service: { platform: plan.service.platform, name: plan.service.name, key: plan.serviceKey },
     overall_status: overallStatus(state),
     step_count: count.total,
     passed: count.passed,
     failed: count.failed,
+    steps: count.list,
     revisions: state.revisions,
     started_at: iso(state.startedAt),
     ended_at: iso(state.endedAt),
@@ -180,21 +270,23 @@ export function buildEvidence(input: EvidenceInput): Map<string, string> {
     gate_evaluations: gateRecords.length,
     gate_failures: gateRecords.filter((g) => g.verdict === 'fail').length,
     gate_errors: gateRecords.filter((g) => g.verdict === 'error' || g.verdict === 'errors_exhausted').length,
-    rollback: state.rollback ? { ...state.rollback, at: iso(state.rollback.at) } : null,
+    rollback: state.rollback ? { ...state.rollback, at: iso(state.rollback.at), ...(cause.length ? { failing: cause.map(({ gate, at, percent, all }) => ({ gate, at, percent, values: all })) } : {}) } : null,
     t0: iso(state.t0),
     timeline: checkpoints,
     sign_off: plan.signOff.map((s, i) => ({ role: s.role, item: s.item, by: state.signoffs[i]?.by ?? null, at: iso(state.signoffs[i]?.at) })),
-    hypercare: state.hypercare ? { started_at: iso(state.hypercare.startedAt), planned_end: iso(state.hypercare.endsAt) } : null,
+    hypercare: state.hypercare
+      ? { started_at: iso(state.hypercare.startedAt), planned_end: iso(state.hypercare.endsAt), checks: new Set(gateRecords.filter((g) => inHypercare(state, g)).map((g) => g.seq)).size }
+      : null,
   };
-  const files = new Map<string, string>();
-  files.set('summary.json', JSON.stringify(summary, null, 2) + '\n');
-  files.set('SUMMARY.md', summaryMarkdown(input, summary, cohorts, checkpoints));
-  files.set('gate-results.jsonl', gateRecords.map((g) => JSON.stringify(gateLine(g, kinds))).join('\n') + (gateRecords.length ? '\n' : ''));
-  files.set('cohort-results.jsonl', cohorts.map((c) => JSON.stringify(c)).join('\n') + (cohorts.length ? '\n' : ''));
   const sloGates = new Set(plan.gates.stage.filter((s) => s.kind === 'slo_snapshot').map((s) => s.id));
   const slo = gateRecords.filter((g) => sloGates.has(g.gate));
-  if (slo.length) files.set('slo-results.jsonl', slo.map((g) => JSON.stringify(gateLine(g, kinds))).join('\n') + '\n');
-  for (const [name, content] of logs(input)) files.set(name, content);
+  const files = new Map<string, string>();
+  files.set('summary.json', JSON.stringify(summary, null, 2) + '\n');
+  files.set('SUMMARY.md', summaryMarkdown(input, summary, cohorts, checkpoints, { rehearsal, cause, steps: count.list, slo: slo.length > 0 }));
+  files.set('gate-results.jsonl', jsonl(gateRecords.map((g) => gateLine(g, kinds, state)), rehearsal));
+  files.set('cohort-results.jsonl', jsonl(cohorts, rehearsal));
+  if (slo.length) files.set('slo-results.jsonl', jsonl(slo.map((g) => gateLine(g, kinds, state)), rehearsal));
+  for (const [name, content] of logs(input, rehearsal)) files.set(name, content);
   return files;
 }
 
@@ -231,11 +323,19 @@ function checkpointLine({ state, plan }: EvidenceInput, label: string): string |
 }
 
 const STATUS_WORDS: Record<OverallStatus, string> = {
-  passed: 'PASSED: the canary serves 100 %',
+  completed: 'COMPLETED: the canary serves 100 %',
   rolled_back: 'ROLLED BACK: all traffic is on the stable revision',
   aborted: 'ABORTED before traffic moved',
   failed: 'FAILED: the rollback could not be confirmed; check traffic by hand',
   in_progress: 'IN PROGRESS',
+};
+
+const REHEARSAL_STATUS_WORDS: Record<OverallStatus, string> = {
+  completed: 'COMPLETED IN A REHEARSAL: the simulated canary reached 100 %; nothing in production changed',
+  rolled_back: 'ROLLED BACK IN A REHEARSAL: the simulated traffic went back to the stable revision',
+  aborted: 'ABORTED IN A REHEARSAL before the simulated traffic moved',
+  failed: 'FAILED IN A REHEARSAL: the simulated rollback could not be confirmed',
+  in_progress: 'REHEARSAL IN PROGRESS',
 };
 
 function summaryMarkdown(
@@ -243,8 +343,11 @@ function summaryMarkdown(
   summary: { overall_status: OverallStatus; step_count: number; passed: number; failed: number },
   cohorts: readonly CohortResult[],
   checkpoints: ReturnType<typeof timeline>,
+  extra: { rehearsal: RehearsalFacts | null; cause: ReturnType<typeof rollbackCause>; steps: readonly Step[]; slo: boolean },
 ): string {
   const { state, plan } = input;
+  const { rehearsal } = extra;
+  const hypercareChecks = state.hypercare ? new Set(input.gates.filter((g) => inHypercare(state, g)).map((g) => g.seq)).size : 0;
   const at = (label: string, fallback: string) => {
     const line = checkpointLine(input, label);
     return line ? `${line}; ${fallback}` : fallback;
@@ -257,13 +360,19 @@ function summaryMarkdown(
   // The T-30 checkpoint's own gates are recorded under their own phase, apart from the preflight's.
   const t30Gates = plan.timeline.some((c) => c.label === 'T-30' && c.gates.length > 0);
   const lines: string[] = [
-    `# Cutover evidence: ${plan.name}`,
+    rehearsal ? `# REHEARSAL, not a production cutover: ${plan.name}` : `# Cutover evidence: ${plan.name}`,
     '',
-    `**${STATUS_WORDS[summary.overall_status]}**: ${summary.step_count} steps, ${summary.passed} passed, ${summary.failed} failed.`,
+    ...(rehearsal ? [`> **${rehearsalLine(rehearsal)}** Not evidence for a change ticket.`, ''] : []),
+    `**${(rehearsal ? REHEARSAL_STATUS_WORDS : STATUS_WORDS)[summary.overall_status]}.**`,
+    '',
+    // A step is the preflight, one cohort's soak, or the rollback.
+    `Steps (the preflight, each cohort's soak, the rollback): ${summary.passed} of ${summary.step_count} passed${extra.steps.length ? `: ${extra.steps.map((s) => `${s.step} ${s.passed ? 'passed' : 'FAILED'}`).join('; ')}` : ''}.`,
     '',
     '```text',
-    `Cutover ticket ID: ${state.id}`,
-    `Environment: ${plan.service.platform} ${plan.service.name} (${plan.serviceKey})`,
+    rehearsal ? `Rehearsal ID (not a change ticket): ${state.id}` : `Cutover ticket ID: ${state.id}`,
+    rehearsal
+      ? `Environment: REHEARSAL of ${plan.service.platform} ${plan.service.name} (${plan.serviceKey}); ${rehearsal.emulators ? 'local emulators' : 'simulated'}, nothing in production was called`
+      : `Environment: ${plan.service.platform} ${plan.service.name} (${plan.serviceKey})`,
     `Operator: ${state.startedBy}`,
     `Revisions: stable ${state.revisions.stable}, canary ${state.revisions.canary}`,
     `Gate results (${preflight.map(([id]) => id).join(', ') || 'none'}): ${preflight.map(([id, r]) => `${id} ${r.verdict.toUpperCase()}`).join(', ') || 'not run'}`,
@@ -272,16 +381,35 @@ function summaryMarkdown(
     `T-10 decision: ${at('T-10', goNoGo.length ? `GO by ${goNoGo.map((d) => `${d.by} (${d.role})`).join(', ')} at ${iso(goNoGo.at(-1)!.at)}` : byAction('reject').length ? `NO-GO by ${byAction('reject').map((d) => d.by).join(', ')}` : 'no go/no-go decision')}`,
     `T0 execution reference: ${firstShift ? `${state.id}, first traffic at ${iso(firstShift.at)}` : 'no traffic was shifted'}`,
     `T+10 verification: ${at('T+10', firstCohort ? `cohort 1 (${firstCohort.percent} %): ${firstCohort.soak_result} after ${firstCohort.checks} checks` : 'none')}`,
-    `T+30 closure decision: ${at('T+30', `${summary.overall_status === 'passed' ? 'keep the release' : summary.overall_status === 'in_progress' ? 'pending' : summary.overall_status.replace('_', ' ')} at ${iso(state.endedAt) ?? 'n/a'}`)}`,
+    `T+30 closure decision: ${at('T+30', `${summary.overall_status === 'completed' ? 'keep the release' : summary.overall_status === 'in_progress' ? 'pending' : summary.overall_status.replace('_', ' ')} at ${iso(state.endedAt) ?? 'n/a'}`)}`,
     `Rollback trigger (if any): ${state.rollback ? `${state.rollback.trigger === 'gate' ? 'automatic' : `manual by ${state.rollback.by}`}: ${state.rollback.reason}` : 'none'}`,
+    ...extra.cause.map((c) => `  ${c.gate} failed at ${c.percent} % (${c.at}): ${c.failed || c.all}`),
     '```',
     '',
+    ...(extra.cause.length
+      ? [
+          '## What triggered the rollback',
+          '',
+          '| gate | at | traffic | failing values (threshold) | all values |',
+          '|---|---|---|---|---|',
+          ...extra.cause.map((c) => `| ${c.gate} | ${c.at} | ${c.percent} % | ${c.failed || 'see all values'} | ${c.all} |`),
+          '',
+        ]
+      : []),
     '## Cohorts',
     '',
     '| cohort | traffic | entered | soak | checks | result | exit |',
     '|---|---|---|---|---|---|---|',
     ...cohorts.map((c) => `| ${c.cohort} | ${c.percent} % | ${c.entered_at} | ${c.soak} | ${c.checks} | ${c.soak_result} | ${c.exit_reason} |`),
     '',
+    ...(state.hypercare
+      ? [
+          '## Hypercare',
+          '',
+          `Started ${iso(state.hypercare.startedAt)}, planned to end ${iso(state.hypercare.endsAt)}; ${hypercareChecks} check${hypercareChecks === 1 ? '' : 's'} of the stage gates (phase "hypercare" in gate-results.jsonl).`,
+          '',
+        ]
+      : []),
     ...(plan.timeline.length
       ? [
           '## Timeline',
@@ -311,10 +439,11 @@ function summaryMarkdown(
     '',
     '## Files',
     '',
-    '- `summary.json`: overall status, step counts, revisions, times, approvals',
+    '- `summary.json`: overall status, steps, revisions, times, approvals',
     '- `gate-results.jsonl`: every gate evaluation (time, cohort, gate, value, threshold, outcome)',
     '- `cohort-results.jsonl`: each cohort entered, its soak result and why it was left',
-    '- `logs/`: command output and the full audit trail (`logs/audit.jsonl`)',
+    ...(extra.slo ? ['- `slo-results.jsonl`: the SLO snapshot evaluations'] : []),
+    '- `logs/`: command output, what each rollback step called and what came back, and the full audit trail (`logs/audit.jsonl`)',
     '',
   ];
   return lines.join('\n');

@@ -45,7 +45,7 @@ function rehearse(...args: string[]): Promise<Run> {
 
 /** A line of the evidence package's gate-results.jsonl. */
 interface GateLine {
-  readonly phase: 'preflight' | 'checkpoint' | 'stage';
+  readonly phase: 'preflight' | 'checkpoint' | 'stage' | 'hypercare';
   readonly percent: number;
   readonly gate: string;
   readonly kind: string;
@@ -75,7 +75,7 @@ describe('npm run rehearse -- <plan> --emulators', () => {
     expect(run.stdout).toContain('Outcome: completed (canary 100 %, stable 0 %)');
 
     const { gates, summary } = await evidenceOf(run);
-    expect(summary).toMatchObject({ overall_status: 'passed', final_traffic: { canary: 100, stable: 0 } });
+    expect(summary).toMatchObject({ overall_status: 'completed', final_traffic: { canary: 100, stable: 0 } });
     // The preflight's backend check read the fake Cloud Run; the Monitoring gates carry no
     // "simulated" note, while the slo gate (no emulator for it) does.
     expect(gates.find((g) => g.gate === 'traffic-backend')).toMatchObject({ outcome: 'pass', value: { canary_revision: 'control-00011-def', canary_ready: 'ready' } });
@@ -88,7 +88,8 @@ describe('npm run rehearse -- <plan> --emulators', () => {
 
   it('bad-canary: the measured p95 regression at 25 % rolls back through the real adapter', async () => {
     const run = await rehearse(PLAN, '--emulators', '--speed', SPEED, '--scenario', 'bad-canary', '--evidence-dir', evidenceDir);
-    expect(run.code, run.stderr).toBe(0);
+    // 3: rolled back, so a CI job gating on the rehearsal stops here.
+    expect(run.code, run.stderr).toBe(3);
     expect(run.stdout).toContain('Rolled back: 100 % on stable, verified');
     expect(run.stdout).toContain('Outcome: rolled_back (canary 0 %, stable 100 %)');
 
@@ -105,7 +106,7 @@ describe('npm run rehearse -- <plan> --emulators', () => {
 
   it('refuses a plan that is not on Cloud Run: nothing to emulate, and nothing real may be reached', async () => {
     const run = await rehearse('examples/plans/simulated-service.yaml', '--emulators', '--evidence-dir', evidenceDir);
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stderr).toContain('--emulators emulates Google Cloud (Cloud Run, Cloud Logging, Cloud Monitoring): plan simulated-service is on simulated');
   });
 });

@@ -1,16 +1,23 @@
 // `npm run rehearse` as a user runs it: a child process, real Redis, evidence on disk.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseRehearsalArgs } from '../../src/app/rehearse.ts';
+import { EXIT, HELP, parseRehearsalArgs } from '../../src/app/rehearse.ts';
 import { redisUrl } from '../support/redis.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const PLAN = join(ROOT, 'examples/plans/control-service.yaml');
+const TIMELINE_PLAN = join(ROOT, 'examples/plans/timeline-service.yaml');
 
-function rehearse(args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Promise<{ code: number | null; stdout: string; stderr: string }> {
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function rehearse(args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Promise<Run> {
   return new Promise((done) => {
     const child = spawn(process.execPath, [join(ROOT, 'src/app/rehearse.ts'), ...args], { cwd, env: { HOME: process.env.HOME, LOG_LEVEL: 'error', ...env } });
     let stdout = '';
@@ -21,48 +28,155 @@ function rehearse(args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Promise<{
   });
 }
 
+const onRedis = () => ({ REDIS_URL: redisUrl(), PATH: process.env.PATH });
 const evidenceIn = (stdout: string) => /^Evidence: (.+)$/m.exec(stdout)?.[1] ?? '';
+const timeline = (stdout: string) => stdout.split('\n').filter((l) => /^\+\s*[\d.]+s {2}/.test(l));
+const index = (lines: readonly string[], pattern: RegExp) => lines.findIndex((l) => pattern.test(l));
+
+/** Every file of an evidence package, by its path inside the package. */
+function packageFiles(dir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    files.set(path.slice(dir.length + 1), readFileSync(path, 'utf8'));
+  }
+  return files;
+}
 
 describe('npm run rehearse', () => {
-  it('rehearses a healthy canary through every cohort, says what was simulated, and leaves the evidence package', async () => {
+  it('rehearses a healthy canary through every cohort in a few dozen lines of events, and leaves a package marked REHEARSAL', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rehearse-evidence-'));
-    const run = await rehearse([PLAN, '--speed', '4000', '--evidence-dir', dir], { REDIS_URL: redisUrl(), PATH: process.env.PATH });
+    const run = await rehearse([PLAN, '--speed', '4000', '--evidence-dir', dir], onRedis());
     expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
+    expect(run.code).toBe(EXIT.completed);
     expect(run.stdout).toContain('traffic backend: SIMULATED (nothing outside this machine is called)');
     expect(run.stdout).toContain('every gate (http, command, SLO snapshot, cloud metrics) is answered by the simulation');
-    expect(run.stdout).toMatch(/auto-approved the go\/no-go on behalf of U01RELEASE \(release-manager\) \[rehearsal: nobody was asked\]/);
     for (const percent of [1, 5, 10, 25, 50, 100]) expect(run.stdout).toContain(`traffic confirmed ${percent} % canary`);
     expect(run.stdout).toContain('Outcome: completed (canary 100 %, stable 0 %)');
+
+    // Events and one progress line per soak; no all-pass check lines (there were 110 of them, up to 382 characters).
+    const lines = timeline(run.stdout);
+    expect(lines.filter((l) => / check \d+: /.test(l))).toEqual([]);
+    expect(lines.filter((l) => /cohort \d\/6 at \d+ %: \d+ checks? .*every gate passed every check/.test(l))).toHaveLength(6);
+    expect(run.stdout.split('\n').length).toBeLessThan(80);
+    expect(Math.max(...run.stdout.split('\n').map((l) => l.length))).toBeLessThan(250);
+    // Time never goes backwards.
+    const shown = lines.map((l) => Number(/^\+\s*([\d.]+)s/.exec(l)![1]));
+    for (let i = 1; i < shown.length; i++) expect(shown[i], lines[i]).toBeGreaterThanOrEqual(shown[i - 1]!);
+    // Each [rehearsal] note comes before the action it explains, in the name of a person the plan names.
+    expect(index(lines, /\[rehearsal\] starting the cutover on behalf of U01RELEASE \(release-manager\)/)).toBeLessThan(index(lines, /Cutover started by U01RELEASE/));
+    for (const who of ['U01RELEASE \\(release-manager\\)', 'U02OPS \\(ops-lead\\)']) {
+      const note = index(lines, new RegExp(`\\[rehearsal\\] approving the go/no-go on behalf of ${who}: nobody was asked`));
+      expect(note).toBeGreaterThanOrEqual(0);
+      expect(note).toBeLessThan(index(lines, new RegExp(`${who} approved go/no-go`)));
+    }
+    expect(index(lines, /\[rehearsal\] promoting on behalf of U01RELEASE/)).toBeLessThan(index(lines, /Promoted by U01RELEASE: 1 % → 5 %/));
+    expect(run.stdout).not.toContain('U0REHEARSAL');
+
     const evidence = evidenceIn(run.stdout);
     expect(evidence.startsWith(join(dir, 'control-service'))).toBe(true);
-    expect(readdirSync(evidence)).toEqual(expect.arrayContaining(['summary.json', 'SUMMARY.md', 'gate-results.jsonl', 'cohort-results.jsonl', 'logs']));
-    expect(JSON.parse(readFileSync(join(evidence, 'summary.json'), 'utf8'))).toMatchObject({ overall_status: 'passed', step_count: 7, passed: 7, failed: 0 });
+    const files = packageFiles(evidence);
+    expect([...files.keys()]).toEqual(expect.arrayContaining(['summary.json', 'SUMMARY.md', 'gate-results.jsonl', 'cohort-results.jsonl', 'slo-results.jsonl', 'logs/audit.jsonl']));
+    expect(JSON.parse(files.get('summary.json')!)).toMatchObject({
+      rehearsal: true,
+      rehearsal_settings: { scenario: 'healthy', breach_at: null, speed: 4000, emulators: false },
+      overall_status: 'completed',
+      step_count: 7,
+      passed: 7,
+      failed: 0,
+      started_by: 'U01RELEASE',
+    });
+    expect(files.get('SUMMARY.md')!.split('\n')[0]).toBe('# REHEARSAL, not a production cutover: control-service');
+    for (const [name, content] of files) {
+      if (name.endsWith('.jsonl')) for (const line of content.trim().split('\n')) expect(JSON.parse(line), name).toMatchObject({ rehearsal: true });
+      if (name.endsWith('.log')) expect(content, name).toMatch(/^# REHEARSAL/);
+    }
   });
 
-  it('rolls a bad canary back automatically and says why', async () => {
+  it('--verbose prints every gate check', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rehearse-evidence-'));
-    const run = await rehearse([PLAN, '--scenario', 'bad-canary', '--speed', '4000', '--evidence-dir', dir], { REDIS_URL: redisUrl(), PATH: process.env.PATH });
-    expect(run.code).toBe(0);
+    const run = await rehearse([PLAN, '--speed', '20000', '--verbose', '--evidence-dir', dir], onRedis());
+    expect(run.code).toBe(EXIT.completed);
+    const checks = new Set(
+      readFileSync(join(evidenceIn(run.stdout), 'gate-results.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { phase: string; time: string })
+        .filter((g) => g.phase === 'stage')
+        .map((g) => g.time),
+    );
+    expect(timeline(run.stdout).filter((l) => / check \d+: slo pass/.test(l)).length).toBeGreaterThanOrEqual(checks.size / 4);
+    expect(timeline(run.stdout).filter((l) => / check \d+: /.test(l)).length).toBeGreaterThan(12);
+  });
+
+  it('rolls a bad canary back, prints the gates that changed, exits 3, and the summary gives the failing values', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rehearse-evidence-'));
+    const run = await rehearse([PLAN, '--scenario', 'bad-canary', '--speed', '4000', '--evidence-dir', dir], onRedis());
+    expect(run.code).toBe(EXIT.rolled_back);
+    expect(run.stdout).toContain('scenario:  bad-canary: the canary fails (6 % 5xx, p95 900 ms) once it serves 25 % or more (--breach-at 25, the default): first at cohort 4/6 (25 %)');
+    expect(run.stdout).toMatch(/cohort 4\/6 check \d+: slo was pass, now FAIL: p95_latency_ms 900 \(<= 600\)/);
     expect(run.stdout).toMatch(/ROLLBACK \(automatic\) from 25 %: gates? .*slo/);
     expect(run.stdout).toMatch(/ESCALATION to S04MANAGERS/);
     expect(run.stdout).toContain('Outcome: rolled_back (canary 0 %, stable 100 %)');
-    expect(JSON.parse(readFileSync(join(evidenceIn(run.stdout), 'summary.json'), 'utf8'))).toMatchObject({ overall_status: 'rolled_back', failed: 1 });
+    const evidence = evidenceIn(run.stdout);
+    expect(JSON.parse(readFileSync(join(evidence, 'summary.json'), 'utf8'))).toMatchObject({ overall_status: 'rolled_back', failed: 1, rehearsal_settings: { breach_at: 25 } });
+    expect(readFileSync(join(evidence, 'SUMMARY.md'), 'utf8')).toMatch(/^ {2}slo failed at 25 % \(.+\): p95_latency_ms 900 \(<= 600\)$/m);
+    const step = readFileSync(join(evidence, 'logs/rollback-route-override.log'), 'utf8');
+    expect(step).toContain('would call: POST https://example.test/api/v1/control/route-split/override');
+    expect(step).toContain('SIMULATED: nothing was called');
   });
 
-  it('without REDIS_URL, starts a private redis-server under .data/ and stops it on exit', async () => {
+  it('runs hypercare at the compressed cadence: its checks are in the evidence before the rehearsal closes it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rehearse-evidence-'));
+    const run = await rehearse([TIMELINE_PLAN, '--speed', '20000', '--evidence-dir', dir], onRedis());
+    expect(run.code, run.stderr).toBe(EXIT.completed);
+    expect(run.stdout).toContain('hypercare: 3d checked every 1h -> every 180ms; the rehearsal closes it after 3 checks');
+    const lines = timeline(run.stdout);
+    const note = index(lines, /\[rehearsal\] closing hypercare after 3 checks on behalf of U01RELEASE \(release-manager\)/);
+    expect(note).toBeGreaterThanOrEqual(0);
+    expect(note).toBeLessThan(index(lines, /Hypercare ended by U01RELEASE/));
+    expect(lines[index(lines, /^.{11}hypercare: 3 checks over/)]).toMatch(/every gate passed every check \(slo, health\)/);
+    const hypercare = readFileSync(join(evidenceIn(run.stdout), 'gate-results.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { phase: string; time: string })
+      .filter((g) => g.phase === 'hypercare');
+    expect(new Set(hypercare.map((g) => g.time)).size).toBe(3);
+    const summary = JSON.parse(readFileSync(join(evidenceIn(run.stdout), 'summary.json'), 'utf8'));
+    expect(summary.hypercare).toMatchObject({ checks: 3 });
+    // The pretend people act in the roles the plan gives them: the release operator starts it.
+    expect(summary.started_by).toBe('U05OPERATOR');
+  });
+
+  it('two rehearsals run at once in one checkout, each on a private Redis of its own that is gone afterwards; --breach-at says when it is ignored', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'rehearse-cwd-'));
-    const run = await rehearse([PLAN, '--speed', '20000', '--evidence-dir', join(cwd, 'evidence')], { PATH: process.env.PATH }, cwd);
-    expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/redis: +embedded redis-server on 127\.0\.0\.1:\d+ \(data in .*\.data\/redis, append-only\)/);
-    expect(readdirSync(join(cwd, '.data/redis'))).toEqual(expect.arrayContaining(['appendonlydir']));
-    expect(existsSync(join(cwd, '.data/redis/owner.json'))).toBe(false); // stopped and released
+    const env = { PATH: process.env.PATH, TMPDIR: join(cwd, 'tmp') };
+    mkdirSync(env.TMPDIR);
+    const [healthy, bad] = await Promise.all([
+      rehearse([PLAN, '--speed', '20000', '--breach-at', '10', '--evidence-dir', join(cwd, 'evidence')], env, cwd),
+      rehearse([PLAN, '--speed', '20000', '--scenario', 'bad-canary', '--breach-at', '10', '--evidence-dir', join(cwd, 'evidence')], env, cwd),
+    ]);
+    expect([healthy.code, healthy.stderr]).toEqual([EXIT.completed, '']);
+    expect([bad.code, bad.stderr]).toEqual([EXIT.rolled_back, '']);
+    const redisOf = (run: Run) => /redis: +a private redis-server on 127\.0\.0\.1:(\d+) for this rehearsal only \(data in (\S+), deleted at the end\)/.exec(run.stdout);
+    const [a, b] = [redisOf(healthy), redisOf(bad)];
+    expect(a && b).toBeTruthy();
+    expect(a![1]).not.toBe(b![1]);
+    expect(a![2]).not.toBe(b![2]);
+    for (const dir of [a![2]!, b![2]!]) expect(existsSync(dir), dir).toBe(false);
+    expect(readdirSync(env.TMPDIR)).toEqual([]);
+    expect(existsSync(join(cwd, '.data'))).toBe(false);
+    // The value in force, and whether the scenario uses it.
+    expect(healthy.stdout).toContain('note:      --breach-at 10 has no effect: the healthy scenario does not use it (only bad-canary and slow-canary do)');
+    expect(bad.stdout).toContain('(--breach-at 10): first at cohort 3/6 (10 %)');
+    expect(bad.stdout).toMatch(/ROLLBACK \(automatic\) from 10 %/);
   });
 
   it('without REDIS_URL and without redis-server, prints one line saying how to get one, and fails', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'rehearse-cwd-'));
     const run = await rehearse([PLAN], { PATH: '/nonexistent' }, cwd);
-    expect(run.code).not.toBe(0);
+    expect(run.code).toBe(EXIT.error);
     expect(run.stderr.trim().split('\n')).toEqual([
       'rehearsal: cannot start the embedded Redis: no redis-server on PATH. Install one (apt install redis-server, brew install redis) or run `docker compose up -d redis` and set REDIS_URL=redis://127.0.0.1:6379',
     ]);
@@ -72,24 +186,56 @@ describe('npm run rehearse', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'rehearse-cwd-'));
     const file = join(cwd, 'bad.yaml');
     writeFileSync(file, readFileSync(PLAN, 'utf8').replace('stages: [1, 5, 10, 25, 50, 100]', 'stages: [1, 5, 5, 150]').replace(/^soak: 30m/m, 'soak: half an hour'));
-    const run = await rehearse([file], { REDIS_URL: redisUrl(), PATH: process.env.PATH });
-    expect(run.code).toBe(1);
+    const run = await rehearse([file], onRedis());
+    expect(run.code).toBe(EXIT.error);
     expect(run.stderr).toContain(`rehearsal: ${file} is not a valid plan:`);
     expect(run.stderr).toContain('  stages[2]: must be greater than stages[1] (5)');
     expect(run.stderr).toContain('  stages[3]: must be between 1 and 100 (got 150)');
     expect(run.stderr).toContain('  soak: must be a duration like 90s, 10m or 1h');
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
+
+  it('answers a bad command line with one line naming the option and the bad value, and exit code 2', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'rehearse-cwd-'));
+    const cases: Array<[string[], string]> = [
+      [['nope.yaml'], 'rehearsal: plan nope.yaml: no such file'],
+      [['examples/plans'], 'rehearsal: plan examples/plans: is a folder, not a plan file; name one of its plans, e.g. examples/plans/control-service.yaml'],
+      [[PLAN, '--scenario', 'meteor'], 'rehearsal: --scenario meteor: no such scenario; one of healthy, bad-canary, slow-canary, slow-burn'],
+      [[PLAN, '--breach-at', '150'], 'rehearsal: --breach-at 150: must be a whole percent of canary traffic from 1 to 100'],
+      [[PLAN, '--speed', 'fast'], 'rehearsal: --speed fast: must be a number above 0 and at most 100000'],
+      [[PLAN, '--bogus'], 'rehearsal: unknown option --bogus (npm run rehearse -- --help)'],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => rehearse(args, onRedis(), args[0] === PLAN ? cwd : ROOT)));
+    runs.forEach((run, i) => {
+      expect(run.stderr, cases[i]![0].join(' ')).toBe(`${cases[i]![1]}\n`);
+      expect(run.code).toBe(EXIT.usage);
+      expect(run.stdout).toBe('');
+    });
+  });
+
+  it('--help prints the options and the exit codes, and exits 0', async () => {
+    const run = await rehearse(['--help'], onRedis());
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(`${HELP}\n`);
+    expect(run.stdout).toMatch(/^exit codes:\n {2}0 +completed.*\n {2}3 +rolled back\n/m);
+  });
+
+  it('the README documents the same exit codes', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const [what, code] of Object.entries(EXIT)) expect(readme, what).toMatch(new RegExp(`^\\| \`${code}\` \\|`, 'm'));
+  });
 });
 
 describe('rehearsal arguments', () => {
-  it('parses and validates them with a usage line on error', () => {
-    expect(parseRehearsalArgs([PLAN, '--scenario', 'bad-canary', '--speed', '500'])).toMatchObject({ ok: true, args: { plan: PLAN, scenario: 'bad-canary', speed: 500 } });
-    expect(parseRehearsalArgs([PLAN])).toMatchObject({ ok: true, args: { scenario: 'healthy', speed: 1000 } });
-    for (const bad of [[], [PLAN, '--speed', 'fast'], [PLAN, '--scenario', 'meteor'], [PLAN, '--speed', '0'], [PLAN, PLAN], [PLAN, '--bogus']]) {
+  it('parses and validates them, one line per problem', () => {
+    expect(parseRehearsalArgs([PLAN, '--scenario', 'bad-canary', '--speed', '500'])).toMatchObject({ kind: 'run', args: { plan: PLAN, scenario: 'bad-canary', speed: 500, verbose: false } });
+    expect(parseRehearsalArgs([PLAN])).toMatchObject({ kind: 'run', args: { scenario: 'healthy', speed: 1000 } });
+    expect(parseRehearsalArgs([PLAN, '--verbose', '--breach-at', '10'])).toMatchObject({ kind: 'run', args: { verbose: true, breachAt: 10 } });
+    expect(parseRehearsalArgs(['-h'])).toEqual({ kind: 'help' });
+    for (const bad of [[], [PLAN, '--speed', 'fast'], [PLAN, '--scenario', 'meteor'], [PLAN, '--speed', '0'], [PLAN, PLAN], [PLAN, '--bogus'], [PLAN, '--breach-at', '0'], [PLAN, '--breach-at', '2.5'], [PLAN, '--scenario']]) {
       const result = parseRehearsalArgs(bad);
-      expect(result.ok).toBe(false);
-      if (!result.ok) expect(result.error).toMatch(/usage: npm run rehearse -- <plan\.yaml>/);
+      expect(result.kind, bad.join(' ')).toBe('error');
+      if (result.kind === 'error') expect(result.error).not.toContain('\n');
     }
   });
 });

@@ -91,12 +91,15 @@ export function requests(fake: FakeSlack, url: string) {
   };
 }
 
-/** `planSpeed`: the plans' durations divided by it (a timeline's minutes become seconds at 60); `log`: the bot's (default silent). */
-export async function openRoom(plans: Record<string, string>, options: { redisUrl?: string; planSpeed?: number; log?: Logger } = {}): Promise<Room> {
+/**
+ * `planSpeed`: the plans' durations divided by it (a timeline's minutes become seconds at 60);
+ * `noPlansFolder`: PLANS_DIR names a folder that is not there; `log`: the bot's (default silent).
+ */
+export async function openRoom(plans: Record<string, string>, options: { redisUrl?: string; planSpeed?: number; noPlansFolder?: boolean; log?: Logger } = {}): Promise<Room> {
   const fake = await startFakeSlack({ usergroups: USERGROUPS });
   const dir = await mkdtemp(join(tmpdir(), 'cutover-room-'));
   const plansDir = join(dir, 'plans');
-  await mkdir(plansDir);
+  if (!options.noPlansFolder) await mkdir(plansDir);
   for (const [name, text] of Object.entries(plans)) await writeFile(join(plansDir, `${name}.yaml`), text);
   const prefix = uniquePrefix('room');
   const loaded = loadConfig({

@@ -1,6 +1,9 @@
 // Every refusal the war room gives: each gets a readable ephemeral reply (with the usage when the
 // text was malformed) and changes nothing, neither the stored state nor the card.
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.ts';
 import type { CutoverState } from '../../src/domain/state.ts';
 import { blockAction, nowSeconds, slashCommand } from '../support/slack-requests.ts';
 import { ELSEWHERE, NOBODY, OPS, RM1, WAR_ROOM, cardOf, openRoom, quickPlan, startedId, waitForButton, type Reply, type Room } from './harness.ts';
@@ -179,5 +182,32 @@ describe('requests Slack did not sign', () => {
       expect([room.fake.responses('replayed'), room.fake.responses('replayed-command')]).toEqual([[], []]);
     });
     expect(await noCutoverOf('idle')).toBe(true);
+  });
+});
+
+describe('a bot whose plans folder is missing', () => {
+  it('says so at start, in a warn line naming the folder, and /cutover plans names it too', async () => {
+    const logged: Array<{ level: number; msg: string; plansDir?: string }> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) logged.push(JSON.parse(line));
+        done();
+      },
+    });
+    const bare = await openRoom({}, { noPlansFolder: true, log: createLogger({ level: 'info', destination: sink }) });
+    try {
+      const folder = join(bare.dir, 'plans');
+      const warning = logged.find((l) => l.level === 40 && l.msg.includes('plans folder'));
+      expect(warning).toMatchObject({ plansDir: folder, msg: expect.stringContaining(`the plans folder ${folder} (PLANS_DIR) does not exist`) });
+      const reply = await bare.slash('/cutover', 'plans');
+      expectEphemeral(reply, `The plans folder \`${folder}\` does not exist`, 'PLANS_DIR');
+    } finally {
+      await bare.close();
+    }
+  });
+
+  it('/cutover plans names the folder it lists', async () => {
+    const reply = await room.slash('/cutover', 'plans');
+    expect(reply.text).toContain(`*Plans* in \`${join(room.dir, 'plans')}\``);
   });
 });
