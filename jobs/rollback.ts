@@ -42,8 +42,9 @@ export function createRollbackProcessor(deps: RollbackDeps) {
       await job.updateData({ ...job.data, steps });
     }
     // Waits out a shift in flight (or a dead holder's lease), then goes ahead regardless:
-    // a rollback must not be blocked, and a shift re-reads the state before it acts.
-    const lease = await deps.lock.acquire(state.serviceKey);
+    // a rollback must not be blocked, and a shift re-reads the state before it acts. A lease this
+    // same rollback held when its process died is taken over at once.
+    const lease = await deps.lock.acquire(state.serviceKey, { holder: `rollback:${id}:${phaseSeq}` });
     try {
       const backend = deps.backends.for(plan);
       const served = await backend.read(state.revisions);
