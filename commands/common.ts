@@ -76,6 +76,12 @@ export interface CommandDeps {
   readonly catalog: Pick<PlanCatalog, 'load' | 'list'>;
   readonly log: Logger;
   readonly now: () => number;
+  /**
+   * The cutover an earlier run of this same request already acted on (its process died before it
+   * could say so), or null. Such a request goes to that cutover again, where the engine answers it
+   * as done, instead of being resolved anew (the cutover may have ended since).
+   */
+  readonly actedOn?: () => Promise<string | null>;
 }
 
 /** Who asked, from where: Slack's user and channel ids. */

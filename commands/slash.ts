@@ -87,6 +87,8 @@ async function start(deps: CommandDeps, request: Extract<Request, { kind: 'start
 
 /** A command on the cutover the person means; the engine decides whether it may happen. */
 async function act(deps: CommandDeps, active: readonly CutoverState[], asker: Asker, plan: string | undefined, usage: UsageKey, command: Command): Promise<Reply> {
+  const before = await deps.actedOn?.();
+  if (before) return outcome(deps, before, command);
   const target = await resolveTarget(deps, active, asker, plan, usage);
   if (!target.ok) return target.reply;
   return outcome(deps, target.state.id, command);

@@ -17,6 +17,7 @@ export function createCommandProcessor(deps: CommandDeps & { readonly reply: Rep
     const jobDeps: CommandDeps = {
       ...deps,
       engine: { store: engine.store, active: () => engine.active(), start: (...args) => engine.start(...args), command: (id, command) => engine.command(id, command, { once }) },
+      actedOn: () => engine.store.appliedTo(once),
     };
     const content = await perform(jobDeps, job.data.work);
     await answer((message) => deps.reply(job.data.responseUrl, message), content, deps.log);

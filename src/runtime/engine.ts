@@ -122,7 +122,7 @@ export class Engine {
       if (!loaded) return { ok: false, refusal: { code: 'no_cutover', action: event.type }, state: null };
       // Applied before: the machine would judge it against the state it produced (and refuse, or
       // worse, accept it a second time). The commit checks the token again, atomically.
-      if (once && (await this.#deps.store.applied(id, once))) return this.#repeated(id, event, loaded.state);
+      if (once && (await this.#deps.store.appliedTo(once)) !== null) return this.#repeated(id, event, loaded.state);
       const now = this.#now();
       const transition = step(loaded.plan, loaded.state, event, now);
       if (!transition.ok) return { ok: false, refusal: transition.refusal, state: loaded.state };

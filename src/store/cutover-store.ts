@@ -40,7 +40,7 @@ const COMMIT = `
 -- ARGV: id expectedVersion newVersion stateJson terminal onceTtlMs nAudit audit... nEffects effect... nGates gate...
 if ARGV[6] ~= '0' and redis.call('EXISTS', KEYS[8]) == 1 then return 2 end
 if redis.call('HGET', KEYS[1], 'v') ~= ARGV[2] then return 0 end
-if ARGV[6] ~= '0' then redis.call('SET', KEYS[8], ARGV[3], 'PX', ARGV[6]) end
+if ARGV[6] ~= '0' then redis.call('SET', KEYS[8], ARGV[1], 'PX', ARGV[6]) end
 redis.call('HSET', KEYS[1], 'v', ARGV[3], 'json', ARGV[4])
 local i = 7
 ${appendAuditAndEffects(2)}
@@ -124,14 +124,14 @@ export class CutoverStore {
     return `${this.prefix}:co:{${id}}:${part}`;
   }
 
-  /** Where a commit records its once token (a command job's id). */
-  onceKey(id: string, token: string): string {
-    return `${this.prefix}:co:{${id}}:once:${token}`;
+  /** Where a commit records its once token (a command job's id), with the cutover it changed. */
+  onceKey(token: string): string {
+    return `${this.prefix}:once:${token}`;
   }
 
-  /** Whether a commit carrying this once token has been written. */
-  async applied(id: string, token: string): Promise<boolean> {
-    return (await this.redis.exists(this.onceKey(id, token))) === 1;
+  /** The cutover a commit carrying this once token changed; null if none was written. */
+  async appliedTo(token: string): Promise<string | null> {
+    return this.redis.get(this.onceKey(token));
   }
 
   get activeKey(): string {
@@ -222,7 +222,7 @@ export class CutoverStore {
       this.key(id, 'gates'),
       this.activeKey,
       this.slotKey(next.serviceKey),
-      this.onceKey(id, once ?? '-'),
+      this.onceKey(once ?? '-'),
       id,
       String(expectedVersion),
       String(next.version),
