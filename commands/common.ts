@@ -6,7 +6,7 @@ import type { Logger } from '../src/log.ts';
 import type { PlanCatalog } from '../src/plans/catalog.ts';
 import type { Engine } from '../src/runtime/engine.ts';
 import type { SlackMessage } from '../templates/blocks.ts';
-import { BOT_FAILED, STORE_DOWN, STORE_SLOW, accepted, refusal } from '../templates/replies.ts';
+import { BOT_FAILED, STORE_DOWN, STORE_SLOW, accepted, doneBefore, refusal } from '../templates/replies.ts';
 import type { Request } from './parse.ts';
 import type { Command } from '../src/domain/command.ts';
 
@@ -131,6 +131,8 @@ export async function guarded(deps: CommandDeps, what: string, work: () => Promi
 /** Runs a command and words the result: a refusal (naming the checkpoint in the way, if one is), an approval still short, or done. */
 export async function outcome(deps: CommandDeps, id: string, command: Command): Promise<Reply> {
   const result = await deps.engine.command(id, command);
+  // The state now, not the one the command produced: word it as done, without tallies.
+  if (result.ok && result.repeated) return doneBefore(result.state);
   const plan = await deps.engine.store.loadPlan(id);
   if (!result.ok) return refusal(result.refusal, result.state, deps.now(), plan);
   return plan ? accepted(command, result.state, plan) : refusal({ code: 'no_cutover', action: command.type }, null, deps.now());

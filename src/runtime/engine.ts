@@ -19,7 +19,8 @@ export interface TrafficReader {
 }
 
 export type EngineResult =
-  | { readonly ok: true; readonly state: CutoverState }
+  /** `repeated`: the command's once token was already applied; `state` is the state now. */
+  | { readonly ok: true; readonly state: CutoverState; readonly repeated?: true }
   | { readonly ok: false; readonly refusal: EngineRefusal; readonly state: CutoverState | null };
 
 /** Where committed effects go: the job dispatcher turns a cutover's outbox into jobs. */
@@ -147,7 +148,7 @@ export class Engine {
 
   #repeated(id: string, event: CutoverEvent, state: CutoverState): EngineResult {
     this.#deps.log.info({ cutover: id, event: event.type }, 'command already applied (its job ran before); not applied again');
-    return { ok: true, state };
+    return { ok: true, state, repeated: true };
   }
 
   async #servedBeforeAbort(id: string, plan: Plan): Promise<{ served?: Split | { error: string } }> {
