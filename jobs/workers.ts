@@ -25,8 +25,8 @@ export interface Takeover {
 export const DEFAULT_TAKEOVER: { readonly [Q in QueueName]: Required<Takeover> } = {
   [QUEUE.cutover]: { lockDurationMs: 30_000, stalledIntervalMs: 30_000 },
   [QUEUE.notify]: { lockDurationMs: 30_000, stalledIntervalMs: 30_000 },
-  [QUEUE.rollback]: { lockDurationMs: 2_000, stalledIntervalMs: 1_000 },
-  [QUEUE.commands]: { lockDurationMs: 2_000, stalledIntervalMs: 1_000 },
+  [QUEUE.rollback]: { lockDurationMs: 2_000, stalledIntervalMs: 500 },
+  [QUEUE.commands]: { lockDurationMs: 2_000, stalledIntervalMs: 500 },
 };
 
 export interface WorkerSettings {
