@@ -11,6 +11,8 @@ export interface BotProcess {
   readonly port: number;
   readonly logFile: string;
   stop(): Promise<void>;
+  /** SIGKILL, as a crash would; resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 export async function startBotProcess(env: Record<string, string>): Promise<BotProcess> {
@@ -37,6 +39,10 @@ export async function startBotProcess(env: Record<string, string>): Promise<BotP
     logFile,
     stop: async () => {
       child.kill('SIGTERM');
+      await exited;
+    },
+    kill: async () => {
+      child.kill('SIGKILL');
       await exited;
     },
   };

@@ -1,13 +1,14 @@
-// npm run bench [-- ack rollback many cost]: runs the benchmarks, prints each figure beside its
+// npm run bench [-- ack rollback many cost takeover]: runs the benchmarks, prints each figure beside its
 // target, and writes them to bench/results/latest.json with the machine and the date.
 // Not tests: figures depend on the machine; targets are reported as met or not, never asserted.
 import { ackLatency } from './ack-latency.ts';
 import { measureGateCheckCost } from './gate-check-cost.ts';
 import { manyCutovers } from './many-cutovers.ts';
 import { figure, print, recordResults, type Figure } from './support.ts';
+import { takeover } from './takeover.ts';
 import { timeToRollback } from './time-to-rollback.ts';
 
-const ALL = ['ack', 'rollback', 'many', 'cost'] as const;
+const ALL = ['ack', 'rollback', 'many', 'cost', 'takeover'] as const;
 const chosen = process.argv.slice(2).filter((a): a is (typeof ALL)[number] => (ALL as readonly string[]).includes(a));
 const run = chosen.length ? chosen : [...ALL];
 const log = (line: string) => console.log(line);
@@ -78,6 +79,18 @@ if (run.includes('cost')) {
   record('Cost of one gate check', {
     gate_check_redis_commands: figure(c.commandsPerCheck, 'commands', null, 'below', 'as INFO commandstats counts them, including commands run inside Lua scripts'),
     gate_check_redis_round_trips_scripts: figure(c.scriptCallsPerCheck, 'script calls', null),
+  });
+}
+
+if (run.includes('takeover')) {
+  log('\n5. Takeover after a crash: /rollback acked, the bot SIGKILLed at the ack and started again, 20 runs');
+  const t = await takeover({ samples: 20, log });
+  record('Takeover after a crash', {
+    takeover_ack_to_rollback_p50: figure(t.ackToRollback.p50, 'ms', null),
+    takeover_ack_to_rollback_p99: figure(t.ackToRollback.p99, 'ms', 5_000, 'below', 'the ack to Cloud Run\'s UpdateService to 0 %, the bot killed at the ack and restarted at once'),
+    takeover_ack_to_rollback_max: figure(t.ackToRollback.max, 'ms', null),
+    takeover_restart_p50: figure(t.restart.p50, 'ms', null, 'below', 'the kill to the restarted bot answering /readyz'),
+    takeover_restart_p99: figure(t.restart.p99, 'ms', null),
   });
 }
 

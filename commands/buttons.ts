@@ -1,5 +1,6 @@
-// The bot's buttons. A click is acked at once and handed over to a `command` job (`runClick`).
-// A status-card button's value says which cutover and
+// The bot's buttons. A click whose value the bot wrote is kept in Redis as a `command` job
+// (`runClick`) before it is acked, so an acked click survives this process dying; one Redis did not
+// take is acked and answered "nothing was changed". A status-card button's value says which cutover and
 // which state of it the card showed, and the engine refuses it when that state has moved on
 // (stale), when the person holds no role for it, or when they already approved. A checklist or
 // sign-off button names its item; the engine refuses a tick from anyone but the checkpoint's owner.
@@ -8,7 +9,7 @@ import { decodeButtonValue, decodeSignOffValue, decodeTickValue } from '../templ
 import { CARD_ACTIONS, type CardAction } from '../templates/card.ts';
 import { SIGN_OFF_ACTION, TICK_ACTION } from '../templates/checklist.ts';
 import { BAD_BUTTON, GONE_CUTOVER, wrongChannel } from '../templates/replies.ts';
-import { handOver, outcome, type CommandDeps, type ListenerDeps, type Reply } from './common.ts';
+import { ackClick, answer, keep, outcome, type CommandDeps, type ListenerDeps, type Reply } from './common.ts';
 import type { Command } from '../src/domain/command.ts';
 
 /** A click's meaning: the cutover it acts on and the command; null when the bot did not write the value. */
@@ -33,8 +34,15 @@ const ACTION_IDS = new RegExp(`^(?:${[...CARD_ACTIONS, TICK_ACTION, SIGN_OFF_ACT
 
 export function register(app: App, deps: ListenerDeps): void {
   app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: ACTION_IDS }, async ({ ack, body, action, respond }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>>) => {
-    await ack();
-    await handOver(deps, { kind: 'click', action: action.action_id, value: action.value, user: body.user.id, channel: body.channel?.id ?? null }, body.response_url, respond);
+    // The value is checked here (pure): a damaged one is refused at once and nothing is kept.
+    if (!interpret(action.action_id, action.value, body.user.id)) {
+      await ack();
+      deps.log.warn({ action: action.action_id, user: body.user.id }, 'refused a click whose value the bot did not write');
+      await answer(respond, BAD_BUTTON, deps.log);
+      return;
+    }
+    const kept = await keep(deps, { kind: 'click', action: action.action_id, value: action.value, user: body.user.id, channel: body.channel?.id ?? null }, body.response_url);
+    await ackClick(deps, kept, ack, respond);
   });
 }
 

@@ -1,18 +1,18 @@
-// What every listener shares: what it hands over after its ack, how it answers the person (always
-// ephemerally), and how a failure of the state store becomes a plain sentence instead of a crash.
+// What every listener shares: how it keeps a request in Redis before acking it, how it answers the
+// person (always ephemerally), and how a failure of the state store becomes a plain sentence
+// instead of a crash.
 import type { RespondFn } from '@slack/bolt';
 import type { Logger } from '../src/log.ts';
 import type { PlanCatalog } from '../src/plans/catalog.ts';
 import type { Engine } from '../src/runtime/engine.ts';
 import type { SlackMessage } from '../templates/blocks.ts';
-import { BOT_FAILED, STORE_DOWN, accepted, refusal } from '../templates/replies.ts';
+import { BOT_FAILED, STORE_DOWN, STORE_SLOW, accepted, doneBefore, refusal } from '../templates/replies.ts';
 import type { Request } from './parse.ts';
 import type { Command } from '../src/domain/command.ts';
 
 /**
- * The work a listener hands over once it has acked: a `command` job does it, on any replica, and
- * replies through the request's response_url. Nothing heavier than this hand-over runs before the
- * next request is acked.
+ * The work a listener keeps before it acks: a `command` job does it, on any replica, and replies
+ * through the request's response_url. Nothing heavier than this hand-over runs before the ack.
  */
 export type Work =
   | { readonly kind: 'slash'; readonly command: string; readonly request: Request; readonly asker: Asker }
@@ -20,19 +20,54 @@ export type Work =
 
 /** What the listeners need: a place to hand work over to, and a log. */
 export interface ListenerDeps {
-  /** Enqueues the work; throws at once when the state store cannot be reached. */
+  /** Enqueues the work in Redis; resolves once Redis has it, throws at once when the state store cannot be reached. */
   readonly handOver: (work: Work, responseUrl: string) => Promise<void>;
   readonly log: Logger;
+  /** How long the ack waits for Redis to take the work (default KEEP_WITHIN_MS): Slack wants the ack within 3 s. */
+  readonly keepWithinMs?: number;
 }
 
-/** Hands the work over; if that is impossible, tells the person nothing was changed. */
-export async function handOver(deps: ListenerDeps, work: Work, responseUrl: string, respond: RespondFn): Promise<void> {
+/** Slack shows an error when a request is not acked within 3 s: leave room for the ack itself. */
+export const KEEP_WITHIN_MS = 2_000;
+
+/** Whether the work is in Redis; if not, the one reply the ack (or the answer right after it) gives. */
+export type Kept = { readonly ok: true } | { readonly ok: false; readonly reply: string };
+
+/**
+ * Keeps the work in Redis before anything tells the person it was received: once this resolves
+ * `ok`, a crash of this process loses nothing (another replica, or this one restarted, does it).
+ * A store that refuses says "nothing was changed"; one too slow to answer before Slack's deadline
+ * may still take the write later, so that reply says it may or may not have been kept.
+ */
+export async function keep(deps: ListenerDeps, work: Work, responseUrl: string): Promise<Kept> {
+  deps.log.debug({ work: work.kind, what: work.kind === 'slash' ? `${work.command} ${work.request.kind}` : work.action }, 'keeping the request');
+  const withinMs = deps.keepWithinMs ?? KEEP_WITHIN_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), withinMs);
+  });
   try {
-    await deps.handOver(work, responseUrl);
+    const handed = deps.handOver(work, responseUrl);
+    const kept = await Promise.race([handed.then(() => 'kept' as const), late]);
+    if (kept === 'kept') return { ok: true };
+    deps.log.error({ work: work.kind, withinMs }, 'the state store did not take the work in time');
+    handed.then(
+      () => deps.log.warn({ work: work.kind }, 'the state store took the work after its ack: it will be done'),
+      () => undefined,
+    );
+    return { ok: false, reply: STORE_SLOW };
   } catch (error) {
     deps.log.error({ err: error instanceof Error ? error.message : String(error), work: work.kind }, 'could not hand the work over');
-    await answer(respond, STORE_DOWN, deps.log);
+    return { ok: false, reply: STORE_DOWN };
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+/** A click's ack carries no message: ack, then say what became of it if it was not kept. */
+export async function ackClick(deps: ListenerDeps, kept: Kept, ack: () => Promise<void>, respond: RespondFn): Promise<void> {
+  await ack();
+  if (!kept.ok) await answer(respond, kept.reply, deps.log);
 }
 
 /** What the work needs: the engine and the plans. */
@@ -41,6 +76,12 @@ export interface CommandDeps {
   readonly catalog: Pick<PlanCatalog, 'load' | 'list' | 'folder'>;
   readonly log: Logger;
   readonly now: () => number;
+  /**
+   * The cutover an earlier run of this same request already acted on (its process died before it
+   * could say so), or null. Such a request goes to that cutover again, where the engine answers it
+   * as done, instead of being resolved anew (the cutover may have ended since).
+   */
+  readonly actedOn?: () => Promise<string | null>;
 }
 
 /** Who asked, from where: Slack's user and channel ids. */
@@ -90,6 +131,8 @@ export async function guarded(deps: CommandDeps, what: string, work: () => Promi
 /** Runs a command and words the result: a refusal (naming the checkpoint in the way, if one is), an approval still short, or done. */
 export async function outcome(deps: CommandDeps, id: string, command: Command): Promise<Reply> {
   const result = await deps.engine.command(id, command);
+  // The state now, not the one the command produced: word it as done, without tallies.
+  if (result.ok && result.repeated) return doneBefore(result.state);
   const plan = await deps.engine.store.loadPlan(id);
   if (!result.ok) return refusal(result.refusal, result.state, deps.now(), plan);
   return plan ? accepted(command, result.state, plan) : refusal({ code: 'no_cutover', action: command.type }, null, deps.now());

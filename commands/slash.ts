@@ -1,11 +1,13 @@
-// The three slash commands. Each listener parses the text and acks at once (with the usage when the
-// text is malformed), then hands the request over to a `command` job, which resolves which cutover
-// is meant and asks the engine (`runSlash`). Nothing here waits on traffic or a gate.
+// The three slash commands. Each listener parses the text (pure: a malformed one, and help, are
+// answered in the ack with nothing kept), keeps the request in Redis as a `command` job, and only
+// then acks: an ack means the command survives this process dying. If Redis does not take it, the
+// ack itself says nothing was changed. The job resolves which cutover is meant and asks the engine
+// (`runSlash`). Nothing here waits on traffic or a gate.
 import type { App, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { CutoverState } from '../src/domain/state.ts';
 import { statusCard } from '../templates/card.ts';
 import { HELP, invalidPlan, plansList, refusal, scheduled, started, unknownPlan, usageReply, wrongChannel, type UsageKey } from '../templates/replies.ts';
-import { ephemeral, handOver, outcome, type Asker, type CommandDeps, type ListenerDeps, type Reply } from './common.ts';
+import { ephemeral, keep, outcome, type Asker, type CommandDeps, type ListenerDeps, type Reply } from './common.ts';
 import { parseCutover, parsePromote, parseRollback, splitPlanAndReason, type Parsed, type Request } from './parse.ts';
 import { planNames, resolveTarget } from './target.ts';
 import { resolveT0 } from './when.ts';
@@ -13,7 +15,7 @@ import type { Command } from '../src/domain/command.ts';
 
 export function register(app: App, deps: ListenerDeps): void {
   const listen = (name: string, parse: (text: string) => Parsed) =>
-    app.command(name, async ({ command, ack, respond }: SlackCommandMiddlewareArgs) => {
+    app.command(name, async ({ command, ack }: SlackCommandMiddlewareArgs) => {
       const parsed = parse(command.text);
       if (!parsed.ok) {
         await ack(ephemeral(usageReply(parsed.problem, parsed.usage)));
@@ -24,9 +26,9 @@ export function register(app: App, deps: ListenerDeps): void {
         await ack(ephemeral(HELP));
         return;
       }
-      await ack();
       const asker: Asker = { user: command.user_id, channel: command.channel_id };
-      await handOver(deps, { kind: 'slash', command: name, request: parsed.request, asker }, command.response_url, respond);
+      const kept = await keep(deps, { kind: 'slash', command: name, request: parsed.request, asker }, command.response_url);
+      await ack(kept.ok ? undefined : ephemeral(kept.reply));
     });
   listen('/cutover', parseCutover);
   listen('/promote', parsePromote);
@@ -85,6 +87,8 @@ async function start(deps: CommandDeps, request: Extract<Request, { kind: 'start
 
 /** A command on the cutover the person means; the engine decides whether it may happen. */
 async function act(deps: CommandDeps, active: readonly CutoverState[], asker: Asker, plan: string | undefined, usage: UsageKey, command: Command): Promise<Reply> {
+  const before = await deps.actedOn?.();
+  if (before) return outcome(deps, before, command);
   const target = await resolveTarget(deps, active, asker, plan, usage);
   if (!target.ok) return target.reply;
   return outcome(deps, target.state.id, command);

@@ -33,9 +33,10 @@ export function createRollbackProcessor(deps: RollbackDeps) {
       await job.updateData({ ...job.data, steps });
     }
     // Waits out a shift in flight (or a dead holder's lease), then goes ahead regardless:
-    // a rollback must not be blocked, and a shift re-reads the state before it acts. A lease it
-    // did get and then lost stops it like a transient error (another holder may be moving traffic).
-    const lease = await deps.lock.acquire(state.serviceKey);
+    // a rollback must not be blocked, and a shift re-reads the state before it acts. A lease this
+    // same rollback held when its process died is taken over at once. A lease it did get and then
+    // lost stops it like a transient error (another holder may be moving traffic).
+    const lease = await deps.lock.acquire(state.serviceKey, { holder: `rollback:${id}:${phaseSeq}` });
     const signal = lease?.signal;
     try {
       const backend = deps.backends.for(plan);

@@ -3,11 +3,48 @@ import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from '../src/log.ts';
 import { cappedBackoff, QUEUE, QUEUE_OF, type JobName, type Processors, type QueueName } from './queues.ts';
 
-export interface WorkerSettings {
-  readonly concurrency?: { readonly cutover?: number; readonly rollback?: number; readonly notify?: number; readonly commands?: number };
-  /** How long a job's lock lives without renewal: also how long a crashed worker's job waits to be taken over. */
+/**
+ * How soon a job held by a process that died is taken over. BullMQ renews a running job's lock
+ * every `lockDurationMs / 2`; a dead process's lock lapses within `lockDurationMs`. Its stalled
+ * check, run by every worker every `stalledIntervalMs` (and once when the worker starts), marks the
+ * active jobs and moves back to wait those marked at the check before whose lock has lapsed. So a
+ * dead process's job runs again after about `lockDurationMs` plus one or two `stalledIntervalMs`.
+ * Too short a lock makes a job whose process is alive but stuck (its event loop blocked for more
+ * than half the lock) run twice; every processor is idempotent, so that costs work, not safety.
+ */
+export interface Takeover {
   readonly lockDurationMs?: number;
   readonly stalledIntervalMs?: number;
+}
+
+/**
+ * Rollbacks and people's commands are taken over within a few seconds; the cutover queue's jobs
+ * (shifts, checks: a soak's next check is never more than seconds late anyway) and notifications
+ * keep BullMQ's defaults.
+ */
+export const DEFAULT_TAKEOVER: { readonly [Q in QueueName]: Required<Takeover> } = {
+  [QUEUE.cutover]: { lockDurationMs: 30_000, stalledIntervalMs: 30_000 },
+  [QUEUE.notify]: { lockDurationMs: 30_000, stalledIntervalMs: 30_000 },
+  [QUEUE.rollback]: { lockDurationMs: 2_000, stalledIntervalMs: 500 },
+  [QUEUE.commands]: { lockDurationMs: 2_000, stalledIntervalMs: 500 },
+};
+
+export interface WorkerSettings {
+  readonly concurrency?: { readonly cutover?: number; readonly rollback?: number; readonly notify?: number; readonly commands?: number };
+  /** Every queue's lock (tests shorten it), unless `takeover` sets the queue's own; default DEFAULT_TAKEOVER. */
+  readonly lockDurationMs?: number;
+  /** Every queue's stalled check interval, unless `takeover` sets the queue's own; default the lock given, else DEFAULT_TAKEOVER. */
+  readonly stalledIntervalMs?: number;
+  /** A queue's own timing, over the two above. */
+  readonly takeover?: { readonly [Q in QueueName]?: Takeover };
+}
+
+/** The lock and stalled interval a queue's worker runs with: its own, else every queue's, else the default. */
+export function takeoverOf(queue: QueueName, settings: WorkerSettings): Required<Takeover> {
+  const own = settings.takeover?.[queue] ?? {};
+  const lock = own.lockDurationMs ?? settings.lockDurationMs;
+  const stalled = own.stalledIntervalMs ?? settings.stalledIntervalMs ?? lock;
+  return { lockDurationMs: lock ?? DEFAULT_TAKEOVER[queue].lockDurationMs, stalledIntervalMs: stalled ?? DEFAULT_TAKEOVER[queue].stalledIntervalMs };
 }
 
 export interface Workers {
@@ -25,6 +62,7 @@ export function startWorkers(
 ): Workers {
   const table = processors as Partial<Record<JobName, (job: Job) => Promise<string>>>;
   const make = (queue: QueueName, concurrency: number) => {
+    const { lockDurationMs, stalledIntervalMs } = takeoverOf(queue, settings);
     const worker = new Worker(
       queue,
       async (job: Job) => {
@@ -36,8 +74,11 @@ export function startWorkers(
         connection,
         prefix: `${prefix}:bull`,
         concurrency,
-        lockDuration: settings.lockDurationMs ?? 30_000,
-        stalledInterval: settings.stalledIntervalMs ?? settings.lockDurationMs ?? 30_000,
+        // The lock is renewed every lockDuration / 2 (BullMQ's lockRenewTime default) while the job runs.
+        lockDuration: lockDurationMs,
+        // Worker.run() starts the stalled checker with a check at once, then one every stalledInterval:
+        // a restarted process looks for its predecessor's jobs as soon as its workers start.
+        stalledInterval: stalledIntervalMs,
         // Processors are idempotent; a job killed many times over must still finish.
         maxStalledCount: 50,
         settings: { backoffStrategy: cappedBackoff },

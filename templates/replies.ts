@@ -42,6 +42,12 @@ export const HELP = [
 /** Exactly what issue 5 asks for when Redis does not answer. */
 export const STORE_DOWN = '⚠️ cannot reach the state store; nothing was changed. Try again in a moment.';
 
+/** The store did not answer before Slack's deadline: the write may still land, so claim neither way. */
+export const STORE_SLOW = '⚠️ The state store is slow to answer: this may or may not have been kept. Check the status card before trying again.';
+
+/** A request whose command was carried out by a run the bot's restart cut short: it was applied once, not again. */
+export const doneBefore = (state: CutoverState): string => `✅ Done, once (the bot restarted while answering): the cutover is ${escape(describePhase(state))}.`;
+
 export const BOT_FAILED = '⚠️ The bot hit an error handling that. Check the status card before trying again.';
 
 export const BAD_BUTTON = 'That button was not made by this bot (or is damaged), so nothing was changed. Use the buttons on the current status card.';

@@ -19,7 +19,8 @@ export interface TrafficReader {
 }
 
 export type EngineResult =
-  | { readonly ok: true; readonly state: CutoverState }
+  /** `repeated`: the command's once token was already applied; `state` is the state now. */
+  | { readonly ok: true; readonly state: CutoverState; readonly repeated?: true }
   | { readonly ok: false; readonly refusal: EngineRefusal; readonly state: CutoverState | null };
 
 /** Where committed effects go: the job dispatcher turns a cutover's outbox into jobs. */
@@ -96,24 +97,33 @@ export class Engine {
     return { ok: true, state: opened.state };
   }
 
-  /** A person acts: their roles are resolved, then the event is applied; refusals are audited. */
-  async command(id: string, command: Command): Promise<EngineResult> {
+  /**
+   * A person acts: their roles are resolved, then the event is applied; refusals are audited.
+   * `once`: a token naming this request (a command job's id): if a commit with it was already
+   * written (the job ran before, and its process died before it could say so), nothing is applied
+   * again and the result is the state now, as done.
+   */
+  async command(id: string, command: Command, options: { readonly once?: string } = {}): Promise<EngineResult> {
     const plan = await this.#deps.store.loadPlan(id);
     if (!plan) return { ok: false, refusal: { code: 'no_cutover', action: command.type }, state: null };
     const roles = await this.#deps.roles.rolesOf(plan, command.by);
     const { by, ...rest } = command;
     const event = { ...rest, actor: { id: by, roles } } as CommandEvent;
-    const result = await this.apply(id, event.type === 'abort' ? { ...event, ...(await this.#servedBeforeAbort(id, plan)) } : event);
+    const result = await this.apply(id, event.type === 'abort' ? { ...event, ...(await this.#servedBeforeAbort(id, plan)) } : event, options);
     if (!result.ok && result.state) {
       await this.#deps.store.appendAudit(id, { type: 'refused', at: this.#now(), by, action: command.type, code: result.refusal.code });
     }
     return result;
   }
 
-  async apply(id: string, event: CutoverEvent | JobEvent): Promise<EngineResult> {
+  async apply(id: string, event: CutoverEvent | JobEvent, options: { readonly once?: string } = {}): Promise<EngineResult> {
+    const { once } = options;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const loaded = await this.#deps.store.load(id);
       if (!loaded) return { ok: false, refusal: { code: 'no_cutover', action: event.type }, state: null };
+      // Applied before: the machine would judge it against the state it produced (and refuse, or
+      // worse, accept it a second time). The commit checks the token again, atomically.
+      if (once && (await this.#deps.store.appliedTo(once)) !== null) return this.#repeated(id, event, loaded.state);
       const now = this.#now();
       const transition = step(loaded.plan, loaded.state, event, now);
       if (!transition.ok) return { ok: false, refusal: transition.refusal, state: loaded.state };
@@ -124,14 +134,21 @@ export class Engine {
         transition.effects,
         transition.gateResults,
         isTerminal(transition.state.phase),
+        once,
       );
-      if (committed) {
+      if (committed === 'written') {
         await this.#drain(id);
         return { ok: true, state: transition.state };
       }
+      if (committed === 'repeated') return this.#repeated(id, event, (await this.#deps.store.loadState(id)) ?? loaded.state);
       // Someone else committed first: re-read the world and decide again.
     }
     throw new Error(`cutover ${id}: could not commit ${event.type} after ${MAX_ATTEMPTS} attempts`);
+  }
+
+  #repeated(id: string, event: CutoverEvent, state: CutoverState): EngineResult {
+    this.#deps.log.info({ cutover: id, event: event.type }, 'command already applied (its job ran before); not applied again');
+    return { ok: true, state, repeated: true };
   }
 
   async #servedBeforeAbort(id: string, plan: Plan): Promise<{ served?: Split | { error: string } }> {

@@ -32,12 +32,17 @@ ${appendAuditAndEffects(5)}
 return ''
 `;
 
+// With a once token (ARGV[6], its TTL, not '0'), the commit also records the token, and a commit
+// whose token is already recorded writes nothing and answers 2: a command job re-run after its
+// process died between the commit and BullMQ hearing of it is recognised, not applied twice.
 const COMMIT = `
--- KEYS: state audit outbox outboxSet gates active slot
--- ARGV: id expectedVersion newVersion stateJson terminal nAudit audit... nEffects effect... nGates gate...
+-- KEYS: state audit outbox outboxSet gates active slot once
+-- ARGV: id expectedVersion newVersion stateJson terminal onceTtlMs nAudit audit... nEffects effect... nGates gate...
+if ARGV[6] ~= '0' and redis.call('EXISTS', KEYS[8]) == 1 then return 2 end
 if redis.call('HGET', KEYS[1], 'v') ~= ARGV[2] then return 0 end
+if ARGV[6] ~= '0' then redis.call('SET', KEYS[8], ARGV[1], 'PX', ARGV[6]) end
 redis.call('HSET', KEYS[1], 'v', ARGV[3], 'json', ARGV[4])
-local i = 6
+local i = 7
 ${appendAuditAndEffects(2)}
 local nGates = tonumber(ARGV[i]); i = i + 1
 for n = 1, nGates do redis.call('RPUSH', KEYS[5], ARGV[i]); i = i + 1 end
@@ -80,6 +85,12 @@ type Scripts = {
   cutoverAck(...args: (string | number)[]): Promise<number>;
 };
 
+/** How long a once token is remembered: far longer than any re-run of the job that carries it. */
+const ONCE_TTL_MS = 24 * 3600 * 1000;
+
+/** What a commit did: wrote; found another writer had got there first; found its once token already applied. */
+export type Committed = 'written' | 'conflict' | 'repeated';
+
 /** Effects of one commit get seqs version*1000+i: unique and increasing per cutover. */
 const effectSeq = (version: number, index: number) => version * 1000 + index;
 
@@ -94,7 +105,7 @@ export class CutoverStore {
     this.prefix = prefix;
     if (!(redis as unknown as Partial<Scripts>).cutoverCommit) {
       redis.defineCommand('cutoverCreate', { numberOfKeys: 8, lua: CREATE });
-      redis.defineCommand('cutoverCommit', { numberOfKeys: 7, lua: COMMIT });
+      redis.defineCommand('cutoverCommit', { numberOfKeys: 8, lua: COMMIT });
       redis.defineCommand('cutoverAck', { numberOfKeys: 2, lua: ACK });
     }
   }
@@ -111,6 +122,16 @@ export class CutoverStore {
   key(id: string, part: 'state' | 'plan' | 'audit' | 'outbox' | 'gates' | 'room'): string {
     // One hash tag per cutover keeps its keys together should Redis ever be clustered.
     return `${this.prefix}:co:{${id}}:${part}`;
+  }
+
+  /** Where a commit records its once token (a command job's id), with the cutover it changed. */
+  onceKey(token: string): string {
+    return `${this.prefix}:once:${token}`;
+  }
+
+  /** The cutover a commit carrying this once token changed; null if none was written. */
+  async appliedTo(token: string): Promise<string | null> {
+    return this.redis.get(this.onceKey(token));
   }
 
   get activeKey(): string {
@@ -179,7 +200,9 @@ export class CutoverStore {
 
   /**
    * Writes `next` if the stored version is still `expectedVersion`, with its audit entries,
-   * effects and gate records. False when another writer got there first: re-read and re-decide.
+   * effects and gate records. `conflict` when another writer got there first: re-read and
+   * re-decide. With `once`, the token is recorded with the write, and a commit whose token is
+   * already recorded writes nothing: `repeated`.
    */
   async commit(
     expectedVersion: number,
@@ -188,7 +211,8 @@ export class CutoverStore {
     effects: readonly Effect[],
     gateRecords: readonly GateRecord[],
     terminal: boolean,
-  ): Promise<boolean> {
+    once?: string,
+  ): Promise<Committed> {
     const id = next.id;
     const written = await this.#scripts.cutoverCommit(
       this.key(id, 'state'),
@@ -198,11 +222,13 @@ export class CutoverStore {
       this.key(id, 'gates'),
       this.activeKey,
       this.slotKey(next.serviceKey),
+      this.onceKey(once ?? '-'),
       id,
       String(expectedVersion),
       String(next.version),
       JSON.stringify(next),
       terminal ? '1' : '0',
+      once ? String(ONCE_TTL_MS) : '0',
       audit.length,
       ...audit.map((a) => JSON.stringify(a)),
       effects.length,
@@ -210,7 +236,7 @@ export class CutoverStore {
       gateRecords.length,
       ...gateRecords.map((g) => JSON.stringify(g)),
     );
-    return written === 1;
+    return written === 1 ? 'written' : written === 2 ? 'repeated' : 'conflict';
   }
 
   /** An audit entry that changes no state: a refused click, an evidence package written. */

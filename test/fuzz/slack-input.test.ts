@@ -89,7 +89,8 @@ function listeners(deps: CommandDeps): { commands: Map<string, Listener>; action
     const reply = ephemeral(await perform(deps, work));
     collecting?.replies.push({ via: 'respond', payload: reply });
   };
-  register(app as unknown as App, { handOver, log: deps.log });
+  // The whole work is done inside this hand-over, so give it longer than a Redis write would need.
+  register(app as unknown as App, { handOver, log: deps.log, keepWithinMs: 60_000 });
   if (!action) throw new Error('no action listener registered');
   return { commands, action };
 }

@@ -42,10 +42,10 @@ describe('TrafficLock', () => {
     const lease = await held(new TrafficLock(redis, prefix, { ttlMs: TTL }), 'svc');
     // Another holder waits well past one TTL: only renewals can keep the key that long.
     const other = new TrafficLock(client(), prefix, { ttlMs: TTL });
-    expect(await other.acquire('svc', 3 * TTL)).toBeNull();
+    expect(await other.acquire('svc', { waitMs: 3 * TTL })).toBeNull();
     expect(lease.signal.aborted).toBe(false);
     await lease.release();
-    const next = await other.acquire('svc', 0);
+    const next = await other.acquire('svc', { waitMs: 0 });
     expect(next).not.toBeNull();
     await next!.release();
     expect(lease.signal.aborted).toBe(false);
@@ -103,7 +103,7 @@ describe('TrafficLock', () => {
       return (redis.eval as (...a: unknown[]) => Promise<unknown>)(...args);
     });
     const lease = await held(new TrafficLock(flaky, prefix, { ttlMs: TTL }), 'svc');
-    expect(await new TrafficLock(client(), prefix, { ttlMs: TTL }).acquire('svc', 3 * TTL)).toBeNull();
+    expect(await new TrafficLock(client(), prefix, { ttlMs: TTL }).acquire('svc', { waitMs: 3 * TTL })).toBeNull();
     expect(failed).toBe(1);
     expect(lease.signal.aborted).toBe(false);
     await lease.release();

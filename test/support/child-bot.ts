@@ -14,8 +14,12 @@ export interface ChildBot {
   readonly logs: Array<Record<string, unknown>>;
   /** Resolves once the bot has written text matching `pattern` to stderr (already, or later). */
   stderrMatching(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves with the first JSON log line on stdout that satisfies `predicate` (already, or later). */
+  logged(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
+  /** SIGKILL: no warning, no shutdown; resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 export interface Finished {
@@ -55,7 +59,7 @@ export async function startChildBot(env: Record<string, string>, timeoutMs = 30_
   const child = launch({ LOG_LEVEL: 'info', ...env });
   const logs: Array<Record<string, unknown>> = [];
   let stderr = '';
-  const written = new EventEmitter<{ stderr: [] }>();
+  const written = new EventEmitter<{ stderr: []; line: [Record<string, unknown>] }>();
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
     written.emit('stderr');
@@ -84,6 +88,7 @@ export async function startChildBot(env: Record<string, string>, timeoutMs = 30_
         return;
       }
       logs.push(entry);
+      written.emit('line', entry);
       if (entry.msg === 'bot ready') {
         clearTimeout(timer);
         resolvePort(Number(entry.port));
@@ -94,14 +99,32 @@ export async function startChildBot(env: Record<string, string>, timeoutMs = 30_
       reject(new Error(`bot exited with ${code} before it was ready\n${stderr}`));
     });
   });
+  const logged = (predicate: (line: Record<string, unknown>) => boolean, timeoutMs = 10_000) =>
+    new Promise<Record<string, unknown>>((resolveLine, reject) => {
+      const found = logs.find(predicate);
+      if (found) return resolveLine(found);
+      const onLine = (line: Record<string, unknown>) => {
+        if (!predicate(line)) return;
+        clearTimeout(timer);
+        written.off('line', onLine);
+        resolveLine(line);
+      };
+      const timer = setTimeout(() => (written.off('line', onLine), reject(new Error(`no such log line from the bot within ${timeoutMs} ms`))), timeoutMs);
+      written.on('line', onLine);
+    });
   return {
     port,
     logs,
     stderrMatching,
+    logged,
     stop: async () => {
       child.kill('SIGTERM');
       const [code] = await exited;
       return code;
+    },
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }
