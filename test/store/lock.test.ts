@@ -12,15 +12,20 @@ const TTL = 600; // renewed every 200 ms
 const { client, disconnectAll } = clientsPerTest();
 afterEach(disconnectAll);
 
-/** The same client, with `eval` (the renewal and the release) replaced. */
-function withEval(redis: Redis, evaluate: (...args: unknown[]) => Promise<unknown>): Redis {
-  return new Proxy(redis, {
+/**
+ * The same client, with `eval` (the renewal and the release) replaced once `arm()` is called, so
+ * the lease is taken for real first (taking it is an `eval` too).
+ */
+function withEval(redis: Redis, evaluate: (...args: unknown[]) => Promise<unknown>): { client: Redis; arm: () => void } {
+  let armed = false;
+  const client = new Proxy(redis, {
     get: (target, prop) => {
-      if (prop === 'eval') return evaluate;
+      if (prop === 'eval' && armed) return evaluate;
       const value: unknown = Reflect.get(target, prop);
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
+  return { client, arm: () => (armed = true) };
 }
 
 /** Resolves with the abort reason, and how long after `since` it came. */
@@ -102,7 +107,8 @@ describe('TrafficLock', () => {
       }
       return (redis.eval as (...a: unknown[]) => Promise<unknown>)(...args);
     });
-    const lease = await held(new TrafficLock(flaky, prefix, { ttlMs: TTL }), 'svc');
+    const lease = await held(new TrafficLock(flaky.client, prefix, { ttlMs: TTL }), 'svc');
+    flaky.arm();
     expect(await new TrafficLock(client(), prefix, { ttlMs: TTL }).acquire('svc', { waitMs: 3 * TTL })).toBeNull();
     expect(failed).toBe(1);
     expect(lease.signal.aborted).toBe(false);
@@ -114,10 +120,25 @@ describe('TrafficLock', () => {
     const prefix = uniquePrefix('lock');
     const hanging = withEval(redis, () => new Promise(() => undefined));
     const since = performance.now();
-    const lease = await held(new TrafficLock(hanging, prefix, { ttlMs: TTL }), 'svc');
+    const lease = await held(new TrafficLock(hanging.client, prefix, { ttlMs: TTL }), 'svc');
+    hanging.arm();
     const { reason, afterMs } = await lost(lease, since);
     expect((reason as Error).message).toBe(`lost the traffic lease of svc: it expired: no renewal succeeded within its ${TTL} ms TTL`);
     // Not before the key itself could expire: until then the lease was still provably ours.
     expect(afterMs).toBeGreaterThanOrEqual(TTL - 5);
+  });
+
+  it('a later run of the same holder takes over the lease an earlier run left, and the earlier run learns it lost it', async () => {
+    const prefix = uniquePrefix('lock');
+    const earlier = await new TrafficLock(client(), prefix, { ttlMs: TTL }).acquire('svc', { holder: 'rollback:c1:7' });
+    if (!earlier) throw new Error('lease not acquired');
+    // Someone else waits for it to be released or to expire.
+    expect(await new TrafficLock(client(), prefix, { ttlMs: TTL }).acquire('svc', { holder: 'rollback:c2:3', waitMs: 0 })).toBeNull();
+    // The same rollback, run again after a crash, takes it at once.
+    const later = await new TrafficLock(client(), prefix, { ttlMs: TTL }).acquire('svc', { holder: 'rollback:c1:7', waitMs: 0 });
+    expect(later).not.toBeNull();
+    const { reason } = await lost(earlier, performance.now());
+    expect((reason as Error).message).toMatch(/another holder has it|it expired/);
+    await later!.release();
   });
 });
