@@ -7,7 +7,6 @@ import type { PlanCatalog } from '../src/plans/catalog.ts';
 import type { Engine } from '../src/runtime/engine.ts';
 import type { SlackMessage } from '../templates/blocks.ts';
 import { BOT_FAILED, STORE_DOWN, STORE_SLOW, accepted, doneBefore, refusal } from '../templates/replies.ts';
-import type { Request } from './parse.ts';
 import type { Command } from '../src/domain/command.ts';
 
 /**
@@ -15,7 +14,8 @@ import type { Command } from '../src/domain/command.ts';
  * through the request's response_url. Nothing heavier than this hand-over runs before the ack.
  */
 export type Work =
-  | { readonly kind: 'slash'; readonly command: string; readonly request: Request; readonly asker: Asker }
+  /** `request` is what one of the commands in commands/slash/ parsed; its `kind` names the command. */
+  | { readonly kind: 'slash'; readonly command: string; readonly request: { readonly kind: string }; readonly asker: Asker }
   | { readonly kind: 'click'; readonly action: string; readonly value: unknown; readonly user: string; readonly channel: string | null };
 
 /** What the listeners need: a place to hand work over to, and a log. */

@@ -2,7 +2,7 @@
 import type { App } from '@slack/bolt';
 import { register as registerButtons } from './buttons.ts';
 import type { ListenerDeps } from './common.ts';
-import { register as registerSlash } from './slash.ts';
+import { register as registerSlash } from './slash/listen.ts';
 
 export type { CommandDeps, ListenerDeps, Work } from './common.ts';
 export { perform } from './work.ts';

@@ -2,7 +2,7 @@
 // says what it means (the state store is away; something went wrong, nothing was changed).
 import { guarded, type CommandDeps, type Reply, type Work } from './common.ts';
 import { runClick } from './buttons.ts';
-import { runSlash } from './slash.ts';
+import { runSlash } from './slash/index.ts';
 
 export async function perform(deps: CommandDeps, work: Work): Promise<Reply> {
   if (work.kind === 'slash') {

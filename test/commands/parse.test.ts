@@ -1,7 +1,8 @@
 // Command text and button values are parsed strictly: what is not understood is refused with the
 // usage, never guessed at.
 import { describe, expect, it } from 'vitest';
-import { parseCutover, parsePromote, parseRollback, splitPlanAndReason } from '../../commands/parse.ts';
+import { splitPlanAndReason } from '../../commands/parse.ts';
+import { parseCutover, parsePromote, parseRollback } from '../../commands/slash/index.ts';
 import { decodeButtonValue, decodeSignOffValue, decodeTickValue, encodeButtonValue, encodeSignOffValue, encodeTickValue } from '../../templates/button-value.ts';
 
 describe('/cutover', () => {
