@@ -140,7 +140,9 @@ export async function openRoom(plans: Record<string, string>, options: { redisUr
     async close() {
       await bot.stop();
       await fake.close();
-      await rm(dir, { recursive: true, force: true });
+      // A test that force-closed the workers first leaves a job that may still be writing evidence
+      // here: rm retries while the folder fills behind it.
+      await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     },
   };
 }
