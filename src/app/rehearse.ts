@@ -1,4 +1,4 @@
-// npm run rehearse -- <plan.yaml> [--scenario healthy|bad-canary|slow-canary|slow-burn] [--speed N] [--emulators]
+// npm run rehearse -- <plan.yaml> [--scenario healthy|bad-canary|slow-canary|slow-burn|subtle] [--seed N] [--speed N] [--emulators]
 // Runs a whole cutover of a plan on this machine: the real engine, BullMQ workers and Redis, with
 // simulated traffic and simulated signals in place of Cloud Run and the metrics sources.
 // With --emulators (Cloud Run plans), local fake Google APIs stand in for Google instead: the real
@@ -31,13 +31,15 @@ const EMULATED_GATE_KINDS: readonly string[] = ['cloud_logging', 'cloud_monitori
 
 const DEFAULT_SPEED = 1000;
 
-const USAGE = `usage: npm run rehearse -- <plan.yaml> [--scenario ${Object.keys(SCENARIOS).join('|')}] [--breach-at PERCENT] [--speed N] [--emulators] [--evidence-dir DIR]`;
+const USAGE = `usage: npm run rehearse -- <plan.yaml> [--scenario ${Object.keys(SCENARIOS).join('|')}] [--breach-at PERCENT] [--seed N] [--speed N] [--emulators] [--evidence-dir DIR]`;
 
 const argsSchema = z.object({
   plan: z.string({ error: 'name a plan file, e.g. examples/plans/control-service.yaml' }),
   scenario: z.enum(Object.keys(SCENARIOS) as [keyof typeof SCENARIOS, ...Array<keyof typeof SCENARIOS>]).default('healthy'),
   speed: z.coerce.number({ error: '--speed must be a number' }).positive({ error: '--speed must be above 0' }).max(100_000).default(DEFAULT_SPEED),
   breachAt: z.coerce.number().int().min(1).max(100).optional(),
+  /** The random requests a judge counts are drawn from it; unset, a random seed, printed so the run can be replayed. */
+  seed: z.coerce.number({ error: '--seed must be a whole number' }).int({ error: '--seed must be a whole number' }).min(0).max(2 ** 32 - 1).optional(),
   emulators: z.boolean().default(false),
   /** Default: EVIDENCE_DIR of the environment `rehearse` is given, else ./evidence. */
   evidenceDir: z.string().optional(),
@@ -55,6 +57,7 @@ export function parseRehearsalArgs(argv: readonly string[]): { ok: true; args: R
         scenario: { type: 'string' },
         speed: { type: 'string' },
         'breach-at': { type: 'string' },
+        seed: { type: 'string' },
         emulators: { type: 'boolean' },
         'evidence-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -70,6 +73,7 @@ export function parseRehearsalArgs(argv: readonly string[]): { ok: true; args: R
     scenario: parsed.values.scenario,
     speed: parsed.values.speed,
     breachAt: parsed.values['breach-at'],
+    seed: parsed.values.seed,
     emulators: parsed.values.emulators,
     evidenceDir: parsed.values['evidence-dir'],
   });
@@ -110,7 +114,8 @@ export async function rehearse(args: RehearsalArgs, out: (line: string) => void,
       `--emulators emulates Google Cloud (Cloud Run, Cloud Logging, Cloud Monitoring): plan ${plan.name} is on ${plan.service.platform}; rehearse it without --emulators`,
     );
   }
-  const scenarioInput: ScenarioInput = { name: args.scenario, speed: args.speed, ...(args.breachAt ? { breach_at: args.breachAt } : {}) };
+  const seed = args.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const scenarioInput: ScenarioInput = { name: args.scenario, speed: args.speed, seed, ...(args.breachAt ? { breach_at: args.breachAt } : {}) };
 
   let redis: RedisLocation;
   try {
@@ -149,7 +154,7 @@ export async function rehearse(args: RehearsalArgs, out: (line: string) => void,
     });
     world = new SimulatedWorld(runtime.redis, prefix);
     await world.setScenario(plan.serviceKey, scenarioInput);
-    header(out, args, parsed.plan, plan, redis, emulators);
+    header(out, args, parsed.plan, plan, redis, emulators, seed);
 
     // The end: the evidence package is written and, when the plan asks for sign-off, every sign-off is in.
     const finished = new Promise<{ evidence: string; outcome: string }>((resolve, reject) => {
@@ -186,7 +191,7 @@ export async function rehearse(args: RehearsalArgs, out: (line: string) => void,
   }
 }
 
-function header(out: (line: string) => void, args: RehearsalArgs, original: Plan, plan: Plan, redis: RedisLocation, emulators: RehearsalEmulators | undefined): void {
+function header(out: (line: string) => void, args: RehearsalArgs, original: Plan, plan: Plan, redis: RedisLocation, emulators: RehearsalEmulators | undefined, seed: number): void {
   out(`Rehearsal of plan ${original.name} (${args.plan})`);
   if (emulators) {
     const { stable, canary } = original.service;
@@ -200,9 +205,14 @@ function header(out: (line: string) => void, args: RehearsalArgs, original: Plan
     out(`  google:    nothing outside this machine is called; no credentials are used`);
   } else {
     out(`  service:   ${original.service.platform} ${original.service.name}; traffic backend: SIMULATED (nothing outside this machine is called)`);
-    out(`  gates:     every gate (http, command, SLO snapshot, cloud metrics) is answered by the simulation`);
+    out(`  gates:     every gate (http, command, SLO snapshot, cloud metrics, prometheus, judge) is answered by the simulation`);
   }
   out(`  scenario:  ${args.scenario}: ${SCENARIOS[args.scenario]}`);
+  const judges = plan.gates.stage.filter((g) => g.judge);
+  if (judges.length > 0) {
+    out(`  judges:    ${judges.map((g) => `${g.id} (${g.judge!.metric}, α ${Number((g.judge!.alpha * 100).toPrecision(3))} %)`).join(', ')} count simulated requests drawn at random from seed ${seed} (replay: --seed ${seed}), 100 a second`);
+  }
+  if (everyGate(plan).some((g) => g.kind === 'prometheus')) out(`  prometheus: a prometheus gate's query is answered with the canary's simulated 5xx ratio`);
   out(`  time:      x${args.speed}: soak ${formatDuration(original.stages[0]?.soakMs ?? 0)} -> ${formatDuration(plan.stages[0]?.soakMs ?? 0)}, checks every ${formatDuration(original.checkEveryMs)} -> ${formatDuration(plan.checkEveryMs)}`);
   out(`  approvals: approved automatically on behalf of the people the plan names; each one is marked [rehearsal]`);
   out(`  cohorts:   ${plan.stages.map((s) => `${s.percent} %`).join(' -> ')} (${plan.stages[0]?.promotion ?? 'manual'} promotion)`);

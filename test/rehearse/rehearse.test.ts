@@ -30,7 +30,7 @@ describe('npm run rehearse', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('traffic backend: SIMULATED (nothing outside this machine is called)');
-    expect(run.stdout).toContain('every gate (http, command, SLO snapshot, cloud metrics) is answered by the simulation');
+    expect(run.stdout).toContain('every gate (http, command, SLO snapshot, cloud metrics, prometheus, judge) is answered by the simulation');
     expect(run.stdout).toMatch(/auto-approved the go\/no-go on behalf of U01RELEASE \(release-manager\) \[rehearsal: nobody was asked\]/);
     for (const percent of [1, 5, 10, 25, 50, 100]) expect(run.stdout).toContain(`traffic confirmed ${percent} % canary`);
     expect(run.stdout).toContain('Outcome: completed (canary 100 %, stable 0 %)');
