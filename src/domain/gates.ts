@@ -44,6 +44,14 @@ export interface GateRule {
 
 export const NEW_TRACK: GateTrack = { failingSince: null, errors: 0, last: null };
 
+/**
+ * At 100 % stable serves nothing: a judge has nothing to compare the canary with. It says so
+ * (inconclusive, never a pass) and stands aside from that cohort, which the plan's other gates and
+ * the judges' guards decide (a plan must have one: see the plan schema).
+ */
+export const standsAside = (reading: GateReading | null | undefined, traffic: number): boolean =>
+  traffic === 100 && reading?.verdict === 'inconclusive' && reading.judge?.reason === 'no_stable_traffic';
+
 /** A gate's track when a new cohort starts: streaks start again; a judge's test goes on. */
 export const nextCohortTrack = (track: GateTrack | undefined): GateTrack =>
   track?.judge ? { ...NEW_TRACK, judge: nextCohortJudge(track.judge) } : NEW_TRACK;

@@ -3,7 +3,7 @@
 // (with the shared moves in moves.ts and the runbook timeline in timeline.ts).
 import { roleFor, tally } from './approvals.ts';
 import { formatDuration } from './duration.ts';
-import { judge, judgeOnce, NEW_TRACK, nextCohortTrack, type GateTrack, type Verdict } from './gates.ts';
+import { judge, judgeOnce, NEW_TRACK, nextCohortTrack, standsAside, type GateTrack, type Verdict } from './gates.ts';
 import { askGoNoGo, committed, enter, finish, goLive, hold, refuse, rollBack, scheduleCheck, shiftTo, stageAt, type Patch } from './moves.ts';
 import type { ApprovalAction, Plan } from './plan.ts';
 import {
@@ -522,19 +522,11 @@ function gateCheck(plan: Plan, state: CutoverState, event: Extract<JobEvent, { t
       keepMonitor: false,
     });
   }
-  const clean = lines.every((l) => l.verdict === 'pass' || judgeStandsAside(l, state.traffic));
+  const clean = lines.every((l) => l.verdict === 'pass' || standsAside(l.reading, state.traffic));
   if (state.phase === 'soaking' && clean && state.soak && now >= state.soak.endsAt) return soakClean(plan, base, now, report, records);
   const check = scheduleCheck(plan, base, now);
   return committed(base, { gates, ...check.patch }, [report, check.effect], records);
 }
-
-/**
- * At 100 % stable serves nothing: a judge has nothing to compare the canary with. It says so
- * (inconclusive, never a pass) and stands aside from that soak, which the plan's other gates and
- * the judges' guards decide (a plan must have one: see the plan schema).
- */
-const judgeStandsAside = (line: GateLine, traffic: number): boolean =>
-  traffic === 100 && line.verdict === 'inconclusive' && line.reading.judge?.reason === 'no_stable_traffic';
 
 /** Why a judge rolled back, in its own figures (or its guard's). */
 function judgeGrounds(reading: NonNullable<GateLine['reading']['judge']>): string {
