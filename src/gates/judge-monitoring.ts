@@ -79,6 +79,9 @@ export function monitoringSource(metrics: () => MetricServiceClient) {
     const start = Math.ceil(ctx.window.start / MINUTE) * MINUTE;
     const end = Math.floor(ctx.window.end / MINUTE) * MINUTE;
     if (end <= start) return { error: 'no whole minute of Cloud Monitoring data in the window yet', waiting: true };
+    // Checked again within the same minute: nothing new to count (checking more often than once a
+    // minute gains nothing on this source).
+    if (ctx.judgedThrough !== undefined && end <= ctx.judgedThrough) return { error: 'no new minute of Cloud Monitoring data since the last check', waiting: true };
     const { canary, stable } = ctx.revisions;
     const quote = (v: string) => `"${v.replaceAll('"', '\\"')}"`;
     const filter = (metric: string) =>

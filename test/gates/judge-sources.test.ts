@@ -72,6 +72,9 @@ describe('source cloud_monitoring', () => {
   it('a window without one whole minute yet is waiting, not an error and not a count', async () => {
     const result = await gate.measure(errors(), gateContext({ window: { start: WINDOW_START + 5_000, end: WINDOW_START + 50_000 } }));
     expect(result).toEqual({ outcome: 'error', error: 'no whole minute of Cloud Monitoring data in the window yet', waiting: true });
+    // Checked again within the minute the judge already took in: nothing new, waiting again.
+    const again = await gate.measure(errors(), gateContext({ window: { start: WINDOW_START, end: WINDOW_END + 30_000 }, judgedThrough: WINDOW_END }));
+    expect(again).toEqual({ outcome: 'error', error: 'no new minute of Cloud Monitoring data since the last check', waiting: true });
     expect(monitoring.requests).toHaveLength(0);
   });
 
