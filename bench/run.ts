@@ -1,22 +1,34 @@
-// npm run bench [-- ack rollback many cost takeover]: runs the benchmarks, prints each figure beside its
-// target, and writes them to bench/results/latest.json with the machine and the date.
+// npm run bench [-- ack rollback many cost takeover detection] [--quick]: runs the benchmarks, prints
+// each figure beside its target, and writes them with the machine and the date: a full run to
+// bench/results/latest.json, a partial or quick one to its own dated file beside it (a part never
+// overwrites the full run's figures). --quick: the detection benchmark's smoke run (a tenth of the runs).
 // Not tests: figures depend on the machine; targets are reported as met or not, never asserted.
+import { relative } from 'node:path';
 import { ackLatency } from './ack-latency.ts';
+import { runDetection } from './detection.ts';
 import { measureGateCheckCost } from './gate-check-cost.ts';
 import { manyCutovers } from './many-cutovers.ts';
-import { figure, print, recordResults, type Figure } from './support.ts';
+import { figure, print, recordResults, resultsFile, type Figure } from './support.ts';
 import { takeover } from './takeover.ts';
 import { timeToRollback } from './time-to-rollback.ts';
 
-const ALL = ['ack', 'rollback', 'many', 'cost', 'takeover'] as const;
-const chosen = process.argv.slice(2).filter((a): a is (typeof ALL)[number] => (ALL as readonly string[]).includes(a));
+const ALL = ['ack', 'rollback', 'many', 'cost', 'takeover', 'detection'] as const;
+const args = process.argv.slice(2);
+const unknown = args.filter((a) => a !== '--quick' && !(ALL as readonly string[]).includes(a));
+if (unknown.length) {
+  console.error(`unknown benchmark ${unknown.join(', ')}: choose from ${ALL.join(', ')} (and --quick)`);
+  process.exit(2);
+}
+const quick = args.includes('--quick');
+const chosen = args.filter((a): a is (typeof ALL)[number] => (ALL as readonly string[]).includes(a));
 const run = chosen.length ? chosen : [...ALL];
+const out = resultsFile(quick ? [...run, 'quick'] : run, run.length === ALL.length && !quick);
 const log = (line: string) => console.log(line);
 const all: Record<string, Figure> = {};
 const record = (title: string, figures: Record<string, Figure>) => {
   print(title, figures);
   Object.assign(all, figures);
-  recordResults(figures);
+  recordResults(figures, out);
 };
 
 if (run.includes('ack')) {
@@ -94,5 +106,13 @@ if (run.includes('takeover')) {
   });
 }
 
+if (run.includes('detection')) {
+  log(`\n6. Detection: the canary judge against the threshold gate and Flagger on the same simulated traffic${quick ? ' (--quick: a tenth of the runs, a smoke run)' : ''}`);
+  const started = performance.now();
+  const figures = runDetection({ quick, log });
+  log(`   ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  record('Detection (settings A–D of the judge issue)', figures);
+}
+
 const missed = Object.entries(all).filter(([, f]) => f.met === false).map(([name]) => name);
-console.log(`\n${missed.length ? `targets not met: ${missed.join(', ')}` : 'every target met'}; results in bench/results/latest.json`);
+console.log(`\n${missed.length ? `targets not met: ${missed.join(', ')}` : 'every target met'}; results in ${relative(process.cwd(), out)}`);

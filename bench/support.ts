@@ -2,7 +2,7 @@
 // the results file (bench/results/latest.json).
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Plan } from '../src/domain/plan.ts';
 import { startRedisServer, type RedisServer } from '../src/infra/redis-server.ts';
 import type { WarRoom, RoleDirectory } from '../src/ports.ts';
@@ -59,16 +59,26 @@ export const allRoles: RoleDirectory = {
   rolesOf: async (plan: Plan) => Object.keys(plan.roles),
 };
 
-/** Merges this run's figures into the results file, with the machine and the date. */
-export function recordResults(figures: Record<string, Figure>): void {
-  const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as Record<string, unknown>) : {};
+/**
+ * Where a run's figures go: a full run (every benchmark) writes `latest.json`; a partial or quick
+ * run writes its own dated file, so it never overwrites the full run's figures with a part of them.
+ */
+export function resultsFile(benchmarks: readonly string[], full: boolean, started = new Date()): string {
+  if (full) return RESULTS;
+  const stamp = started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return join(dirname(RESULTS), `${stamp}-${benchmarks.join('-')}.json`);
+}
+
+/** Merges this run's figures into its results file (see resultsFile), with the machine and the date. */
+export function recordResults(figures: Record<string, Figure>, file: string = RESULTS): void {
+  const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
   const results = {
     ...previous,
     ...figures,
     machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', memory_gib: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform },
     date: new Date().toISOString(),
   };
-  writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 }
 
 export function print(title: string, figures: Record<string, Figure>): void {

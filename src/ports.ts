@@ -3,7 +3,7 @@
 import type { z } from 'zod';
 import type { AuditEntry } from './domain/audit.ts';
 import type { Measurement } from './domain/measurement.ts';
-import type { Plan } from './domain/plan.ts';
+import type { JudgeRule, Plan } from './domain/plan.ts';
 import type { CutoverView } from './domain/view.ts';
 import type { Revisions, ServiceBase, Split } from './domain/service.ts';
 
@@ -64,6 +64,19 @@ export interface CanarySignals {
   readonly requestCount: number;
   /** Canary share of traffic, 0..100. */
   readonly canaryPercent: number;
+  /**
+   * What the simulated service served so far, request by request (random, from the scenario's
+   * seed): running counters per revision, as a Prometheus endpoint would give them. The judge
+   * reads these; the other kinds judge the deterministic figures above.
+   */
+  readonly served?: ServedCounters;
+}
+
+export interface ServedCounters {
+  /** Finite latency bucket bounds (ms); each revision's `latency` has one more count. */
+  readonly bounds: readonly number[];
+  readonly canary: { readonly requests: number; readonly errors: number; readonly latency: readonly number[] };
+  readonly stable: { readonly requests: number; readonly errors: number; readonly latency: readonly number[] };
 }
 
 export interface GateContext {
@@ -81,6 +94,11 @@ export interface GateContext {
   readonly signal: AbortSignal;
   /** Environment for `token_env` lookups. Secrets are read here, never written into plans. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * A judge gate: the end of the data its judge has taken in so far (from the stored cutover), so
+   * a source that counts entry by entry (Cloud Logging) reads only what is new.
+   */
+  readonly judgedThrough?: number;
 }
 
 /**
@@ -96,6 +114,13 @@ export interface GateKind<Spec = unknown> {
   readonly defaultDataLagMs?: number;
   /** How late the data is for this context, given the plan's `data_lag` (default: that, unchanged). */
   dataLagMs?(planned: number, ctx: GateContext): number;
+  /** The default data lag for these settings, when it depends on them (a judge's source); else `defaultDataLagMs`. */
+  dataLagFor?(spec: Spec): number;
+  /**
+   * A kind that judges canary against stable (the judge) says how, so that the plan can share its
+   * false-rollback budget among its judges (`alpha` is set by the plan).
+   */
+  judgeRule?(spec: Spec): Omit<JudgeRule, 'alpha'>;
   measure(spec: Spec, ctx: GateContext): Promise<Measurement>;
   /** The same judgement from simulated signals: how a rehearsal or a simulated service answers it. */
   simulate(spec: Spec, ctx: GateContext, signals: CanarySignals): Measurement;

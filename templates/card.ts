@@ -24,6 +24,7 @@ export const VERDICT_EMOJI: Readonly<Record<Verdict, string>> = {
   error: '⚠️',
   errors_exhausted: '⛔',
   waiting: '⏳',
+  inconclusive: '❔',
 };
 
 /** slack.md: 🟢 on track, 🟡 issue, 🔴 rolled back. */

@@ -1,5 +1,6 @@
 // The facts of seed 003's internal update: Status, Traffic, Key Metrics, Issues, Next checkpoint.
 import { formatDuration } from '../src/domain/duration.ts';
+import { standsAside } from '../src/domain/gates.ts';
 import { describePhase, readingText } from './words.ts';
 import type { CutoverView } from '../src/domain/view.ts';
 
@@ -16,11 +17,13 @@ export interface UpdateFacts {
 }
 
 export function updateFacts({ state, plan }: CutoverView, now: number): UpdateFacts {
-  const failing = Object.values(state.gates).some((t) => t.last && t.last.verdict !== 'pass');
+  // A judge standing aside at 100 % (nothing to compare with) is not an issue: its guard still watches.
+  const unwell = (t: (typeof state.gates)[string]) => t.last !== null && t.last.verdict !== 'pass' && !standsAside(t.last, state.traffic);
+  const failing = Object.values(state.gates).some(unwell);
   const troubled = state.phase === 'held' || state.phase === 'rolling_back' || state.phase === 'failed' || (state.phase === 'hypercare' && failing);
   const resolved = state.phase === 'rolled_back' || state.phase === 'completed';
   const lines = Object.entries(state.gates).filter(([, t]) => t.last);
-  const issues = lines.filter(([, t]) => t.last?.verdict !== 'pass').map(([id, t]) => `${id} ${readingText(t.last ?? undefined)}`);
+  const issues = lines.filter(([, t]) => unwell(t)).map(([id, t]) => `${id} ${readingText(t.last ?? undefined)}`);
   const observations = lines.flatMap(([, t]) => t.last?.observations ?? []);
   // The first name found wins, so a measured 5xx ratio is preferred to an error-budget share.
   const metric = (...names: RegExp[]) => {
@@ -30,7 +33,7 @@ export function updateFacts({ state, plan }: CutoverView, now: number): UpdateFa
     }
     return undefined;
   };
-  const errorRate = metric(/^5xx_ratio$/, /error_rate/, /error_budget_ratio/);
+  const errorRate = metric(/^5xx_ratio$/, /^canary_5xx_ratio_this_cohort$/, /^canary_5xx_ratio$/, /error_rate/, /error_budget_ratio/);
   const p95 = metric(/^p95_latency_ms$/, /p95/);
   const next =
     state.phase === 'soaking' && state.soak

@@ -1,6 +1,8 @@
 // Words for the engine's facts: notices, refusals, gate readings, phases. Pure functions of
 // domain data; the Slack templates and the rehearsal's terminal output both speak through them.
 import type { GateReading, Verdict } from '../src/domain/gates.ts';
+import { count, percent } from '../src/domain/judge/decision.ts';
+import type { JudgeReading } from '../src/domain/judge/gate.ts';
 import { formatDuration } from '../src/domain/duration.ts';
 import type { Observation } from '../src/domain/measurement.ts';
 import type { Plan } from '../src/domain/plan.ts';
@@ -31,6 +33,7 @@ export const VERDICT_WORDS: Readonly<Record<Verdict, string>> = {
   error: 'error',
   errors_exhausted: 'ERROR (too many in a row)',
   waiting: 'waiting for data',
+  inconclusive: 'inconclusive (not a pass)',
 };
 
 export const HOLD_WORDS: Readonly<Record<HoldCode, string>> = {
@@ -133,8 +136,32 @@ function observationText(o: Observation): string {
   return `${o.name} ${value}${o.threshold ? ` (${o.threshold})` : ''}`;
 }
 
+/** The guard beside a judge: "guard max 5 %: canary 0.4 % this cohort (1,200 requests)". */
+function guardText(judge: JudgeReading): string {
+  const g = judge.guard;
+  if (!g) return '';
+  const value = judge.metric === 'error_rate' ? percent(g.value) : `${count(g.value)} ms`;
+  const max = judge.metric === 'error_rate' ? percent(g.max) : `${count(g.max)} ms`;
+  const what = judge.metric === 'error_rate' ? `canary ${value}` : `canary p${Math.round((g.quantile ?? 0.95) * 1000) / 10} ${value}`;
+  return `; guard max ${max}: ${what} this cohort (${count(g.requests)} requests)${g.ok ? '' : ', OVER the guard'}`;
+}
+
+/**
+ * A judge's reading in words: its own summary ("errors: canary 2.4 % (12 of 500) vs stable 0.5 %
+ * (48 of 9,500): evidence 37 of the 100 needed to roll back"), its guard, and what the verdict means.
+ */
+export function judgeText(reading: GateReading, judge: JudgeReading): string {
+  const lead = reading.verdict === 'fail' ? 'FAIL: ' : '';
+  let tail = '';
+  if (reading.verdict === 'inconclusive') {
+    tail = judge.reason === 'no_stable_traffic' ? ' (not a pass; at 100 % the judge stands aside: the other gates and the guards decide this cohort)' : ' (not a pass)';
+  }
+  return `${lead}${judge.summary}${guardText(judge)}${tail}`;
+}
+
 export function readingText(reading: GateReading | undefined): string {
   if (!reading) return 'not yet measured';
+  if (reading.judge) return `${judgeText(reading, reading.judge)}${reading.note ? ` [${reading.note}]` : ''}`;
   const parts = reading.observations.map(observationText);
   if (reading.error) parts.push(reading.error);
   const note = reading.note ? ` [${reading.note}]` : '';

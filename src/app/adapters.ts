@@ -3,6 +3,7 @@
 // Clients are created lazily, so building the adapters opens no connection.
 import { cloudLoggingGate } from '../gates/cloud-logging.ts';
 import { cloudMonitoringGate } from '../gates/cloud-monitoring.ts';
+import { judgeGate } from '../gates/judge.ts';
 import type { Logger } from '../log.ts';
 import type { AnyGateKind, TrafficPlatform } from '../ports.ts';
 import { cloudRunPlatform, type CloudRunTiming } from '../traffic/cloud-run.ts';
@@ -30,11 +31,13 @@ export function cloudAdapters(env: Readonly<Record<string, string | undefined>>,
   const cloudRun = cloudRunPlatform({ emulatorHost: hosts.run, ...log, ...(options.retry?.cloudRun ? { retry: options.retry.cloudRun } : {}) });
   const logging = cloudLoggingGate({ emulatorHost: hosts.logging });
   const monitoring = cloudMonitoringGate({ emulatorHost: hosts.monitoring });
+  // The judge reads Google's APIs too (and Prometheus over HTTP): it opens its own clients, lazily.
+  const judge = judgeGate({ monitoringEmulatorHost: hosts.monitoring, loggingEmulatorHost: hosts.logging });
   return {
     platforms: [cloudRun, httpFlagPlatform({ env, ...log, ...(options.retry?.httpFlag ? { retry: options.retry.httpFlag } : {}) })],
-    gateKinds: [logging, monitoring],
+    gateKinds: [logging, monitoring, judge],
     async close() {
-      await Promise.all([cloudRun.close(), logging.close(), monitoring.close()]);
+      await Promise.all([cloudRun.close(), logging.close(), monitoring.close(), judge.close()]);
     },
   };
 }

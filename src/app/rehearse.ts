@@ -1,4 +1,4 @@
-// npm run rehearse -- <plan.yaml> [options]   (npm run rehearse -- --help)
+// npm run rehearse -- <plan.yaml> [options]   (npm run rehearse -- --help; --seed N replays a run's random requests)
 // Runs a whole cutover of a plan on this machine: the real engine, BullMQ workers and Redis, with
 // simulated traffic and simulated signals in place of Cloud Run and the metrics sources.
 // With --emulators (Cloud Run plans), local fake Google APIs stand in for Google instead: the real
@@ -72,6 +72,8 @@ options:
 ${SCENARIO_NAMES.map((name) => `                          ${name.padEnd(12)}${SCENARIOS[name]}`).join('\n')}
   --breach-at PERCENT   bad-canary and slow-canary misbehave from this much canary traffic on
                         (1-100, default ${DEFAULT_BREACH_AT})
+  --seed N              the seed of the random requests a canary judge counts (default: a random
+                        one, printed, so the run can be replayed)
   --speed N             plan time runs N times faster (default ${DEFAULT_SPEED}: a 30-minute soak takes 1.8 s)
   --evidence-dir DIR    where the evidence package goes (default EVIDENCE_DIR, else ./evidence)
   --emulators           a cloud-run plan against local Cloud Run, Logging and Monitoring emulators
@@ -92,6 +94,8 @@ export interface RehearsalArgs {
   readonly speed: number;
   /** As given; undefined: the scenario's default. */
   readonly breachAt?: number;
+  /** The random requests a judge counts are drawn from it; undefined: a random seed, printed so the run can be replayed. */
+  readonly seed?: number;
   readonly emulators: boolean;
   readonly verbose: boolean;
   /** Default: EVIDENCE_DIR of the environment `rehearse` is given, else ./evidence. */
@@ -108,6 +112,7 @@ const MORE = '(npm run rehearse -- --help)';
 
 const speedSchema = z.coerce.number().positive().max(MAX_SPEED);
 const breachSchema = z.coerce.number().int().min(1).max(100);
+const seedSchema = z.coerce.number().int().min(0).max(2 ** 32 - 1);
 
 export function parseRehearsalArgs(argv: readonly string[]): ParsedArgs {
   const fail = (error: string): ParsedArgs => ({ kind: 'error', error });
@@ -120,6 +125,7 @@ export function parseRehearsalArgs(argv: readonly string[]): ParsedArgs {
         scenario: { type: 'string' },
         speed: { type: 'string' },
         'breach-at': { type: 'string' },
+        seed: { type: 'string' },
         emulators: { type: 'boolean' },
         verbose: { type: 'boolean' },
         'evidence-dir': { type: 'string' },
@@ -144,6 +150,8 @@ export function parseRehearsalArgs(argv: readonly string[]): ParsedArgs {
   if (!speed.success) return fail(`--speed ${v.speed}: must be a number above 0 and at most ${MAX_SPEED}`);
   const breachAt = v['breach-at'] === undefined ? undefined : breachSchema.safeParse(v['breach-at']);
   if (breachAt && !breachAt.success) return fail(`--breach-at ${v['breach-at']}: must be a whole percent of canary traffic from 1 to 100`);
+  const seed = v.seed === undefined ? undefined : seedSchema.safeParse(v.seed);
+  if (seed && !seed.success) return fail(`--seed ${v.seed}: must be a whole number from 0 to ${2 ** 32 - 1}`);
   return {
     kind: 'run',
     args: {
@@ -151,6 +159,7 @@ export function parseRehearsalArgs(argv: readonly string[]): ParsedArgs {
       scenario: scenario as ScenarioName,
       speed: speed.data,
       ...(breachAt ? { breachAt: breachAt.data } : {}),
+      ...(seed ? { seed: seed.data } : {}),
       emulators: v.emulators ?? false,
       verbose: v.verbose ?? false,
       ...(v['evidence-dir'] !== undefined ? { evidenceDir: v['evidence-dir'] } : {}),
@@ -246,8 +255,9 @@ export async function rehearse(args: RehearsalArgs, out: (line: string) => void,
   if (!operator) throw new RehearsalError(`plan ${plan.name} names nobody with ${plan.approvals.start.roles.join('/')} to start a cutover`);
   const breachAt = args.breachAt ?? DEFAULT_BREACH_AT;
   const breaches = BREACHING.includes(args.scenario);
-  const scenarioInput: ScenarioInput = { name: args.scenario, speed: args.speed, breach_at: breachAt };
-  const facts: RehearsalFacts = { scenario: args.scenario, breachAt: breaches ? breachAt : null, speed: args.speed, emulators: args.emulators };
+  const seed = args.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const scenarioInput: ScenarioInput = { name: args.scenario, speed: args.speed, breach_at: breachAt, seed };
+  const facts: RehearsalFacts = { scenario: args.scenario, breachAt: breaches ? breachAt : null, seed, speed: args.speed, emulators: args.emulators };
 
   const redis = await rehearsalRedis(env);
   const room = new ConsoleRoom(out, { started, speed: args.speed, verbose: args.verbose });
@@ -278,10 +288,13 @@ export async function rehearse(args: RehearsalArgs, out: (line: string) => void,
       gateKinds: adapters.gateKinds,
       decorate: rehearsalWrappers(worldOf, real),
       sweepEveryMs: 1_000,
+      // One process that is the whole rehearsal: nobody else could take a job over, so a long lock
+      // spares a loaded laptop the lost-lock noise of production's seconds-long rollback takeover.
+      workerSettings: { lockDurationMs: 30_000, stalledIntervalMs: 30_000 },
     });
     world = new SimulatedWorld(runtime.redis, prefix);
     await world.setScenario(plan.serviceKey, scenarioInput);
-    header(out, args, parsed.plan, plan, redis, emulators, breachAt);
+    header(out, args, parsed.plan, plan, redis, emulators, breachAt, seed);
 
     // The end: the evidence package is written and, when the plan asks for sign-off, every sign-off is in.
     const finished = new Promise<{ evidence: string; outcome: string }>((resolve, reject) => {
@@ -347,6 +360,7 @@ function header(
   redis: RedisLocation,
   emulators: RehearsalEmulators | undefined,
   breachAt: number,
+  seed: number,
 ): void {
   out(`REHEARSAL of plan ${original.name} (${args.plan}): nothing in production is called or changed`);
   if (emulators) {
@@ -361,9 +375,14 @@ function header(
     out(`  google:    nothing outside this machine is called; no credentials are used`);
   } else {
     out(`  service:   ${original.service.platform} ${original.service.name}; traffic backend: SIMULATED (nothing outside this machine is called)`);
-    out(`  gates:     every gate (http, command, SLO snapshot, cloud metrics) is answered by the simulation`);
+    out(`  gates:     every gate (http, command, SLO snapshot, cloud metrics, prometheus, judge) is answered by the simulation`);
   }
   for (const line of scenarioText(args, plan, breachAt)) out(line);
+  const judges = plan.gates.stage.filter((g) => g.judge);
+  if (judges.length > 0) {
+    out(`  judges:    ${judges.map((g) => `${g.id} (${g.judge!.metric}, α ${Number((g.judge!.alpha * 100).toPrecision(3))} %)`).join(', ')} count simulated requests drawn at random from seed ${seed} (replay: --seed ${seed}), 100 a second`);
+  }
+  if (everyGate(plan).some((g) => g.kind === 'prometheus')) out(`  prometheus: a prometheus gate's query is answered with the canary's simulated 5xx ratio`);
   out(`  time:      x${args.speed}: soak ${formatDuration(original.stages[0]?.soakMs ?? 0)} -> ${formatDuration(plan.stages[0]?.soakMs ?? 0)}, checks every ${formatDuration(original.checkEveryMs)} -> ${formatDuration(plan.checkEveryMs)}`);
   if (original.hypercare && plan.hypercare) {
     out(

@@ -3,7 +3,7 @@
 // (with the shared moves in moves.ts and the runbook timeline in timeline.ts).
 import { roleFor, tally } from './approvals.ts';
 import { formatDuration } from './duration.ts';
-import { judge, judgeOnce, NEW_TRACK, type GateTrack, type Verdict } from './gates.ts';
+import { judge, judgeOnce, NEW_TRACK, nextCohortTrack, standsAside, type GateTrack, type Verdict } from './gates.ts';
 import { askGoNoGo, committed, enter, finish, goLive, hold, refuse, rollBack, scheduleCheck, shiftTo, stageAt, type Patch } from './moves.ts';
 import type { ApprovalAction, Plan } from './plan.ts';
 import {
@@ -447,7 +447,8 @@ function trafficConfirmed(plan: Plan, state: CutoverState, event: Extract<JobEve
   }
   const stage = stageAt(plan, state.stage);
   const soak = { startedAt: now, endsAt: now + stage.soakMs };
-  const gates: Record<string, GateTrack> = Object.fromEntries(plan.gates.stage.map((g) => [g.id, NEW_TRACK]));
+  // A new cohort starts every gate's streaks afresh; a judge's test runs on over the whole cutover.
+  const gates: Record<string, GateTrack> = Object.fromEntries(plan.gates.stage.map((g) => [g.id, nextCohortTrack(state.gates[g.id])]));
   const check = scheduleCheck(plan, { ...state, soak }, now);
   return committed(state, { ...enter(state, 'soaking', now), traffic: event.percent, soak, gates, approvals: { ...state.approvals, promote: [] }, ...check.patch }, [fact, check.effect]);
 }
@@ -471,8 +472,19 @@ function gateCheck(plan: Plan, state: CutoverState, event: Extract<JobEvent, { t
     }
     const judged = judge(gates[spec.id] ?? NEW_TRACK, measurement, result?.at ?? now, spec);
     gates[spec.id] = judged.track;
-    lines.push({ gate: spec.id, verdict: judged.verdict, reading: judged.track.last! });
-    records.push({ at: result?.at ?? now, phase: 'stage', stage: state.stage, percent: state.traffic, gate: spec.id, verdict: judged.verdict, measurement, seq: event.seq });
+    const reading = judged.track.last!;
+    lines.push({ gate: spec.id, verdict: judged.verdict, reading });
+    records.push({
+      at: result?.at ?? now,
+      phase: 'stage',
+      stage: state.stage,
+      percent: state.traffic,
+      gate: spec.id,
+      verdict: judged.verdict,
+      measurement,
+      seq: event.seq,
+      ...(reading.judge ? { judge: reading.judge } : {}),
+    });
   }
   const report: Effect = { type: 'announce', notice: { kind: 'gate_check', stage: state.stage, percent: state.traffic, seq: event.seq, gates: lines } };
   const withVerdict = (v: Verdict) => lines.filter((l) => l.verdict === v).map((l) => l.gate);
@@ -496,7 +508,9 @@ function gateCheck(plan: Plan, state: CutoverState, event: Extract<JobEvent, { t
     return committed(base, { gates, ...check.patch }, [report, ...alerts, check.effect], records);
   }
   if (failed.length > 0) {
-    const reason = `gate${failed.length > 1 ? 's' : ''} ${failed.join(', ')} failed at ${state.traffic} %`;
+    // A judge's rollback names the figures that decided it.
+    const figures = lines.filter((l) => failed.includes(l.gate) && l.reading.judge).map((l) => judgeGrounds(l.reading.judge!));
+    const reason = `gate${failed.length > 1 ? 's' : ''} ${failed.join(', ')} failed at ${state.traffic} %${figures.length ? `: ${figures.join('; ')}` : ''}`;
     return rollBack(base, now, { trigger: 'gate', reason, by: null, gates: failed }, { gates }, [report], records);
   }
   if (exhausted.length > 0 && state.phase !== 'held') {
@@ -508,10 +522,17 @@ function gateCheck(plan: Plan, state: CutoverState, event: Extract<JobEvent, { t
       keepMonitor: false,
     });
   }
-  const clean = lines.every((l) => l.verdict === 'pass');
+  const clean = lines.every((l) => l.verdict === 'pass' || standsAside(l.reading, state.traffic));
   if (state.phase === 'soaking' && clean && state.soak && now >= state.soak.endsAt) return soakClean(plan, base, now, report, records);
   const check = scheduleCheck(plan, base, now);
   return committed(base, { gates, ...check.patch }, [report, check.effect], records);
+}
+
+/** Why a judge rolled back, in its own figures (or its guard's). */
+function judgeGrounds(reading: NonNullable<GateLine['reading']['judge']>): string {
+  if (reading.decision === 'rollback' || !reading.guard) return reading.summary;
+  const what = reading.metric === 'error_rate' ? '5xx ratio' : 'latency';
+  return `the canary's ${what} this cohort ${reading.guard.value} is above the guard's max ${reading.guard.max} (${reading.guard.requests} requests); ${reading.summary}`;
 }
 
 function soakClean(plan: Plan, state: CutoverState, now: number, report: Effect, records: GateRecord[]): Transition {

@@ -22,6 +22,26 @@ export interface GateSpec {
   readonly timeoutMs: number;
   /** The data of the last `dataLagMs` is not visible yet: windows end that long ago. */
   readonly dataLagMs: number;
+  /** A judge gate (canary against stable): how the domain's judge weighs its counts. */
+  readonly judge?: JudgeRule;
+}
+
+/**
+ * A judge gate's rule, fixed when the plan is parsed. The plan's judges share one false-rollback
+ * budget: each gets its share `alpha` of it (see src/domain/judge/alpha.ts).
+ */
+export interface JudgeRule {
+  readonly metric: 'error_rate' | 'latency';
+  /** error_rate: a ratio of error odds (2 = twice stable's); latency: a fraction (0.2 = 20 % slower). */
+  readonly worseBy: number;
+  /** The cutover's false-rollback budget the plan's judges share: the smallest `false_rollback` any of them names. */
+  readonly falseRollback: number;
+  /** This judge's share of that budget: it rolls back when its evidence reaches 1/alpha. */
+  readonly alpha: number;
+  /** latency: the stable percentile the slow threshold sits at (0.95). */
+  readonly quantile: number;
+  /** The guard beside the test: the canary's 5xx ratio (0..1) or its `quantile` latency (ms) over the cohort so far; null: none. */
+  readonly max: number | null;
 }
 
 export interface ApprovalRule {

@@ -1,6 +1,7 @@
 // The stored state of one cutover, the events that change it and the effects a change asks for.
 // Plain data: serialisable, versioned, free of Slack and Google words.
 import type { GateReading, GateTrack, Verdict } from './gates.ts';
+import type { JudgeReading } from './judge/gate.ts';
 import type { Measurement } from './measurement.ts';
 import type { ApprovalAction } from './plan.ts';
 import type { Split } from './service.ts';
@@ -292,4 +293,6 @@ export interface GateRecord {
   readonly verdict: Verdict;
   readonly measurement: Measurement;
   readonly seq?: number;
+  /** A judge gate's decision at this check: its trajectory, check by check, is in the evidence. */
+  readonly judge?: JudgeReading;
 }

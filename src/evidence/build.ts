@@ -2,6 +2,7 @@
 // the Slack upload produce the same bytes from any replica.
 import type { AuditEntry } from '../domain/audit.ts';
 import { formatDuration } from '../domain/duration.ts';
+import type { JudgeReading } from '../domain/judge/gate.ts';
 import type { Measurement, Observation } from '../domain/measurement.ts';
 import { everyGate, type GateSpec, type Plan } from '../domain/plan.ts';
 import type { CutoverState, GateRecord, Notice, StepResult } from '../domain/state.ts';
@@ -18,6 +19,8 @@ export interface RehearsalFacts {
   readonly scenario: string;
   /** The cohort percent from which the canary misbehaves; null when the scenario has none. */
   readonly breachAt: number | null;
+  /** The seed of the random requests the canary judges counted: the same seed replays the run. */
+  readonly seed: number;
   /** Plan time ran this many times faster than the clock. */
   readonly speed: number;
   /** Cloud Run and the Cloud gates ran against local emulators rather than the simulation. */
@@ -128,7 +131,71 @@ function gateLine(record: GateRecord, kinds: ReadonlyMap<string, string>, state:
     outcome: record.verdict,
     ...(m.outcome === 'error' ? { error: m.error } : {}),
     ...(m.note ? { note: m.note } : {}),
+    ...(record.judge ? { judge: judgeLine(record.judge) } : {}),
   };
+}
+
+/** A judge's state at one check: its trajectory, check by check, is what the change ticket keeps. */
+function judgeLine(j: JudgeReading): Record<string, unknown> {
+  return {
+    metric: j.metric,
+    decision: j.decision,
+    ...(j.reason ? { reason: j.reason } : {}),
+    evidence: j.figures.evidence,
+    needed: j.figures.threshold,
+    canary: j.figures.canary,
+    stable: j.figures.stable,
+    batches: j.figures.batches,
+    resets: j.figures.resets,
+    ...('thresholdMs' in j.figures ? { slow_threshold_ms: j.figures.thresholdMs } : {}),
+    ...(j.guard ? { guard: j.guard } : {}),
+    summary: j.summary,
+  };
+}
+
+/** "12 of 500 (2.4 %)" for errors, "60 of 500 slow (12.0 %)" for latency. */
+function sideText(j: JudgeReading, side: 'canary' | 'stable'): string {
+  const f = j.figures[side] as { requests: number; errors?: number; slow?: number };
+  const part = f.errors ?? f.slow ?? 0;
+  const share = f.requests > 0 ? ` (${((100 * part) / f.requests).toFixed(part / f.requests >= 0.001 ? 1 : 3)} %)` : '';
+  return `${part.toLocaleString('en-US')} of ${f.requests.toLocaleString('en-US')}${j.metric === 'latency' ? ' slow' : ''}${share}`;
+}
+
+const evidenceNumber = (e: number): string => (e < 10 ? e.toFixed(2) : e < 1e6 ? Math.round(e).toLocaleString('en-US') : e.toExponential(2));
+
+/** SUMMARY.md's section on the judges: each one's rule, then its decision at every check. */
+function judgeSection(plan: Plan, records: readonly GateRecord[]): string[] {
+  const judges = plan.gates.stage.filter((g) => g.judge);
+  if (judges.length === 0) return [];
+  const lines = ['## Canary judges', ''];
+  const budget = judges[0]!.judge!.falseRollback;
+  lines.push(
+    `False-rollback budget of the cutover: ${+(budget * 100).toPrecision(3)} %, shared by ${judges.length} judge${judges.length === 1 ? '' : 's'} (each at most its α; together at most the budget, whatever they see).`,
+    '',
+  );
+  for (const g of judges) {
+    const rule = g.judge!;
+    const worse = rule.metric === 'error_rate' ? `${rule.worseBy}× stable's error rate` : `${+(rule.worseBy * 100).toPrecision(3)} % slower than stable`;
+    const guard = rule.max === null ? 'no guard' : `guard max ${rule.metric === 'error_rate' ? `${+(rule.max * 100).toPrecision(3)} %` : `${rule.max} ms`}`;
+    lines.push(`### ${g.id} (${rule.metric}, α ${+(rule.alpha * 100).toPrecision(3)} %: rolls back at evidence ${Math.round(1 / rule.alpha)}; aimed at ${worse}; ${guard})`, '');
+    const trail = records.filter((r) => r.gate === g.id && r.phase === 'stage');
+    if (trail.length === 0) {
+      lines.push('Never checked.', '');
+      continue;
+    }
+    lines.push('| time | cohort | outcome | evidence | canary | stable | note |', '|---|---|---|---|---|---|---|');
+    for (const r of trail) {
+      const j = r.judge;
+      const note = j ? (j.reason ?? (j.guard && !j.guard.ok ? 'guard exceeded' : '')) : r.measurement.outcome === 'error' ? r.measurement.error : '';
+      lines.push(
+        `| ${iso(r.at)} | ${r.stage + 1} (${r.percent} %) | ${j ? (r.verdict === 'fail' && j.decision !== 'rollback' ? 'rollback (guard)' : j.decision) : r.verdict} | ${j ? `${evidenceNumber(j.figures.evidence)} / ${Math.round(j.figures.threshold)}` : ''} | ${j ? sideText(j, 'canary') : ''} | ${j ? sideText(j, 'stable') : ''} | ${note.replaceAll('|', '/')} |`,
+      );
+    }
+    const last = trail.findLast((r) => r.judge)?.judge;
+    if (last) lines.push('', `Last: ${last.summary}`);
+    lines.push('');
+  }
+  return lines;
 }
 
 interface Step {
@@ -224,7 +291,7 @@ function jsonl(records: readonly object[], rehearsal: RehearsalFacts | null): st
 function rehearsalLine(r: RehearsalFacts): string {
   const breach = r.breachAt === null ? '' : `, breach at ${r.breachAt} %`;
   const world = r.emulators ? 'Cloud Run, Cloud Logging and Cloud Monitoring were local emulators, every other gate simulated' : 'traffic and every gate were simulated';
-  return `REHEARSAL, not a production cutover: scenario ${r.scenario}${breach}, x${r.speed} speed; ${world}; nothing outside this machine was called.`;
+  return `REHEARSAL, not a production cutover: scenario ${r.scenario}${breach}, seed ${r.seed}, x${r.speed} speed; ${world}; nothing outside this machine was called.`;
 }
 
 /** The gates whose failure triggered an automatic rollback, with the values they failed on. */
@@ -253,7 +320,7 @@ export function buildEvidence(input: EvidenceInput, options: EvidenceOptions = {
     plan: plan.name,
     // Always present: false in production, so a reader never has to guess from a missing key.
     rehearsal: rehearsal !== null,
-    rehearsal_settings: rehearsal ? { scenario: rehearsal.scenario, breach_at: rehearsal.breachAt, speed: rehearsal.speed, emulators: rehearsal.emulators } : null,
+    rehearsal_settings: rehearsal ? { scenario: rehearsal.scenario, breach_at: rehearsal.breachAt, seed: rehearsal.seed, speed: rehearsal.speed, emulators: rehearsal.emulators } : null,
     service: { platform: plan.service.platform, name: plan.service.name, key: plan.serviceKey },
     overall_status: overallStatus(state),
     step_count: count.total,
@@ -270,6 +337,21 @@ export function buildEvidence(input: EvidenceInput, options: EvidenceOptions = {
     gate_evaluations: gateRecords.length,
     gate_failures: gateRecords.filter((g) => g.verdict === 'fail').length,
     gate_errors: gateRecords.filter((g) => g.verdict === 'error' || g.verdict === 'errors_exhausted').length,
+    judges: plan.gates.stage
+      .filter((g) => g.judge)
+      .map((g) => {
+        const last = gateRecords.findLast((r) => r.gate === g.id && r.judge)?.judge;
+        return {
+          gate: g.id,
+          metric: g.judge!.metric,
+          alpha: g.judge!.alpha,
+          false_rollback_budget: g.judge!.falseRollback,
+          decision: last?.decision ?? null,
+          evidence: last?.figures.evidence ?? null,
+          needed: 1 / g.judge!.alpha,
+          summary: last?.summary ?? null,
+        };
+      }),
     rollback: state.rollback ? { ...state.rollback, at: iso(state.rollback.at), ...(cause.length ? { failing: cause.map(({ gate, at, percent, all }) => ({ gate, at, percent, values: all })) } : {}) } : null,
     t0: iso(state.t0),
     timeline: checkpoints,
@@ -431,6 +513,7 @@ function summaryMarkdown(
           '',
         ]
       : []),
+    ...judgeSection(plan, input.gates),
     '## Decisions',
     '',
     '| when | action | by | role | cohort | reason |',
@@ -440,7 +523,7 @@ function summaryMarkdown(
     '## Files',
     '',
     '- `summary.json`: overall status, steps, revisions, times, approvals',
-    '- `gate-results.jsonl`: every gate evaluation (time, cohort, gate, value, threshold, outcome)',
+    '- `gate-results.jsonl`: every gate evaluation (time, cohort, gate, value, threshold, outcome; a judge\'s evidence and counts under `judge`)',
     '- `cohort-results.jsonl`: each cohort entered, its soak result and why it was left',
     ...(extra.slo ? ['- `slo-results.jsonl`: the SLO snapshot evaluations'] : []),
     '- `logs/`: command output, what each rollback step called and what came back, and the full audit trail (`logs/audit.jsonl`)',

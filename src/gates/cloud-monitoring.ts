@@ -65,11 +65,11 @@ export interface CloudMonitoringGate extends GateKind<CloudMonitoringSpec> {
   close(): Promise<void>;
 }
 
-const REQUEST_COUNT = 'run.googleapis.com/request_count';
-const REQUEST_LATENCIES = 'run.googleapis.com/request_latencies';
+export const REQUEST_COUNT = 'run.googleapis.com/request_count';
+export const REQUEST_LATENCIES = 'run.googleapis.com/request_latencies';
 
 /** int64 points arrive as decimal strings; tolerate numbers and Long-like objects too. */
-function pointNumber(value: protos.google.monitoring.v3.ITypedValue | null | undefined): number | undefined {
+export function pointNumber(value: protos.google.monitoring.v3.ITypedValue | null | undefined): number | undefined {
   if (!value) return undefined;
   const raw = value.int64Value ?? value.doubleValue;
   if (raw === null || raw === undefined) return undefined;
@@ -259,6 +259,6 @@ function millis(ts: protos.google.protobuf.ITimestamp | null | undefined): numbe
   return Number.isFinite(seconds) ? seconds * 1000 + Math.floor((ts.nanos ?? 0) / 1_000_000) : undefined;
 }
 
-function timestamp(ms: number): { seconds: number; nanos: number } {
+export function timestamp(ms: number): { seconds: number; nanos: number } {
   return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
 }

@@ -2,6 +2,7 @@
 import type { AnyGateKind } from '../ports.ts';
 import { commandGate } from './command.ts';
 import { httpGate } from './http.ts';
+import { prometheusGate } from './prometheus.ts';
 import { sloSnapshotGate } from './slo-snapshot.ts';
 
-export const BUILTIN_GATE_KINDS: readonly AnyGateKind[] = [commandGate, httpGate, sloSnapshotGate];
+export const BUILTIN_GATE_KINDS: readonly AnyGateKind[] = [commandGate, httpGate, sloSnapshotGate, prometheusGate];

@@ -23,7 +23,7 @@ export function fill<T>(value: T, vars: Readonly<Record<string, string>>): T {
 }
 
 /** Aborts on the gate's timeout or the caller's signal, whichever comes first. */
-export function deadline(ctx: GateContext): AbortSignal {
+export function deadline(ctx: Pick<GateContext, 'signal' | 'timeoutMs'>): AbortSignal {
   return AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.timeoutMs)]);
 }
 

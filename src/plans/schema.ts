@@ -3,7 +3,8 @@
 // vocabulary); the parsed Plan is camelCase. Gate kinds and traffic platforms are plug-ins whose
 // schemas are composed here.
 import { z } from 'zod';
-import { deepFreeze, parseOffset, PLAN_NAME, type ApprovalRule, type GateSpec, type Plan, type Stage } from '../domain/plan.ts';
+import { splitAlpha } from '../domain/judge/alpha.ts';
+import { deepFreeze, parseOffset, PLAN_NAME, type ApprovalRule, type GateSpec, type JudgeRule, type Plan, type Stage } from '../domain/plan.ts';
 import type { AnyGateKind, TrafficPlatform } from '../ports.ts';
 import { durationSchema } from './duration.ts';
 import type { ServiceBase } from '../domain/service.ts';
@@ -91,8 +92,11 @@ const approvalRuleInput = z
   })
   .strict();
 
-/** A gate as parsed at field level; `maxErrors` null means "the plan's max_errors". */
-type ParsedGate = Omit<GateSpec, 'maxErrors'> & { readonly maxErrors: number | null };
+/**
+ * A gate as parsed at field level; `maxErrors` null means "the plan's max_errors". A judge's
+ * `alpha` is its share of the plan's false-rollback budget, known only once every gate is parsed.
+ */
+type ParsedGate = Omit<GateSpec, 'maxErrors' | 'judge'> & { readonly maxErrors: number | null; readonly judge?: Omit<JudgeRule, 'alpha'> };
 
 function gateSchema(kinds: readonly AnyGateKind[], options: { defaultTimeoutMs?: number; kindsAllowed?: readonly string[]; defaultId?: string } = {}) {
   const allowed = kinds.filter((k) => !options.kindsAllowed || options.kindsAllowed.includes(k.key));
@@ -121,11 +125,18 @@ function gateSchema(kinds: readonly AnyGateKind[], options: { defaultTimeoutMs?:
               ? `needs exactly one of ${kindKeys.join(', ')}`
               : `has ${present.join(' and ')}: a gate checks exactly one thing; split it into separate gates`,
         });
+      } else if (gate.for !== undefined && allowed.find((k) => k.key === present[0])?.judgeRule) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['for'],
+          message: `a ${present[0]} gate takes no for: it rolls back as soon as its evidence is strong enough, and never before (put a for: window on a separate threshold gate)`,
+        });
       }
     })
     .transform((gate): ParsedGate => {
       const key = kindKeys.find((k) => gate[k] !== undefined) as string;
       const kind = allowed.find((k) => k.key === key) as AnyGateKind;
+      const judge = kind.judgeRule?.(gate[key]);
       return {
         id: gate.id as string,
         name: (gate.name as string | undefined) ?? (gate.id as string),
@@ -134,7 +145,8 @@ function gateSchema(kinds: readonly AnyGateKind[], options: { defaultTimeoutMs?:
         forMs: (gate.for as number | undefined) ?? 0,
         maxErrors: (gate.max_errors as number | undefined) ?? null,
         timeoutMs: (gate.timeout as number | undefined) ?? options.defaultTimeoutMs ?? kind.defaultTimeoutMs,
-        dataLagMs: (gate.data_lag as number | undefined) ?? kind.defaultDataLagMs ?? 0,
+        dataLagMs: (gate.data_lag as number | undefined) ?? kind.dataLagFor?.(gate[key]) ?? kind.defaultDataLagMs ?? 0,
+        ...(judge ? { judge } : {}),
       };
     }));
 }
@@ -264,7 +276,17 @@ export function buildPlanSchema(vocabulary: PlanVocabulary) {
     })
     .strict()
     .transform((raw, ctx): Plan => {
-      const resolve = (g: ParsedGate): GateSpec => ({ ...g, maxErrors: g.maxErrors ?? raw.max_errors });
+      const shares = judgeShares(raw.gates.stage, ctx);
+      const resolve = (g: ParsedGate): GateSpec => {
+        const { judge, ...rest } = g;
+        const alpha = shares?.alphas[g.id];
+        return {
+          ...rest,
+          maxErrors: g.maxErrors ?? raw.max_errors,
+          ...(judge && shares && alpha !== undefined ? { judge: { ...judge, falseRollback: shares.budget, alpha } } : {}),
+        };
+      };
+      checkJudgesPlaced(raw, ctx);
       const stages: Stage[] = raw.stages.map((s) =>
         typeof s === 'number'
           ? { percent: s, soakMs: raw.soak, promotion: raw.promotion }
@@ -307,6 +329,42 @@ export function buildPlanSchema(vocabulary: PlanVocabulary) {
         hypercare: raw.hypercare ? { durationMs: raw.hypercare.duration, checkEveryMs: raw.hypercare.check_every, summaryEveryMs: raw.hypercare.summary_every } : null,
       });
     });
+}
+
+/**
+ * Each stage judge's α: the plan's judges share one false-rollback budget, the smallest
+ * `false_rollback` any of them names (so every judge's promise holds for the whole cutover), split
+ * equally (Bonferroni: the chances of a false rollback by each add up to at most the budget).
+ */
+function judgeShares(stage: readonly ParsedGate[], ctx: z.RefinementCtx): { budget: number; alphas: Readonly<Record<string, number>> } | null {
+  const judges = stage.filter((g) => g.judge);
+  if (judges.length === 0) return null;
+  const budget = Math.min(...judges.map((g) => g.judge!.falseRollback));
+  const ids = [...new Set(judges.map((g) => g.id))];
+  const alphas = splitAlpha(budget, ids);
+  // Every judge is watched by nothing at 100 % (stable serves nothing to compare with): another
+  // gate, or a judge's own max: guard, must watch the last cohort.
+  if (stage.every((g) => g.judge && g.judge.max === null)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['gates', 'stage'],
+      message:
+        'every stage gate is a judge without max:, so nothing would watch the canary at 100 % (stable then serves nothing and a judge cannot compare): add a threshold gate, or a max: guard to a judge',
+    });
+  }
+  return { budget, alphas };
+}
+
+/** A judge compares canary and stable while both serve: only a stage gate can be one. */
+function checkJudgesPlaced(
+  raw: { gates: { preflight: readonly ParsedGate[]; rollback_drill?: ParsedGate | undefined }; timeline: readonly { gates: readonly ParsedGate[] }[] },
+  ctx: z.RefinementCtx,
+): void {
+  const refuse = (path: PropertyKey[], gate: ParsedGate) =>
+    ctx.addIssue({ code: 'custom', path, message: `${gate.kind} compares the canary with stable while both serve traffic: it can only be a stage gate (gates.stage)` });
+  raw.gates.preflight.forEach((g, i) => g.judge && refuse(['gates', 'preflight', i], g));
+  if (raw.gates.rollback_drill?.judge) refuse(['gates', 'rollback_drill'], raw.gates.rollback_drill);
+  raw.timeline.forEach((c, i) => c.gates.forEach((g, j) => g.judge && refuse(['timeline', i, 'gates', j], g)));
 }
 
 function checkStages(percents: readonly number[], ctx: z.RefinementCtx): void {

@@ -7,15 +7,22 @@ import { errored, type Measurement } from '../domain/measurement.ts';
 import { lookbackWindow } from '../domain/traffic.ts';
 import type { AnyGateKind, GateContext } from '../ports.ts';
 
-/** What a run of gates is about: the cutover, its service and revisions, the cohort and the window judged. */
-export type GateRun = Omit<GateContext, 'timeoutMs' | 'signal' | 'env'>;
+/**
+ * What a run of gates is about: the cutover, its service and revisions, the cohort and the window
+ * judged; and, per judge gate, the end of the data its judge has taken in.
+ */
+export type GateRun = Omit<GateContext, 'timeoutMs' | 'signal' | 'env' | 'judgedThrough'> & { readonly judgedThrough?: Readonly<Record<string, number>> };
 
 /**
  * The one way a job describes its gate run: `stage` null and no window for a moment with no cohort
  * soaking (preflight, a checkpoint, the rollback steps), which judges the lookback before `now`.
  */
 export function gateRun(plan: Plan, state: CutoverState, now: number, soak?: { readonly stage: GateContext['stage']; readonly window: GateContext['window'] }): GateRun {
+  const judgedThrough = Object.fromEntries(
+    Object.entries(state.gates).flatMap(([id, track]) => (track.judge?.through != null ? [[id, track.judge.through] as const] : [])),
+  );
   return {
+    ...(soak && Object.keys(judgedThrough).length > 0 ? { judgedThrough } : {}),
     cutoverId: state.id,
     planName: plan.name,
     service: plan.service,
@@ -43,7 +50,15 @@ export class GateRunner {
         const kind = this.#kinds.get(spec.kind);
         if (!kind) return { gate: spec.id, measurement: errored(`no gate kind "${spec.kind}" in this bot`), at: this.#now() };
         const controller = new AbortController();
-        const ctx: GateContext = { ...run, timeoutMs: spec.timeoutMs, signal: signal ? AbortSignal.any([signal, controller.signal]) : controller.signal, env: this.#env };
+        const { judgedThrough, ...common } = run;
+        const through = judgedThrough?.[spec.id];
+        const ctx: GateContext = {
+          ...common,
+          timeoutMs: spec.timeoutMs,
+          signal: signal ? AbortSignal.any([signal, controller.signal]) : controller.signal,
+          env: this.#env,
+          ...(through === undefined ? {} : { judgedThrough: through }),
+        };
         // Data the source has not made visible yet is not looked for: the window ends that long ago.
         const lag = kind.dataLagMs ? kind.dataLagMs(spec.dataLagMs, ctx) : spec.dataLagMs;
         const end = Math.min(run.window.end, this.#now() - lag);
@@ -51,6 +66,8 @@ export class GateRunner {
           return { gate: spec.id, measurement: errored(`no data yet: ${spec.kind} data shows up ${Math.round(lag / 1000)} s late`), at: this.#now(), waiting: true };
         }
         const measurement = await this.#one(kind, spec, { ...ctx, window: { start: run.window.start, end } }, controller);
+        // A source with no data for the window yet says so: waiting, like the data lag above.
+        if (measurement.outcome === 'error' && measurement.waiting) return { gate: spec.id, measurement, at: this.#now(), waiting: true };
         return { gate: spec.id, measurement, at: this.#now() };
       }),
     );

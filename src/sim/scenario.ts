@@ -1,19 +1,23 @@
 // Scenarios: what a simulated canary does as a function of its traffic share and of time.
-// Deterministic, so a rehearsal or a test breaches exactly where it says it will.
+// Deterministic, so a rehearsal or a test breaches exactly where it says it will; the requests a
+// judge counts are drawn at random around these rates, from the scenario's seed (served.ts).
 import { z } from 'zod';
 import type { CanarySignals } from '../ports.ts';
 
 export const scenarioSpec = z
   .object({
-    name: z.enum(['healthy', 'bad-canary', 'slow-canary', 'slow-burn']),
-    /** Canary percent from which a bad or slow canary misbehaves. */
-    breach_at: z.int().min(1).max(100).default(25),
+    name: z.enum(['healthy', 'bad-canary', 'slow-canary', 'slow-burn', 'subtle']),
+    /** Canary percent from which the canary misbehaves: 25 by default; a subtle regression is there from the first cohort. */
+    breach_at: z.int().min(1).max(100).optional(),
     /** For slow-burn: plan-time minutes after the first shift until errors cross 1 %. */
     burn_minutes: z.number().positive().default(20),
     /** Plan-time runs this many times faster than the clock (a compressed rehearsal). */
     speed: z.number().positive().default(1),
+    /** The random requests the judge counts (src/sim/served.ts) are drawn from this seed. */
+    seed: z.int().min(0).max(2 ** 32 - 1).default(1),
   })
-  .strict();
+  .strict()
+  .transform((s) => ({ ...s, breach_at: s.breach_at ?? (s.name === 'subtle' ? 1 : 25) }));
 
 export type ScenarioSpec = z.infer<typeof scenarioSpec>;
 export type ScenarioInput = z.input<typeof scenarioSpec>;
@@ -23,6 +27,7 @@ export const SCENARIOS: Readonly<Record<ScenarioSpec['name'], string>> = {
   'bad-canary': 'the canary starts failing (6 % 5xx, p95 900 ms) once it serves the breach cohort (default 25 %)',
   'slow-canary': 'the canary is 50 % slower than stable from the breach cohort on, with no errors',
   'slow-burn': 'errors creep up with time after the first shift, whatever the share',
+  subtle: 'the canary fails twice as often as stable (0.2 % against 0.1 %) from the first cohort (or the breach cohort) on: within every threshold, a case for the judge',
 };
 
 const STABLE_ERROR_RATE = 0.001;
@@ -38,7 +43,7 @@ export interface WorldView {
 
 export function signalsFor(spec: ScenarioSpec, world: WorldView): CanarySignals {
   let errorRate = STABLE_ERROR_RATE;
-  let p95 = STABLE_P95_MS + 10;
+  let p95 = STABLE_P95_MS;
   const breached = world.canaryPercent >= spec.breach_at;
   switch (spec.name) {
     case 'healthy':
@@ -51,6 +56,9 @@ export function signalsFor(spec: ScenarioSpec, world: WorldView): CanarySignals 
       break;
     case 'slow-canary':
       if (breached) p95 = STABLE_P95_MS * 1.5;
+      break;
+    case 'subtle':
+      if (breached) errorRate = 2 * STABLE_ERROR_RATE;
       break;
     case 'slow-burn': {
       const minutes = (world.sinceFirstShiftMs * spec.speed) / 60_000;

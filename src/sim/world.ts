@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { measured } from '../domain/measurement.ts';
 import type { CanarySignals, TrafficBackend } from '../ports.ts';
 import { scenarioSpec, signalsFor, type ScenarioInput, type ScenarioSpec } from './scenario.ts';
+import { servedCounters } from './served.ts';
 import type { Revisions, Split } from '../domain/service.ts';
 
 export interface ShiftRecord {
@@ -77,13 +78,12 @@ export class SimulatedWorld {
 
   /** What the canary is doing now, per the service's scenario. */
   async signals(serviceKey: string, now = Date.now()): Promise<CanarySignals> {
-    const [spec, split, first] = await Promise.all([
-      this.scenario(serviceKey),
-      this.split(serviceKey),
-      this.#redis.lindex(this.#key(serviceKey, 'shifts'), 0),
-    ]);
-    const firstAt = first ? (JSON.parse(first) as ShiftRecord).at : now;
-    return signalsFor(spec, { canaryPercent: split.canary, sinceFirstShiftMs: split.canary > 0 ? now - firstAt : 0 });
+    const [spec, split, shifts] = await Promise.all([this.scenario(serviceKey), this.split(serviceKey), this.shifts(serviceKey)]);
+    const firstAt = shifts[0]?.at ?? now;
+    return {
+      ...signalsFor(spec, { canaryPercent: split.canary, sinceFirstShiftMs: split.canary > 0 ? now - firstAt : 0 }),
+      served: servedCounters(serviceKey, spec, shifts, now),
+    };
   }
 
   backend(serviceKey: string, label: string): TrafficBackend {

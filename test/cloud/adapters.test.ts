@@ -13,7 +13,7 @@ describe('cloudAdapters', () => {
   });
   afterAll(async () => cloud.close());
 
-  it('registers cloud-run, http-flag, cloud_logging and cloud_monitoring, wired to the emulator hosts', async () => {
+  it('registers cloud-run, http-flag, cloud_logging, cloud_monitoring and judge, wired to the emulator hosts', async () => {
     const adapters = cloudAdapters({
       CLOUD_RUN_EMULATOR_HOST: cloud.run.address,
       CLOUD_LOGGING_EMULATOR_HOST: cloud.logging.address,
@@ -21,7 +21,7 @@ describe('cloudAdapters', () => {
     });
     try {
       expect(adapters.platforms.map((p) => p.platform)).toEqual(['cloud-run', 'http-flag']);
-      expect(adapters.gateKinds.map((g) => g.key)).toEqual(['cloud_logging', 'cloud_monitoring']);
+      expect(adapters.gateKinds.map((g) => g.key)).toEqual(['cloud_logging', 'cloud_monitoring', 'judge']);
       const { project, region, name: service, stable, canary } = CLOUD_RUN_SERVICE;
       const name = `projects/${project}/locations/${region}/services/${service}`;
       cloud.run.addService(name);
@@ -35,6 +35,10 @@ describe('cloudAdapters', () => {
         outcome: 'fail',
       });
       expect(cloud.logging.requests).toHaveLength(1);
+      // The judge reaches the same emulators: Monitoring here.
+      const judge = adapters.gateKinds[2]!;
+      await expect(judge.measure(judge.schema.parse({ metric: 'error_rate', source: 'cloud_monitoring' }), gateContext())).resolves.toMatchObject({ outcome: 'pass', sample: { errors: { canary: { requests: 0 } } } });
+      expect(cloud.monitoring.requests).toHaveLength(1);
     } finally {
       await adapters.close?.();
     }

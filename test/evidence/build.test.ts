@@ -83,7 +83,7 @@ class Recorded extends Drive {
   }
 }
 
-const REHEARSAL = { scenario: 'bad-canary', breachAt: 25, speed: 1000, emulators: false };
+const REHEARSAL = { scenario: 'bad-canary', breachAt: 25, seed: 7, speed: 1000, emulators: false };
 
 /** A cutover whose slo gate fails at the second cohort, rolled back after a route override step. */
 function rolledBack(): Recorded {
@@ -134,10 +134,10 @@ describe('a rehearsal package never looks like a production one', () => {
       const files = buildEvidence(d.input(), { rehearsal: REHEARSAL });
       expect(files.get('SUMMARY.md')!.split('\n')[0]).toBe(`# REHEARSAL, not a production cutover: ${d.plan.name}`);
       expect(files.get('SUMMARY.md')).toContain('Not evidence for a change ticket.');
-      expect(JSON.parse(files.get('summary.json')!)).toMatchObject({ rehearsal: true, rehearsal_settings: { scenario: 'bad-canary', breach_at: 25, speed: 1000, emulators: false } });
+      expect(JSON.parse(files.get('summary.json')!)).toMatchObject({ rehearsal: true, rehearsal_settings: { scenario: 'bad-canary', breach_at: 25, seed: 7, speed: 1000, emulators: false } });
       const logs = [...files.keys()].filter((name) => name.endsWith('.log'));
       expect(logs.length).toBeGreaterThan(0);
-      for (const name of logs) expect(files.get(name)!.split('\n')[0], name).toMatch(/^# REHEARSAL, not a production cutover: scenario bad-canary, breach at 25 %, x1000 speed/);
+      for (const name of logs) expect(files.get(name)!.split('\n')[0], name).toMatch(/^# REHEARSAL, not a production cutover: scenario bad-canary, breach at 25 %, seed 7, x1000 speed/);
       for (const [name, content] of files) {
         if (!name.endsWith('.jsonl')) continue;
         const lines = content.trim().split('\n');

@@ -24,7 +24,7 @@ describe('plan validation: every problem, with its path, in words', () => {
     ['a role referenced but not defined', (d) => (d.approvals.go_no_go.roles = ['release-manager', 'qa-owner']), ['approvals.go_no_go.roles[1]: role "qa-owner" is not defined under roles (defined: release-manager, ops-lead, oncall-ops)']],
     ['an empty stage gate list', (d) => (d.gates.stage = []), ['gates.stage: needs at least one gate: a soak with no gate has nothing to judge the canary on']],
     ['an empty preflight gate list', (d) => (d.gates.preflight = []), ['gates.preflight: needs at least one gate: preflight decides whether the go/no-go may be asked for']],
-    ['a misspelt gate kind', (d) => (d.gates.preflight = [{ id: 'G1', comand: 'true' }]), ['gates.preflight[0]: unknown key "comand" (check the spelling; see schemas/plan.schema.json)', 'gates.preflight[0]: needs exactly one of command, http, slo_snapshot']],
+    ['a misspelt gate kind', (d) => (d.gates.preflight = [{ id: 'G1', comand: 'true' }]), ['gates.preflight[0]: unknown key "comand" (check the spelling; see schemas/plan.schema.json)', 'gates.preflight[0]: needs exactly one of command, http, slo_snapshot, prometheus']],
     ['a gate with two kinds', (d) => (d.gates.stage = [{ id: 'x', command: 'true', http: { url: 'http://a.test/' } }]), ['gates.stage[0]: has command and http: a gate checks exactly one thing; split it into separate gates']],
     ['duplicate gate ids', (d) => d.gates.stage.push({ ...d.gates.stage[0] }), ['gates.stage[1].id: "slo" is already used by gates.stage[0]']],
     ['an SLO snapshot with no threshold', (d) => (d.gates.stage = [{ id: 'slo', slo_snapshot: { url: 'http://a.test/slo' } }]), ['gates.stage[0].slo_snapshot: needs max_p95_latency_ms and/or max_error_budget_ratio']],

@@ -51,7 +51,7 @@ describe('npm run rehearse', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(EXIT.completed);
     expect(run.stdout).toContain('traffic backend: SIMULATED (nothing outside this machine is called)');
-    expect(run.stdout).toContain('every gate (http, command, SLO snapshot, cloud metrics) is answered by the simulation');
+    expect(run.stdout).toContain('every gate (http, command, SLO snapshot, cloud metrics, prometheus, judge) is answered by the simulation');
     for (const percent of [1, 5, 10, 25, 50, 100]) expect(run.stdout).toContain(`traffic confirmed ${percent} % canary`);
     expect(run.stdout).toContain('Outcome: completed (canary 100 %, stable 0 %)');
 
@@ -200,7 +200,7 @@ describe('npm run rehearse', () => {
     const cases: Array<[string[], string]> = [
       [['nope.yaml'], 'rehearsal: plan nope.yaml: no such file'],
       [['examples/plans'], 'rehearsal: plan examples/plans: is a folder, not a plan file; name one of its plans, e.g. examples/plans/control-service.yaml'],
-      [[PLAN, '--scenario', 'meteor'], 'rehearsal: --scenario meteor: no such scenario; one of healthy, bad-canary, slow-canary, slow-burn'],
+      [[PLAN, '--scenario', 'meteor'], 'rehearsal: --scenario meteor: no such scenario; one of healthy, bad-canary, slow-canary, slow-burn, subtle'],
       [[PLAN, '--breach-at', '150'], 'rehearsal: --breach-at 150: must be a whole percent of canary traffic from 1 to 100'],
       [[PLAN, '--speed', 'fast'], 'rehearsal: --speed fast: must be a number above 0 and at most 100000'],
       [[PLAN, '--bogus'], 'rehearsal: unknown option --bogus (npm run rehearse -- --help)'],

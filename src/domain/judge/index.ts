@@ -31,3 +31,15 @@ export {
   type SlowCounts,
 } from './latency.ts';
 export { batchLogLr, GRID_POINTS, GRID_RATIO, logEvidence, oddsPrior, type OddsPrior } from './odds.ts';
+export {
+  GUARD_MIN_REQUESTS,
+  histogramQuantile,
+  judgeSample,
+  newJudgeTrack,
+  nextCohortJudge,
+  type CohortCanary,
+  type JudgedCheck,
+  type JudgeReading,
+  type JudgeTrack,
+  type JudgeVerdict,
+} from './gate.ts';

@@ -6,7 +6,7 @@
 // same history gives the same numbers, so a gate fails exactly where a test says it will.
 import type { FakeCloudRun } from './cloud-run.ts';
 import type { FakeLogEntry, FakeLogging } from './logging.ts';
-import type { FakeMonitoring, RevisionSample, SampleFn } from './monitoring.ts';
+import type { BucketLayout, FakeMonitoring, RevisionSample, SampleFn } from './monitoring.ts';
 import type { FakeFlagServer } from '../flag-server.ts';
 
 /** From `at` on, the canary serves `canary` % (the rest goes to stable). */
@@ -46,11 +46,33 @@ export interface ProductionTrafficOptions {
   readonly logRequestsPerTick?: number;
   /** Log entries are generated for at most this long before now (default 5 min). */
   readonly logHorizonMs?: number;
+  /** The request_latencies distribution's buckets (default: exponential, 2 ms × 1.3^i, 40 finite). */
+  readonly latencyLayout?: BucketLayout;
   readonly now?: () => number;
 }
 
 /** Both revisions at 0.1 % 5xx; the canary's p95 a little above stable's, well within 20 %. */
 export const HEALTHY: Behaviour = (side) => ({ errorRate: 0.001, p95Ms: side === 'canary' ? 190 : 180 });
+
+const DEFAULT_LAYOUT: BucketLayout = { exponential: { numFiniteBuckets: 40, growthFactor: 1.3, scale: 2 } };
+
+/** The finite bounds of a layout, as the API defines them. */
+export function layoutBounds(layout: BucketLayout): number[] {
+  if ('explicit' in layout) return [...layout.explicit];
+  if ('exponential' in layout) return Array.from({ length: layout.exponential.numFiniteBuckets + 1 }, (_, i) => layout.exponential.scale * layout.exponential.growthFactor ** i);
+  return Array.from({ length: layout.linear.numFiniteBuckets + 1 }, (_, i) => layout.linear.offset + layout.linear.width * i);
+}
+
+/**
+ * Shares of log-logistic latencies (shape 4: p95 ≈ 2.1 × the median) with this p95 in each
+ * bucket of `bounds` (bounds.length + 1 of them). The CDF is closed-form: 1 / (1 + (x/a)^-4).
+ */
+export function latencyShares(p95Ms: number, bounds: readonly number[]): number[] {
+  const scale = p95Ms / 19 ** 0.25;
+  const cdf = (x: number) => (x <= 0 ? 0 : 1 / (1 + (x / scale) ** -4));
+  const edges = [0, ...bounds.map(cdf), 1];
+  return edges.slice(1).map((c, i) => c - edges[i]!);
+}
 
 export class ProductionTraffic {
   readonly #o: ProductionTrafficOptions;
@@ -115,6 +137,9 @@ export class ProductionTraffic {
     let requests = 0;
     let errors = 0;
     let p95: number | undefined;
+    const layout = this.#o.latencyLayout ?? DEFAULT_LAYOUT;
+    const bounds = layoutBounds(layout);
+    const buckets = new Array<number>(bounds.length + 1).fill(0);
     for (let i = 0; i + 1 < cuts.length; i++) {
       const from = cuts[i]!;
       const moment = this.#moment(from, history);
@@ -125,11 +150,15 @@ export class ProductionTraffic {
       requests += served;
       errors += served * behaviour.errorRate;
       p95 = Math.max(p95 ?? 0, behaviour.p95Ms);
+      latencyShares(behaviour.p95Ms, bounds).forEach((share, b) => (buckets[b]! += served * share));
     }
     if (requests <= 0 || p95 === undefined) return undefined;
     const total = Math.max(1, Math.round(requests));
     const fivexx = Math.min(total, Math.round(errors));
-    const sample: RevisionSample = { counts: { '2xx': total - fivexx, '5xx': fivexx }, p95Ms: p95 };
+    // The API may leave out trailing empty buckets: so does this fake.
+    const counts = buckets.map(Math.round);
+    while (counts.length > 1 && counts.at(-1) === 0) counts.pop();
+    const sample: RevisionSample = { counts: { '2xx': total - fivexx, '5xx': fivexx }, p95Ms: p95, latency: { layout, counts } };
     return sample;
   };
 
