@@ -71,6 +71,8 @@ async function start(deps: CommandDeps, request: Extract<Request, { kind: 'start
   const { plan } = loaded;
   if (plan.channel !== asker.channel) return wrongChannel(plan.name, plan.channel);
   const revisions = { ...(request.canary ? { canary: request.canary } : {}), ...(request.stable ? { stable: request.stable } : {}) };
+  // A train's revisions are per target, in its plan: one canary= could not say which.
+  if (plan.train && (request.canary || request.stable)) return usageReply(`${plan.name} is a train of ${plan.train.targets.length} targets: its revisions are set per target in the plan, so canary= and stable= do not apply.`, request.kind);
   if (request.kind === 'start') {
     const result = await deps.engine.start(plan, asker.user, revisions);
     return result.ok ? started(result.state) : refusal(result.refusal, result.state, deps.now());

@@ -117,6 +117,12 @@ function escalationWords(code: EscalationCode, { state, plan }: CutoverView): Es
         action: `Act by hand now: set 100 % on stable ${stable} and verify the served split.`,
         eta: 'Unknown: this needs a person now.',
       };
+    case 'rollback_target_failed':
+      return {
+        impact: 'Part of the train may still serve its canary: the targets named above could not be moved back to stable yet; the others are back.',
+        action: 'The bot keeps retrying them. If their platform stays down, set 100 % on their stable revision by hand and verify the served split.',
+        eta: 'Minutes if the platform answers again; the status card shows each target when it is back on stable.',
+      };
     case 'checkpoint_missed':
       return {
         impact: 'The runbook is behind: a checkpoint its owner must confirm is not done, and the cutover may wait on it.',

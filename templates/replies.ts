@@ -84,7 +84,8 @@ export const GONE_CUTOVER = 'That cutover no longer exists, so nothing was chang
  * checkpoint is named. Always escaped: the words may quote what people typed (a held reason).
  */
 export function refusal(refused: EngineRefusal, state: CutoverState | null, now: number, plan?: Plan | null): string {
-  if (refused.code === 'no_cutover' || refused.code === 'already_running') return escape(refusalWords(refused.code, state));
+  if (refused.code === 'no_cutover') return escape(refusalWords(refused.code, state));
+  if (refused.code === 'already_running') return escape(refusalWords(refused.code, state, refused.service ? { service: refused.service } : {}));
   return escape(
     refusalWords(refused.code, state, {
       ...(refused.roles ? { roles: refused.roles } : {}),

@@ -48,6 +48,7 @@ export const ESCALATION_WORDS: Readonly<Record<EscalationCode, string>> = {
   approval_stuck: 'Approval waiting too long',
   traffic_failed: 'Traffic change failed: cutover held',
   rollback_failed: 'ROLLBACK NOT CONFIRMED: act by hand',
+  rollback_target_failed: 'Rollback stuck on a target: retrying',
   preflight_failed: 'Preflight failed: cutover held',
   checkpoint_missed: 'Runbook checkpoint missed',
   checkpoint_gates_failed: 'Checkpoint gates did not pass',
@@ -58,7 +59,7 @@ export const ESCALATION_WORDS: Readonly<Record<EscalationCode, string>> = {
 export function refusalWords(
   code: RefusalCode | 'no_cutover' | 'already_running',
   state: CutoverState | null,
-  extra: { roles?: readonly string[]; until?: number; gates?: readonly string[]; now?: number; checkpoint?: number; plan?: Plan; action?: string; served?: number } = {},
+  extra: { roles?: readonly string[]; until?: number; gates?: readonly string[]; now?: number; checkpoint?: number; plan?: Plan; action?: string; served?: number; service?: string } = {},
 ): string {
   const checkpoint = extra.checkpoint !== undefined ? extra.plan?.timeline[extra.checkpoint] : undefined;
   const named = checkpoint ? `${checkpoint.label} ${checkpoint.name}` : 'the checkpoint';
@@ -98,8 +99,12 @@ export function refusalWords(
       return `The canary serves traffic (or a shift was under way): abort would leave it there. Use /rollback to return all traffic to stable.`;
     case 'no_cutover':
       return `There is no such cutover.`;
-    case 'already_running':
-      return `A cutover of this service is already running${where}: finish, roll back or abort it first.`;
+    case 'already_running': {
+      // Name the cutover that holds it, and (a train holds several) which service it holds.
+      const holder = state ? ` ${state.plan} (${state.id})` : '';
+      const service = extra.service ? ` holds ${extra.service}` : ' holds it';
+      return `A cutover of this service is already running:${holder}${service}${where}. Finish, roll back or abort it first.`;
+    }
     case 'checkpoint_blocking':
       return `${named} must be done first (owner: ${checkpoint?.owner ?? 'see the plan'}): tick its checklist, then try again.`;
     case 'checkpoint_not_open':

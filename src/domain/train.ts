@@ -8,6 +8,9 @@ export type TrainPlan = Plan & { readonly train: Train };
 
 export const isTrain = (plan: Plan): plan is TrainPlan => plan.train !== undefined;
 
+/** The services a cutover moves, each holding its slot (one active cutover per service): a train's every target. */
+export const serviceKeysOf = (plan: Plan): string[] => (plan.train ? plan.train.targets.map((t) => t.serviceKey) : [plan.serviceKey]);
+
 /** The wave cohort `stage` moves (0 for lockstep, a single service, or before the first cohort). */
 export const waveOf = (plan: Plan, stage: number): number => plan.stages[stage]?.wave ?? 0;
 

@@ -5,25 +5,44 @@ import type { GateSpec, Plan } from '../domain/plan.ts';
 import type { CutoverState, GateResult } from '../domain/state.ts';
 import { errored, type Measurement } from '../domain/measurement.ts';
 import { lookbackWindow } from '../domain/traffic.ts';
+import { isTrain, revisionsOf, targetPercents } from '../domain/train.ts';
 import type { AnyGateKind, GateContext } from '../ports.ts';
 
-/** What a run of gates is about: the cutover, its service and revisions, the cohort and the window judged. */
-export type GateRun = Omit<GateContext, 'timeoutMs' | 'signal' | 'env'>;
+/** What a gate scoped to one target of a train sees instead of the plan's service. */
+export type TargetScope = Pick<GateContext, 'service' | 'serviceKey' | 'revisions' | 'stage'>;
+
+/**
+ * What a run of gates is about: the cutover, its service and revisions, the cohort and the window
+ * judged; in a train, each target's own (a gate with a `target` sees that target's instead).
+ */
+export type GateRun = Omit<GateContext, 'timeoutMs' | 'signal' | 'env'> & { readonly targets?: readonly TargetScope[] };
 
 /**
  * The one way a job describes its gate run: `stage` null and no window for a moment with no cohort
  * soaking (preflight, a checkpoint, the rollback steps), which judges the lookback before `now`.
  */
 export function gateRun(plan: Plan, state: CutoverState, now: number, soak?: { readonly stage: GateContext['stage']; readonly window: GateContext['window'] }): GateRun {
-  return {
+  const stage = soak?.stage ?? null;
+  const run: GateRun = {
     cutoverId: state.id,
     planName: plan.name,
     service: plan.service,
     serviceKey: plan.serviceKey,
     revisions: state.revisions,
-    stage: soak?.stage ?? null,
+    stage,
     window: soak?.window ?? lookbackWindow(now),
   };
+  if (!isTrain(plan)) return run;
+  // Each target at its own share of the cohort (earlier waves at 100 %, later ones at none).
+  const percents = stage ? targetPercents(plan, stage.index, stage.percent) : [];
+  const targets = plan.train.targets.map((t, i): TargetScope => ({
+    service: t.service,
+    serviceKey: t.serviceKey,
+    revisions: revisionsOf(t),
+    stage: stage ? { index: stage.index, percent: percents[i] ?? 0 } : null,
+  }));
+  // A gate for the whole train speaks of its first target, whose service the plan's is.
+  return { ...run, serviceKey: targets[0]?.serviceKey ?? run.serviceKey, targets };
 }
 
 export class GateRunner {
@@ -37,9 +56,12 @@ export class GateRunner {
     this.#now = now;
   }
 
-  async run(specs: readonly GateSpec[], run: GateRun, signal?: AbortSignal): Promise<GateResult[]> {
+  async run(specs: readonly GateSpec[], whole: GateRun, signal?: AbortSignal): Promise<GateResult[]> {
+    const { targets, ...common } = whole;
     return Promise.all(
       specs.map(async (spec): Promise<GateResult> => {
+        const scope = spec.target === undefined ? undefined : targets?.[spec.target];
+        const run = scope ? { ...common, ...scope } : common;
         const kind = this.#kinds.get(spec.kind);
         if (!kind) return { gate: spec.id, measurement: errored(`no gate kind "${spec.kind}" in this bot`), at: this.#now() };
         const controller = new AbortController();
