@@ -13,6 +13,7 @@ import { encodeButtonValue } from './button-value.ts';
 import { LIMIT, clip, clipLines, context, escape, fields, header, mention, section, slackDate, type Block, type SlackMessage } from './blocks.ts';
 import { HOLD_WORDS, describePhase, readingText } from './words.ts';
 import type { CutoverView } from '../src/domain/view.ts';
+import { serviceField, trainSection, waveMark } from './train.ts';
 
 export type CardAction = 'approve' | 'reject' | 'promote' | 'hold' | 'resume' | 'rollback' | 'abort';
 export const CARD_ACTIONS: readonly CardAction[] = ['approve', 'reject', 'promote', 'hold', 'resume', 'rollback', 'abort'];
@@ -51,8 +52,8 @@ export function statusCard({ state, plan }: CutoverView, options: CardOptions = 
   const blocks: Block[] = [
     header(`${phaseEmoji(state.phase)} Cutover ${plan.name}: ${describePhase(state)}`),
     fields([
-      ['Service', `${escape(plan.service.platform)} \`${escape(plan.service.name)}\``],
-      ['Revisions', `stable \`${escape(state.revisions.stable)}\`\ncanary \`${escape(state.revisions.canary)}\``],
+      ['Service', serviceField(plan) ?? `${escape(plan.service.platform)} \`${escape(plan.service.name)}\``],
+      ['Revisions', plan.train ? 'per target, in the plan' : `stable \`${escape(state.revisions.stable)}\`\ncanary \`${escape(state.revisions.canary)}\``],
       ['Cohort', cohortText(plan, state)],
       ['Traffic', `${state.traffic} % canary / ${100 - state.traffic} % stable`],
       ['Started by', `${mention(state.startedBy)} ${slackDate(state.startedAt)}`],
@@ -61,6 +62,9 @@ export function statusCard({ state, plan }: CutoverView, options: CardOptions = 
     section(`*Cohorts* ${cohortTrail(plan, state)}`),
     section(gateSection(plan, state)),
   ];
+  // A train: a row per target, its share, the split its platform verified, its gates.
+  const train = trainSection(plan, state, VERDICT_EMOJI);
+  if (train) blocks.push(section(train));
   const timeline = timelineSection(plan, state);
   if (timeline) blocks.push(section(timeline));
   const situation = situationText(plan, state);
@@ -83,9 +87,10 @@ function cohortTrail(plan: Plan, state: CutoverState): string {
   const finishedAll = state.phase === 'completed';
   return plan.stages
     .map((stage, i) => {
-      if (finishedAll || i < state.stage) return `✅ ${stage.percent} %`;
-      if (i === state.stage) return `▶️ *${stage.percent} %*`;
-      return `${stage.percent} %`;
+      const wave = waveMark(plan, i);
+      if (finishedAll || i < state.stage) return `${wave}✅ ${stage.percent} %`;
+      if (i === state.stage) return `${wave}▶️ *${stage.percent} %*`;
+      return `${wave}${stage.percent} %`;
     })
     .join(' → ');
 }

@@ -148,7 +148,11 @@ export function readingText(reading: GateReading | undefined): string {
 
 const gateLineText = (line: GateLine): string => `${line.gate} ${readingText(line.reading)}`;
 
-const cohortLabel = (plan: Plan, index: number): string => `cohort ${index + 1}/${plan.stages.length}`;
+const cohortLabel = (plan: Plan, index: number): string => {
+  // A train in waves runs the cohorts once per wave: say which.
+  const waves = plan.train?.waves.length ?? 1;
+  return `cohort ${index + 1}/${plan.stages.length}${waves > 1 ? ` (wave ${(plan.stages[index]?.wave ?? 0) + 1} of ${waves})` : ''}`;
+};
 
 /** One line per notice: the thread of the status card, and the rehearsal's timeline. */
 export function noticeText(notice: Notice, plan: Plan): string {
