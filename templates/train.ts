@@ -80,3 +80,22 @@ export function waveMark(plan: Plan, index: number): string {
   const wave = plan.stages[index]?.wave ?? 0;
   return index === 0 || plan.stages[index - 1]?.wave !== wave ? `*W${wave + 1}* ` : '';
 }
+
+/** Plain lines, one per target, for the terminal: `api-europe-west1 (cloud-run europe-west1 api): 25 % canary, verified`. */
+export function targetLines(plan: Plan, state: CutoverState): string[] {
+  if (!isTrain(plan)) return [];
+  return plan.train.targets.map((target, t) => {
+    const region = (target.service as { region?: unknown }).region;
+    const where = `${target.service.platform}${typeof region === 'string' ? ` ${region}` : ''} ${target.service.name}`;
+    const report = state.targets?.[t] ?? null;
+    const split = report?.split;
+    const what = report?.error
+      ? `NOT MOVED: ${report.error}`
+      : split
+        ? split.canary === 0 && split.other === 0
+          ? 'stable 100 %, verified'
+          : `${split.canary} % canary, verified`
+        : 'not moved yet';
+    return `${target.id} (${where}${plan.train.waves.length > 1 ? `, wave ${target.wave + 1}` : ''}): ${what}`;
+  });
+}

@@ -25,13 +25,16 @@ import { loadEvidenceInput } from '../../jobs/evidence.ts';
 import { buildEvidence } from '../evidence/build.ts';
 import { writeEvidence } from '../evidence/writer.ts';
 import { compressPlan } from './rehearsal/compress.ts';
+import { parse as parseYaml } from 'yaml';
+import { parsePlanDocument } from '../plans/parse.ts';
+import { serviceKeysOf } from '../domain/train.ts';
 
 /** With --emulators, gates of these kinds are measured against the local fakes, not simulated. */
 const EMULATED_GATE_KINDS: readonly string[] = ['cloud_logging', 'cloud_monitoring'];
 
 const DEFAULT_SPEED = 1000;
 
-const USAGE = `usage: npm run rehearse -- <plan.yaml> [--scenario ${Object.keys(SCENARIOS).join('|')}] [--breach-at PERCENT] [--speed N] [--emulators] [--evidence-dir DIR]`;
+const USAGE = `usage: npm run rehearse -- <plan.yaml> [--scenario ${Object.keys(SCENARIOS).join('|')}] [--breach-at PERCENT] [--target N] [--strategy lockstep|waves] [--speed N] [--emulators] [--evidence-dir DIR]`;
 
 const argsSchema = z.object({
   plan: z.string({ error: 'name a plan file, e.g. examples/plans/control-service.yaml' }),
@@ -39,6 +42,10 @@ const argsSchema = z.object({
   speed: z.coerce.number({ error: '--speed must be a number' }).positive({ error: '--speed must be above 0' }).max(100_000).default(DEFAULT_SPEED),
   breachAt: z.coerce.number().int().min(1).max(100).optional(),
   emulators: z.boolean().default(false),
+  /** A train: only this target (by index) behaves as the scenario says; the others stay healthy. */
+  target: z.coerce.number({ error: '--target must be a target index, e.g. 1' }).int({ error: '--target must be a target index, e.g. 1' }).min(0, { error: '--target must be a target index, e.g. 1' }).optional(),
+  /** A train: run it in this strategy instead of the plan's (waves: the plan's waves, else one target per wave). */
+  strategy: z.enum(['lockstep', 'waves'], { error: '--strategy must be lockstep or waves' }).optional(),
   /** Default: EVIDENCE_DIR of the environment `rehearse` is given, else ./evidence. */
   evidenceDir: z.string().optional(),
 });
@@ -55,6 +62,8 @@ export function parseRehearsalArgs(argv: readonly string[]): { ok: true; args: R
         scenario: { type: 'string' },
         speed: { type: 'string' },
         'breach-at': { type: 'string' },
+        target: { type: 'string' },
+        strategy: { type: 'string' },
         emulators: { type: 'boolean' },
         'evidence-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -71,6 +80,8 @@ export function parseRehearsalArgs(argv: readonly string[]): { ok: true; args: R
     speed: parsed.values.speed,
     breachAt: parsed.values['breach-at'],
     emulators: parsed.values.emulators,
+    target: parsed.values.target,
+    strategy: parsed.values.strategy,
     evidenceDir: parsed.values['evidence-dir'],
   });
   if (!result.success) return { ok: false, error: `${result.error.issues.map((i) => i.message).join('\n')}\n${USAGE}` };
@@ -100,11 +111,26 @@ export async function rehearse(args: RehearsalArgs, out: (line: string) => void,
   const real = { platforms: args.emulators ? ['cloud-run'] : [], gateKinds: args.emulators ? EMULATED_GATE_KINDS : [] };
   // Validating the plan needs only the schemas: adapters open no connection until used.
   const vocabulary = buildVocabulary(cloudAdapters(env, { emulators: false }), worldOf, rehearsalWrappers(worldOf, real));
-  const parsed = parsePlanText(text, vocabulary);
+  let parsed = parsePlanText(text, vocabulary);
   if (!parsed.ok) throw new RehearsalError(`${args.plan} is not a valid plan:\n${parsed.errors.map((e) => `  ${e}`).join('\n')}`);
+  if (args.target !== undefined || args.strategy !== undefined) {
+    const train = parsed.plan.train;
+    if (!train) throw new RehearsalError(`--target and --strategy apply to a train (a plan with targets:): ${parsed.plan.name} moves one service`);
+    if (args.target !== undefined && args.target >= train.targets.length) {
+      throw new RehearsalError(`--target ${args.target}: plan ${parsed.plan.name} has targets 0 to ${train.targets.length - 1} (${train.targets.map((t, i) => `${i} ${t.id}`).join(', ')})`);
+    }
+  }
+  if (args.strategy !== undefined && args.strategy !== parsed.plan.train?.strategy) {
+    // The plan as written, in the other strategy: waves keep the plan's waves if it has several.
+    const document = parseYaml(text) as Record<string, unknown>;
+    document.strategy = args.strategy === 'lockstep' ? 'lockstep' : 'waves';
+    parsed = parsePlanDocument(document, vocabulary);
+    if (!parsed.ok) throw new RehearsalError(`${args.plan} in ${args.strategy} is not a valid plan:\n${parsed.errors.map((e) => `  ${e}`).join('\n')}`);
+  }
   // The local emulators publish their data at once: gates measured against them have no data lag.
   const plan = args.emulators ? withoutDataLag(compressPlan(parsed.plan, args.speed), EMULATED_GATE_KINDS) : compressPlan(parsed.plan, args.speed);
-  if (args.emulators && plan.service.platform !== 'cloud-run') {
+  const services = plan.train ? plan.train.targets.map((t) => t.service) : [plan.service];
+  if (args.emulators && services.some((service) => service.platform !== 'cloud-run')) {
     // There is no emulator for anything else, and a real adapter would reach the real thing.
     throw new RehearsalError(
       `--emulators emulates Google Cloud (Cloud Run, Cloud Logging, Cloud Monitoring): plan ${plan.name} is on ${plan.service.platform}; rehearse it without --emulators`,
@@ -131,7 +157,7 @@ export async function rehearse(args: RehearsalArgs, out: (line: string) => void,
         if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
         throw new RehearsalError(`--emulators uses the test suite's fake Google servers: run it from a checkout after npm ci (the production image has neither)`);
       });
-      emulators = await startRehearsalEmulators(plan, scenarioSpec.parse(scenarioInput), args.speed);
+      emulators = await startRehearsalEmulators(plan, scenarioSpec.parse(scenarioInput), args.speed, args.target);
     }
     adapters = cloudAdapters({ ...env, ...emulators?.env }, { emulators: args.emulators });
     runtime = await createRuntime({
@@ -148,7 +174,10 @@ export async function rehearse(args: RehearsalArgs, out: (line: string) => void,
       sweepEveryMs: 1_000,
     });
     world = new SimulatedWorld(runtime.redis, prefix);
-    await world.setScenario(plan.serviceKey, scenarioInput);
+    // A train: each target's own world; with --target, only that one misbehaves.
+    for (const [t, key] of serviceKeysOf(plan).entries()) {
+      await world.setScenario(key, args.target === undefined || args.target === t ? scenarioInput : { name: 'healthy', speed: args.speed });
+    }
     header(out, args, parsed.plan, plan, redis, emulators);
 
     // The end: the evidence package is written and, when the plan asks for sign-off, every sign-off is in.
@@ -194,15 +223,25 @@ function header(out: (line: string) => void, args: RehearsalArgs, original: Plan
     const listed = (list: typeof gates) => list.map((g) => `${g.id} (${g.kind})`).join(', ') || 'none';
     const measured = gates.filter((g) => EMULATED_GATE_KINDS.includes(g.kind));
     const simulated = gates.filter((g) => !EMULATED_GATE_KINDS.includes(g.kind));
-    out(`  service:   cloud-run ${original.service.name}; traffic backend: the REAL Cloud Run adapter (official client), against a local fake Cloud Run Admin API at ${emulators.addresses.run} seeded with revisions ${stable} (stable, 100 %) and ${canary}`);
+    if (original.train) {
+      const list = original.train.targets.map((t) => `${t.id} (${t.service.stable} stable at 100 %, ${t.service.canary})`).join(', ');
+      out(`  train:     ${original.train.targets.length} targets in ${original.train.strategy}; traffic backends: the REAL Cloud Run adapter (official client), against a local fake Cloud Run Admin API at ${emulators.addresses.run} seeded with ${list}`);
+    } else {
+      out(`  service:   cloud-run ${original.service.name}; traffic backend: the REAL Cloud Run adapter (official client), against a local fake Cloud Run Admin API at ${emulators.addresses.run} seeded with revisions ${stable} (stable, 100 %) and ${canary}`);
+    }
     out(`  measured:  ${listed(measured)}: the REAL gate adapters (official clients) against local fake Cloud Logging (${emulators.addresses.logging}) and Cloud Monitoring (${emulators.addresses.monitoring}) APIs, fed with simulated requests that follow the split the fake Cloud Run serves`);
     out(`  simulated: ${listed(simulated)}: answered by the simulation (no command runs, no HTTP request is sent)`);
     out(`  google:    nothing outside this machine is called; no credentials are used`);
+  } else if (plan.train) {
+    out(`  train:     ${plan.train.targets.length} targets in ${plan.train.strategy}${plan.train.waves.length > 1 ? ` (${plan.train.waves.map((w, i) => `wave ${i + 1}: ${w.map((t) => plan.train!.targets[t]!.id).join(', ')}`).join('; ')})` : ''}; traffic backends: SIMULATED (nothing outside this machine is called)`);
+    for (const [t, target] of plan.train.targets.entries()) out(`    ${t}: ${target.id}: ${target.service.platform} ${target.service.name}${typeof (target.service as { region?: unknown }).region === 'string' ? ` in ${String((target.service as { region?: unknown }).region)}` : ''}`);
+    out(`  gates:     every gate (http, command, SLO snapshot, cloud metrics) is answered by the simulation, each target's from its own`);
   } else {
     out(`  service:   ${original.service.platform} ${original.service.name}; traffic backend: SIMULATED (nothing outside this machine is called)`);
     out(`  gates:     every gate (http, command, SLO snapshot, cloud metrics) is answered by the simulation`);
   }
-  out(`  scenario:  ${args.scenario}: ${SCENARIOS[args.scenario]}`);
+  const who = plan.train && args.target !== undefined ? ` (target ${args.target}, ${plan.train.targets[args.target]?.id}, only; the others are healthy)` : '';
+  out(`  scenario:  ${args.scenario}${who}: ${SCENARIOS[args.scenario]}`);
   out(`  time:      x${args.speed}: soak ${formatDuration(original.stages[0]?.soakMs ?? 0)} -> ${formatDuration(plan.stages[0]?.soakMs ?? 0)}, checks every ${formatDuration(original.checkEveryMs)} -> ${formatDuration(plan.checkEveryMs)}`);
   out(`  approvals: approved automatically on behalf of the people the plan names; each one is marked [rehearsal]`);
   out(`  cohorts:   ${plan.stages.map((s) => `${s.percent} %`).join(' -> ')} (${plan.stages[0]?.promotion ?? 'manual'} promotion)`);
