@@ -91,8 +91,11 @@ export function requests(fake: FakeSlack, url: string) {
   };
 }
 
-/** `planSpeed`: the plans' durations divided by it (a timeline's minutes become seconds at 60); `log`: the bot's (default silent). */
-export async function openRoom(plans: Record<string, string>, options: { redisUrl?: string; planSpeed?: number; log?: Logger } = {}): Promise<Room> {
+/**
+ * `planSpeed`: the plans' durations divided by it (a timeline's minutes become seconds at 60); `log`: the bot's (default silent);
+ * `env`: more of the bot's environment (the cloud emulator hosts, say).
+ */
+export async function openRoom(plans: Record<string, string>, options: { redisUrl?: string; planSpeed?: number; log?: Logger; env?: Record<string, string> } = {}): Promise<Room> {
   const fake = await startFakeSlack({ usergroups: USERGROUPS });
   const dir = await mkdtemp(join(tmpdir(), 'cutover-room-'));
   const plansDir = join(dir, 'plans');
@@ -114,7 +117,7 @@ export async function openRoom(plans: Record<string, string>, options: { redisUr
   const bot = await startBot(loaded.config, {
     decorate: slowableShifts(() => (started as Bot).runtime.redis, prefix),
     log: options.log ?? silentLogger(),
-    env: { PATH: process.env.PATH },
+    env: { PATH: process.env.PATH, ...options.env },
     workerSettings: { lockDurationMs: 2_000 },
     sweepEveryMs: 1_000,
     slackRetries: FAST_SLACK_RETRIES,
