@@ -1,4 +1,4 @@
-// npm run bench [-- ack rollback many cost]: runs the benchmarks, prints each figure beside its
+// npm run bench [-- ack rollback many cost trains]: runs the benchmarks, prints each figure beside its
 // target, and writes them to bench/results/latest.json with the machine and the date.
 // Not tests: figures depend on the machine; targets are reported as met or not, never asserted.
 import { ackLatency } from './ack-latency.ts';
@@ -6,8 +6,9 @@ import { measureGateCheckCost } from './gate-check-cost.ts';
 import { manyCutovers } from './many-cutovers.ts';
 import { figure, print, recordResults, type Figure } from './support.ts';
 import { timeToRollback } from './time-to-rollback.ts';
+import { manyTrains, trainRollback } from './trains.ts';
 
-const ALL = ['ack', 'rollback', 'many', 'cost'] as const;
+const ALL = ['ack', 'rollback', 'many', 'cost', 'trains'] as const;
 const chosen = process.argv.slice(2).filter((a): a is (typeof ALL)[number] => (ALL as readonly string[]).includes(a));
 const run = chosen.length ? chosen : [...ALL];
 const log = (line: string) => console.log(line);
@@ -78,6 +79,29 @@ if (run.includes('cost')) {
   record('Cost of one gate check', {
     gate_check_redis_commands: figure(c.commandsPerCheck, 'commands', null, 'below', 'as INFO commandstats counts them, including commands run inside Lua scripts'),
     gate_check_redis_round_trips_scripts: figure(c.scriptCallsPerCheck, 'script calls', null),
+  });
+}
+
+if (run.includes('trains')) {
+  log('\n5. Cutover trains: the rollback of 5 Cloud Run targets on a gate failure (check_every 1s, 10 runs), and 50 concurrent trains of 5 targets');
+  const r = await trainRollback({ samples: 10, log });
+  record('Train rollback, 5 targets', {
+    train_rollback_to_last_target_p50: figure(r.toLast.p50, 'ms', null),
+    train_rollback_to_last_target_p99: figure(r.toLast.p99, 'ms', 2_000, 'at_most', 'metric turned bad to the last of 5 rollback UpdateService calls; target check_every 1 s + 1 s'),
+    train_rollback_to_last_target_max: figure(r.toLast.max, 'ms', 2_000, 'at_most'),
+    train_rollback_spread_first_to_last_p50: figure(r.spread.p50, 'ms', null),
+    train_rollback_spread_first_to_last_max: figure(r.spread.max, 'ms', null),
+  });
+  const m = await manyTrains({ trains: 50, targets: 5, log });
+  record('50 concurrent trains of 5 targets, one process', {
+    trains_gate_check_lag_p50: figure(m.lagP50Ms, 'ms', null),
+    trains_gate_check_lag_p99: figure(m.lagP99Ms, 'ms', 1_000),
+    trains_gate_check_lag_max: figure(m.lagMaxMs, 'ms', null),
+    trains_bot_rss_peak: figure(m.rssPeakMb, 'MiB', null),
+    trains_completed: figure(m.completed, 'trains', 50, 'at_least'),
+    trains_failed_jobs: figure(m.failedJobs, 'jobs', 0, 'at_most'),
+    trains_jobs_run_twice: figure(m.jobsRunTwice, 'jobs', 0, 'at_most'),
+    trains_targets_with_wrong_steps: figure(m.targetsWithWrongSteps, 'targets', 0, 'at_most'),
   });
 }
 
