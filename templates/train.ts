@@ -99,3 +99,12 @@ export function targetLines(plan: Plan, state: CutoverState): string[] {
     return `${target.id} (${where}${plan.train.waves.length > 1 ? `, wave ${target.wave + 1}` : ''}): ${what}`;
   });
 }
+
+/**
+ * How the card names a side's revision: `` `api-00011-def` ``, or for a train (whose revisions are
+ * per target) `the canaries of its 3 targets`.
+ */
+export function revisionWords(plan: Plan, revision: string, side: 'stable' | 'canary'): string {
+  if (!isTrain(plan)) return `\`${escape(revision)}\``;
+  return `${side === 'stable' ? 'the stable revisions' : 'the canaries'} of its ${plan.train.targets.length} targets`;
+}
