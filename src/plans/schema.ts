@@ -16,6 +16,9 @@ export interface PlanVocabulary {
   readonly platforms: readonly TrafficPlatform<any>[];
 }
 
+/** Gates a train may run at each check (or preflight, or rollback) once per-target gates are counted per target. */
+const MAX_EXPANDED_GATES = 200;
+
 const GATE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const CHANNEL_ID = /^[CG][A-Z0-9]{2,20}$/;
 const USER_ID = /^[UW][A-Z0-9]{2,20}$/;
@@ -286,8 +289,14 @@ export function buildPlanSchema(vocabulary: PlanVocabulary) {
       const train = built?.train;
       checkScopes(raw, train !== undefined, ctx);
       // In a train a stage gate runs per target unless it says `scope: once`; other gates run once unless they say `scope: target`.
-      const expand = (gates: readonly ParsedGate[], scope: GateScope): GateSpec[] =>
-        gates.flatMap((g) => (train && (g.scope ?? scope) === 'target' ? perTarget(resolve(g), train) : [resolve(g)]));
+      const expand = (gates: readonly ParsedGate[], scope: GateScope, path: PropertyKey[]): GateSpec[] => {
+        const expanded = gates.flatMap((g) => (train && (g.scope ?? scope) === 'target' ? perTarget(resolve(g), train) : [resolve(g)]));
+        // Every check runs them all: a train multiplies its gates by its targets, within reason.
+        if (train && expanded.length > MAX_EXPANDED_GATES) {
+          ctx.addIssue({ code: 'custom', path, message: `is ${expanded.length} gates once each per-target gate counts once per target (at most ${MAX_EXPANDED_GATES}): mark whole-train gates scope: once, or split the train` });
+        }
+        return expanded;
+      };
       const planned: Stage[] = raw.stages.map((s) =>
         typeof s === 'number'
           ? { percent: s, soakMs: raw.soak, promotion: raw.promotion }
@@ -307,15 +316,15 @@ export function buildPlanSchema(vocabulary: PlanVocabulary) {
         stages,
         checkEveryMs: raw.check_every,
         gates: {
-          preflight: expand(raw.gates.preflight, 'once'),
-          stage: expand(raw.gates.stage, 'target'),
+          preflight: expand(raw.gates.preflight, 'once', ['gates', 'preflight']),
+          stage: expand(raw.gates.stage, 'target', ['gates', 'stage']),
           rollbackDrill: raw.gates.rollback_drill ? resolve(raw.gates.rollback_drill) : null,
         },
         approvals: resolveApprovals(raw.approvals, raw.roles),
         roles: raw.roles,
         escalation: { mention: raw.escalation.mention, stuckAfterMs: raw.escalation.stuck_after },
         updates: { everyMs: raw.updates.every },
-        rollback: { before: expand(raw.rollback?.before ?? [], 'once') },
+        rollback: { before: expand(raw.rollback?.before ?? [], 'once', ['rollback', 'before']) },
         timezone: raw.timezone,
         timeline: raw.timeline.map((c) => ({
           offsetMs: parseOffset(c.at) as number,

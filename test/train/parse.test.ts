@@ -138,6 +138,11 @@ describe('train validation', () => {
     ['scope: target on the rollback drill', (d) => (d.gates.rollback_drill = { command: 'true', scope: 'target' }), ['gates.rollback_drill.scope: the rollback drill runs once for the cutover: it cannot be scope: target']],
     ['neither service nor targets', (d) => delete d.targets, ['service: is required: the service the cutover moves (or targets: for a train of several)']],
     ['no target at all', (d) => (d.targets = []), ['targets: needs at least 1 item']],
+    [
+      'more gates than a check may run once multiplied by the targets',
+      (d) => (d.gates.stage = Array.from({ length: 67 }, (_x, i) => ({ id: `g${i}`, command: 'true' }))),
+      ['gates.stage: is 201 gates once each per-target gate counts once per target (at most 200): mark whole-train gates scope: once, or split the train'],
+    ],
   ];
   for (const [label, patch, expected] of cases) {
     it(`refuses ${label}`, () => {
