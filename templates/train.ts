@@ -108,3 +108,14 @@ export function revisionWords(plan: Plan, revision: string, side: 'stable' | 'ca
   if (!isTrain(plan)) return `\`${escape(revision)}\``;
   return `${side === 'stable' ? 'the stable revisions' : 'the canaries'} of its ${plan.train.targets.length} targets`;
 }
+
+/** The 30-minute update's traffic for a train: each target's verified canary share, `api-us-central1 25 %, …`. */
+export function trainTrafficWords(plan: Plan, state: CutoverState): string | null {
+  if (!isTrain(plan)) return null;
+  const shares = intended(plan, state);
+  const each = plan.train.targets.map((t, i) => {
+    const split = state.targets?.[i]?.split;
+    return `${t.id} ${split ? split.canary : (shares[i] ?? 0)} %`;
+  });
+  return `canary per target: ${each.join(', ')}`;
+}

@@ -6,6 +6,7 @@ import { buildVocabulary } from '../../src/app/runtime.ts';
 import type { Plan } from '../../src/domain/plan.ts';
 import { statusCard } from '../../templates/card.ts';
 import { escalationMessage, threadNotice } from '../../templates/messages.ts';
+import { updateFacts } from '../../templates/update.ts';
 import { Drive, fail, ok, pass } from '../domain/drive.ts';
 import { checkMessage } from '../fakes/block-kit.ts';
 import { basePlanDocument, planFrom } from '../support/plans.ts';
@@ -94,6 +95,8 @@ describe('the status card of a train', () => {
     expect(text).toContain('*W1* ▶️ *10 %* → 50 % → 100 % → *W2* 10 % → 50 % → 100 %');
     expect(text).toContain('*Train* · waves, wave 1 of 2');
     expect(rows(d)[1]).toBe('✅ *api-europe-west1* Cloud Run europe-west1 `api` · wave 2 · 0 % · verified 0 % canary · gates wait for wave 2');
+    // The 30-minute update gives each target's share.
+    expect(updateFacts({ state: d.state, plan: d.plan }, d.now).traffic).toBe('canary per target: api-us-central1 10 %, api-europe-west1 0 %, worker-us-central1 0 %');
     const notice = threadNotice({ kind: 'traffic_confirmed', stage: 3, percent: 10 }, { state: d.state, plan: d.plan });
     expect(notice.text).toContain('cohort 4/6 (wave 2 of 2)');
   });
