@@ -16,12 +16,10 @@ export class Backends {
   }
 
   for(plan: Plan): TrafficBackend {
-    const cached = this.#cache.get(plan.serviceKey);
-    if (cached) return cached;
-    // A train's key names its targets, so a plan whose targets changed gets a new train.
-    const backend = isTrain(plan) ? new TrainTraffic(plan, (target) => this.#service(target.service, target.serviceKey)) : this.#service(plan.service, plan.serviceKey);
-    this.#cache.set(plan.serviceKey, backend);
-    return backend;
+    // A train is made afresh from the plan each time (its targets' revisions are in the plan, not
+    // passed per call, and may differ from one cutover to the next); its targets' backends are shared.
+    if (isTrain(plan)) return new TrainTraffic(plan, (target) => this.#service(target.service, target.serviceKey));
+    return this.#service(plan.service, plan.serviceKey);
   }
 
   #service(spec: ServiceBase, key: string): TrafficBackend {
