@@ -1,4 +1,4 @@
-// npm run bench [-- ack rollback many cost takeover detection] [--quick]: runs the benchmarks, prints
+// npm run bench [-- ack rollback many cost takeover detection trains] [--quick]: runs the benchmarks, prints
 // each figure beside its target, and writes them with the machine and the date: a full run to
 // bench/results/latest.json, a partial or quick one to its own dated file beside it (a part never
 // overwrites the full run's figures). --quick: the detection benchmark's smoke run (a tenth of the runs).
@@ -11,8 +11,9 @@ import { manyCutovers } from './many-cutovers.ts';
 import { figure, print, recordResults, resultsFile, type Figure } from './support.ts';
 import { takeover } from './takeover.ts';
 import { timeToRollback } from './time-to-rollback.ts';
+import { manyTrains, trainRollback } from './trains.ts';
 
-const ALL = ['ack', 'rollback', 'many', 'cost', 'takeover', 'detection'] as const;
+const ALL = ['ack', 'rollback', 'many', 'cost', 'takeover', 'detection', 'trains'] as const;
 const args = process.argv.slice(2);
 const unknown = args.filter((a) => a !== '--quick' && !(ALL as readonly string[]).includes(a));
 if (unknown.length) {
@@ -112,6 +113,29 @@ if (run.includes('detection')) {
   const figures = runDetection({ quick, log });
   log(`   ${((performance.now() - started) / 1000).toFixed(1)} s`);
   record('Detection (settings A–D of the judge issue)', figures);
+}
+
+if (run.includes('trains')) {
+  log('\n7. Cutover trains: the rollback of 5 Cloud Run targets on a gate failure (check_every 1s, 10 runs), and 50 concurrent trains of 5 targets');
+  const r = await trainRollback({ samples: 10, log });
+  record('Train rollback, 5 targets', {
+    train_rollback_to_last_target_p50: figure(r.toLast.p50, 'ms', null),
+    train_rollback_to_last_target_p99: figure(r.toLast.p99, 'ms', 2_000, 'at_most', 'metric turned bad to the last of 5 rollback UpdateService calls; target check_every 1 s + 1 s'),
+    train_rollback_to_last_target_max: figure(r.toLast.max, 'ms', 2_000, 'at_most'),
+    train_rollback_spread_first_to_last_p50: figure(r.spread.p50, 'ms', null),
+    train_rollback_spread_first_to_last_max: figure(r.spread.max, 'ms', null),
+  });
+  const m = await manyTrains({ trains: 50, targets: 5, log });
+  record('50 concurrent trains of 5 targets, one process', {
+    trains_gate_check_lag_p50: figure(m.lagP50Ms, 'ms', null),
+    trains_gate_check_lag_p99: figure(m.lagP99Ms, 'ms', 1_000),
+    trains_gate_check_lag_max: figure(m.lagMaxMs, 'ms', null),
+    trains_bot_rss_peak: figure(m.rssPeakMb, 'MiB', null),
+    trains_completed: figure(m.completed, 'trains', 50, 'at_least'),
+    trains_failed_jobs: figure(m.failedJobs, 'jobs', 0, 'at_most'),
+    trains_jobs_run_twice: figure(m.jobsRunTwice, 'jobs', 0, 'at_most'),
+    trains_targets_with_wrong_steps: figure(m.targetsWithWrongSteps, 'targets', 0, 'at_most'),
+  });
 }
 
 const missed = Object.entries(all).filter(([, f]) => f.met === false).map(([name]) => name);

@@ -25,6 +25,8 @@ export interface JobData {
     readonly phaseSeq: number;
     /** Results of the `rollback.before` steps once run, so a retried job does not run them again. */
     readonly steps?: unknown[];
+    /** A train: the targets already escalated as stuck, so a retry does not escalate them again. */
+    readonly escalated?: number[];
   };
   readonly notify: { readonly id: string };
   readonly update: { readonly id: string };

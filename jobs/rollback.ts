@@ -10,6 +10,9 @@ import type { Engine } from '../src/runtime/engine.ts';
 import { gateRun, type GateRunner } from '../src/runtime/gate-runner.ts';
 import type { JobData } from './queues.ts';
 import type { TrafficLock } from '../src/store/lock.ts';
+import { isTrain, targetName, type TrainPlan } from '../src/domain/train.ts';
+import { isTrainTraffic, whole, type TrainTraffic } from '../src/runtime/train-traffic.ts';
+import { TrainTrafficError } from '../src/ports.ts';
 
 export interface RollbackDeps {
   readonly engine: Pick<Engine, 'apply' | 'store'>;
@@ -40,6 +43,7 @@ export function createRollbackProcessor(deps: RollbackDeps) {
     const signal = lease?.signal;
     try {
       const backend = deps.backends.for(plan);
+      if (isTrain(plan) && isTrainTraffic(backend)) return await rollBackTrain(deps, plan, job, backend, steps, signal);
       const served = await backend.read(state.revisions, signal);
       const split = rollbackNeeded(served) ? await backend.shift(state.revisions, 0, signal) : served;
       signal?.throwIfAborted();
@@ -60,4 +64,53 @@ export function createRollbackProcessor(deps: RollbackDeps) {
       await lease?.release();
     }
   };
+}
+
+/**
+ * A train's rollback: every target back to stable at once, in parallel, each verified on its own
+ * platform (a target already on stable is only read). A target that cannot be moved is escalated
+ * at once, by name, while the rest go back; the job is then retried for what is left, and once no
+ * retry can cure it (or the last attempt failed) the rollback ends as failed, naming the targets.
+ */
+async function rollBackTrain(
+  deps: RollbackDeps,
+  plan: TrainPlan,
+  job: Job<JobData['rollback']>,
+  backend: TrainTraffic,
+  steps: StepResult[],
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  const { id, phaseSeq } = job.data;
+  try {
+    const reports = await backend.shiftTargets(plan.train.targets.map(() => 0), signal);
+    signal?.throwIfAborted();
+    const split = whole(reports.map((r) => r.split ?? { canary: 0, stable: 100, other: 0 }));
+    const applied = await deps.engine.apply(id, { type: 'rollback_done', phaseSeq, percent: split.canary, steps, targets: reports });
+    return applied.ok ? `rolled back ${reports.length} targets` : `refused: ${applied.refusal.code}`;
+  } catch (error) {
+    signal?.throwIfAborted();
+    if (!(error instanceof TrainTrafficError)) throw error;
+    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const hopeless = error.failures.some((f) => rollbackGivesUp(f.code, lastAttempt));
+    if (hopeless) {
+      const failed = await deps.engine.apply(id, { type: 'rollback_failed', phaseSeq, code: error.code, message: error.message, steps, targets: error.reports });
+      return failed.ok ? `failed: ${error.failures.map((f) => targetName(plan, f.target)).join(', ')}` : `refused: ${failed.refusal.code}`;
+    }
+    // Escalated once per target and rollback, on the first attempt that could not move it.
+    const escalated = new Set(job.data.escalated ?? []);
+    const fresh = error.failures.filter((f) => !escalated.has(f.target));
+    if (fresh.length > 0) {
+      const names = fresh.map((f) => `${targetName(plan, f.target)}: ${f.message}`).join('; ');
+      const back = error.reports.filter((r) => r.split !== null).length;
+      await deps.engine.apply(id, {
+        type: 'rollback_target_failed',
+        phaseSeq,
+        failed: fresh.map((f) => f.target),
+        message: `${fresh.length === 1 ? 'a target' : `${fresh.length} targets`} could not be rolled back yet (${back} of ${error.reports.length} are back on stable); retrying: ${names}`,
+        targets: error.reports,
+      });
+      await job.updateData({ ...job.data, steps, escalated: [...escalated, ...fresh.map((f) => f.target)] });
+    }
+    throw error; // transient: BullMQ retries with capped back-off, moving only what is left
+  }
 }

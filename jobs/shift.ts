@@ -9,6 +9,11 @@ import { TrafficError } from '../src/ports.ts';
 import type { Backends } from '../src/runtime/backends.ts';
 import type { Engine } from '../src/runtime/engine.ts';
 import type { TrafficLock } from '../src/store/lock.ts';
+import { beforeTrainShift, isTrain, type TrainPlan } from '../src/domain/train.ts';
+import type { TargetReport } from '../src/domain/service.ts';
+import type { CutoverState } from '../src/domain/state.ts';
+import { isTrainTraffic, type TrainTraffic } from '../src/runtime/train-traffic.ts';
+import { TrainTrafficError } from '../src/ports.ts';
 
 export interface ShiftDeps {
   readonly engine: Pick<Engine, 'apply' | 'store'>;
@@ -33,6 +38,7 @@ export function createShiftProcessor(deps: ShiftDeps) {
       const loaded = await current();
       if (!loaded) return 'stale';
       const backend = deps.backends.for(loaded.plan);
+      if (isTrain(loaded.plan) && isTrainTraffic(backend)) return await shiftTrain(deps, loaded.plan, loaded.state, backend, job.data, signal);
       let confirmed: number;
       try {
         const served = await backend.read(loaded.state.revisions, signal);
@@ -59,4 +65,37 @@ export function createShiftProcessor(deps: ShiftDeps) {
       await lease.release();
     }
   };
+}
+
+/**
+ * A train's shift: every target read (each on its own platform), the domain decides from the
+ * splits they serve, and the targets not yet at their share of the cohort move in parallel. A
+ * target that cannot be read or moved holds the train naming it; the others stay where they got
+ * to (the card shows each), and a resume moves only what is still behind.
+ */
+async function shiftTrain(deps: ShiftDeps, plan: TrainPlan, state: CutoverState, backend: TrainTraffic, data: JobData['shift'], signal: AbortSignal): Promise<string> {
+  const { id, phaseSeq, stage, percent } = data;
+  const failed = async (code: string, message: string, targets?: readonly TargetReport[]) => {
+    // What was read or moved under a lease since lost is not a fact to hold the train on.
+    signal.throwIfAborted();
+    const held = await deps.engine.apply(id, { type: 'traffic_failed', phaseSeq, code, message, ...(targets ? { targets } : {}) });
+    return held.ok ? `held: ${code}` : `refused: ${held.refusal.code}`;
+  };
+  let reports: TargetReport[];
+  try {
+    const served = await backend.readTargets(signal);
+    const at = Date.now();
+    const read = served.map((split, target): TargetReport => ({ target, at, split }));
+    const action = beforeTrainShift(plan, stage, percent, state.traffic, served);
+    if (action.do === 'hold') return await failed('drift', action.message, read);
+    reports = action.do === 'confirm' ? read : await backend.shiftTargets(action.percents, signal, served);
+  } catch (error) {
+    signal.throwIfAborted();
+    if (error instanceof TrainTrafficError) return failed(error.code, error.message, error.reports);
+    if (error instanceof TrafficError) return failed(error.code, error.message);
+    throw error;
+  }
+  signal.throwIfAborted();
+  const applied = await deps.engine.apply(id, { type: 'traffic_confirmed', phaseSeq, percent, targets: reports });
+  return applied.ok ? `${percent}% on ${reports.length} targets` : `refused: ${applied.refusal.code}`;
 }

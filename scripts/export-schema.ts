@@ -20,15 +20,29 @@ export function planJsonSchema(vocabulary: PlanVocabulary = buildVocabulary(clou
       return platform;
     }),
   };
+  // A train's `targets:` entry is a service block of any platform with an optional `id`.
+  const target = {
+    anyOf: service.anyOf.map((platform) => {
+      const p = platform as { properties?: Record<string, unknown> };
+      return {
+        ...platform,
+        properties: { id: { type: 'string', pattern: '^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$', description: 'names the target in gate ids, the card and the evidence' }, ...p.properties },
+      };
+    }),
+  };
   const schema = z.toJSONSchema(buildPlanSchema(vocabulary), {
     io: 'input',
     unrepresentable: 'any',
     override: (ctx) => {
-      if ((ctx.jsonSchema as { title?: string }).title === 'service') Object.assign(ctx.jsonSchema, service, { title: undefined });
+      const title = (ctx.jsonSchema as { title?: string }).title;
+      if (title === 'service') Object.assign(ctx.jsonSchema, service, { title: undefined });
+      if (title === 'target') Object.assign(ctx.jsonSchema, target, { title: undefined });
     },
   });
   return {
     ...schema,
+    // One service, or a train of targets (`service:` then being its first).
+    anyOf: [{ required: ['service'] }, { required: ['targets'] }],
     $id: 'https://github.com/cutover-bot/cutover-bot/schemas/plan.schema.json',
     title: 'Cutover plan',
     description: 'A production cutover plan run by cutover-bot: preflight gates, go/no-go, cohorts with gated soaks, promotion, rollback.',

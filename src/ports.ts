@@ -5,7 +5,7 @@ import type { AuditEntry } from './domain/audit.ts';
 import type { Measurement } from './domain/measurement.ts';
 import type { JudgeRule, Plan } from './domain/plan.ts';
 import type { CutoverView } from './domain/view.ts';
-import type { Revisions, ServiceBase, Split } from './domain/service.ts';
+import type { Revisions, ServiceBase, Split, TargetReport } from './domain/service.ts';
 
 /**
  * Why a traffic operation could not be confirmed. `transient` errors were already retried by the
@@ -19,6 +19,28 @@ export class TrafficError extends Error {
     super(message, options);
     this.name = 'TrafficError';
     this.code = code;
+  }
+}
+
+/** One target of a train that could not be read, shifted or rolled back, and why. */
+export interface TargetFailure {
+  readonly target: number;
+  readonly code: TrafficErrorCode;
+  readonly message: string;
+}
+
+/**
+ * A train's traffic operation that failed on some of its targets (the others went ahead): which,
+ * why, and what every target was found serving, for the card. Its code is the first failure's.
+ */
+export class TrainTrafficError extends TrafficError {
+  readonly failures: readonly TargetFailure[];
+  readonly reports: readonly TargetReport[];
+  constructor(message: string, failures: readonly TargetFailure[], reports: readonly TargetReport[]) {
+    super(failures[0]?.code ?? 'unconfirmed', message);
+    this.name = 'TrainTrafficError';
+    this.failures = failures;
+    this.reports = reports;
   }
 }
 

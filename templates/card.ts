@@ -13,6 +13,7 @@ import { encodeButtonValue } from './button-value.ts';
 import { LIMIT, clip, clipLines, context, escape, fields, header, mention, section, slackDate, type Block, type SlackMessage } from './blocks.ts';
 import { HOLD_WORDS, describePhase, readingText } from './words.ts';
 import type { CutoverView } from '../src/domain/view.ts';
+import { revisionWords, serviceField, trainSection, waveMark } from './train.ts';
 
 export type CardAction = 'approve' | 'reject' | 'promote' | 'hold' | 'resume' | 'rollback' | 'abort';
 export const CARD_ACTIONS: readonly CardAction[] = ['approve', 'reject', 'promote', 'hold', 'resume', 'rollback', 'abort'];
@@ -52,8 +53,8 @@ export function statusCard({ state, plan }: CutoverView, options: CardOptions = 
   const blocks: Block[] = [
     header(`${phaseEmoji(state.phase)} Cutover ${plan.name}: ${describePhase(state)}`),
     fields([
-      ['Service', `${escape(plan.service.platform)} \`${escape(plan.service.name)}\``],
-      ['Revisions', `stable \`${escape(state.revisions.stable)}\`\ncanary \`${escape(state.revisions.canary)}\``],
+      ['Service', serviceField(plan) ?? `${escape(plan.service.platform)} \`${escape(plan.service.name)}\``],
+      ['Revisions', plan.train ? 'per target, in the plan' : `stable \`${escape(state.revisions.stable)}\`\ncanary \`${escape(state.revisions.canary)}\``],
       ['Cohort', cohortText(plan, state)],
       ['Traffic', `${state.traffic} % canary / ${100 - state.traffic} % stable`],
       ['Started by', `${mention(state.startedBy)} ${slackDate(state.startedAt)}`],
@@ -62,6 +63,9 @@ export function statusCard({ state, plan }: CutoverView, options: CardOptions = 
     section(`*Cohorts* ${cohortTrail(plan, state)}`),
     section(gateSection(plan, state)),
   ];
+  // A train: a row per target, its share, the split its platform verified, its gates.
+  const train = trainSection(plan, state, VERDICT_EMOJI);
+  if (train) blocks.push(section(train));
   const timeline = timelineSection(plan, state);
   if (timeline) blocks.push(section(timeline));
   const situation = situationText(plan, state);
@@ -84,9 +88,10 @@ function cohortTrail(plan: Plan, state: CutoverState): string {
   const finishedAll = state.phase === 'completed';
   return plan.stages
     .map((stage, i) => {
-      if (finishedAll || i < state.stage) return `✅ ${stage.percent} %`;
-      if (i === state.stage) return `▶️ *${stage.percent} %*`;
-      return `${stage.percent} %`;
+      const wave = waveMark(plan, i);
+      if (finishedAll || i < state.stage) return `${wave}✅ ${stage.percent} %`;
+      if (i === state.stage) return `${wave}▶️ *${stage.percent} %*`;
+      return `${wave}${stage.percent} %`;
     })
     .join(' → ');
 }
@@ -115,7 +120,7 @@ function nextCheckpoint(plan: Plan, state: CutoverState): string {
     case 'held':
       return 'a decision: resume, or roll back';
     case 'rolling_back':
-      return `confirming 100 % on stable \`${escape(state.revisions.stable)}\``;
+      return `confirming 100 % on stable ${revisionWords(plan, state.revisions.stable, 'stable')}`;
     default:
       return state.endedAt ? `none: ended ${slackDate(state.endedAt)}` : 'none';
   }
@@ -186,11 +191,11 @@ function situationText(plan: Plan, state: CutoverState): string | null {
       return `🗓️ *Scheduled* by ${mention(state.startedBy)}: T0 ${slackDate(state.t0)}${zone}. Preflight starts ${slackDate(startsAt(plan, state.t0, state.startedAt))}${withFirst}; traffic moves at T0 once the go/no-go is given. *Abort* cancels it.`;
     }
     case 'ready':
-      return `⏱️ *GO given*: traffic moves to ${plan.stages[0]?.percent ?? 0} % on canary \`${escape(state.revisions.canary)}\` at T0 ${slackDate(state.t0)}. *Hold* keeps it from moving.`;
+      return `⏱️ *GO given*: traffic moves to ${plan.stages[0]?.percent ?? 0} % on canary ${revisionWords(plan, state.revisions.canary, 'canary')} at T0 ${slackDate(state.t0)}. *Hold* keeps it from moving.`;
     case 'awaiting_go_no_go': {
       const first = plan.stages[0]?.percent ?? 0;
       const waiting = waitingFor(plan, state, 'go_no_go');
-      const ask = waiting ? `${waiting}; Approve and Reject appear here then.` : `Approve to send ${first} % of traffic to canary \`${escape(state.revisions.canary)}\`.`;
+      const ask = waiting ? `${waiting}; Approve and Reject appear here then.` : `Approve to send ${first} % of traffic to canary ${revisionWords(plan, state.revisions.canary, 'canary')}.`;
       return `🗳️ *Go/no-go*: preflight passed. ${ask}\n${stillNeeded(plan.approvals.go_no_go, state.approvals.go_no_go, state.startedBy)}`;
     }
     case 'awaiting_promotion': {
@@ -258,7 +263,8 @@ function rollbackButton(state: CutoverState): types.Button {
     title: { type: 'plain_text', text: 'Roll back the cutover?' },
     text: {
       type: 'mrkdwn',
-      text: clip(`All traffic returns to stable \`${escape(state.revisions.stable)}\` at once; the canary stops serving. This cannot be undone from Slack.`, 300),
+      // A train (its targets reported in the state) returns every target to its own stable revision.
+      text: clip(`All traffic returns to stable ${state.targets ? 'on every target' : `\`${escape(state.revisions.stable)}\``} at once; the canary stops serving. This cannot be undone from Slack.`, 300),
     },
     confirm: { type: 'plain_text', text: 'Roll back' },
     deny: { type: 'plain_text', text: 'Cancel' },

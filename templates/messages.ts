@@ -7,6 +7,7 @@ import { phaseEmoji } from './card.ts';
 import { updateFacts } from './update.ts';
 import { ESCALATION_WORDS, isoMinute, noticeText } from './words.ts';
 import type { CutoverView } from '../src/domain/view.ts';
+import { revisionWords } from './train.ts';
 
 const NOTICE_EMOJI: Readonly<Record<Notice['kind'], string>> = {
   started: '🚀',
@@ -80,8 +81,8 @@ interface EscalationWords {
 
 /** Impact, Action and ETA of seed 003's escalation, from what the state says now. */
 function escalationWords(code: EscalationCode, { state, plan }: CutoverView): EscalationWords {
-  const stable = `\`${escape(state.revisions.stable)}\``;
-  const canary = `\`${escape(state.revisions.canary)}\``;
+  const stable = revisionWords(plan, state.revisions.stable, 'stable');
+  const canary = revisionWords(plan, state.revisions.canary, 'canary');
   const cohort = state.stage >= 0 ? (plan.stages[state.stage]?.percent ?? state.traffic) : 0;
   const held = { action: 'Cutover held. Decide on the status card: resume, or roll back (`/rollback`).', eta: 'When someone decides; traffic stays where it is until then.' };
   switch (code) {
@@ -116,6 +117,12 @@ function escalationWords(code: EscalationCode, { state, plan }: CutoverView): Es
         impact: `Canary ${canary} may still serve traffic: the return to stable could not be confirmed.`,
         action: `Act by hand now: set 100 % on stable ${stable} and verify the served split.`,
         eta: 'Unknown: this needs a person now.',
+      };
+    case 'rollback_target_failed':
+      return {
+        impact: 'Part of the train may still serve its canary: the targets named above could not be moved back to stable yet; the others are back.',
+        action: 'The bot keeps retrying them. If their platform stays down, set 100 % on their stable revision by hand and verify the served split.',
+        eta: 'Minutes if the platform answers again; the status card shows each target when it is back on stable.',
       };
     case 'checkpoint_missed':
       return {

@@ -90,7 +90,8 @@ export const GONE_CUTOVER = 'That cutover no longer exists, so nothing was chang
  * checkpoint is named. Always escaped: the words may quote what people typed (a held reason).
  */
 export function refusal(refused: EngineRefusal, state: CutoverState | null, now: number, plan?: Plan | null): string {
-  if (refused.code === 'no_cutover' || refused.code === 'already_running') return escape(refusalWords(refused.code, state));
+  if (refused.code === 'no_cutover') return escape(refusalWords(refused.code, state));
+  if (refused.code === 'already_running') return escape(refusalWords(refused.code, state, refused.service ? { service: refused.service } : {}));
   return escape(
     refusalWords(refused.code, state, {
       ...(refused.roles ? { roles: refused.roles } : {}),
@@ -124,7 +125,8 @@ export function scheduled(state: CutoverState, plan: Plan, note?: string): strin
 }
 
 export const started = (state: CutoverState): string =>
-  `🚀 Started cutover \`${state.id}\` of *${escape(state.plan)}* (stable \`${escape(state.revisions.stable)}\`, canary \`${escape(state.revisions.canary)}\`): preflight gates are running. The status card is in ${mention(state.channel)}.`;
+  // A train's key says it is one (src/plans/train-schema.ts): its revisions are per target.
+  `🚀 Started cutover \`${state.id}\` of *${escape(state.plan)}* (${state.serviceKey.startsWith('train:') ? 'a train: revisions per target, on the card' : `stable \`${escape(state.revisions.stable)}\`, canary \`${escape(state.revisions.canary)}\``}): preflight gates are running. The status card is in ${mention(state.channel)}.`;
 
 /** Commands that need approvals, and the rule they follow. */
 const APPROVAL_RULES: Readonly<Partial<Record<Command['type'], ApprovalAction & keyof CutoverState['approvals']>>> = {

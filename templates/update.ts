@@ -3,6 +3,7 @@ import { formatDuration } from '../src/domain/duration.ts';
 import { standsAside } from '../src/domain/gates.ts';
 import { describePhase, readingText } from './words.ts';
 import type { CutoverView } from '../src/domain/view.ts';
+import { trainTrafficWords } from './train.ts';
 
 export interface UpdateFacts {
   /** 'update' during the cutover (seed 003's 30-minute update); 'hypercare' for the daily summary. */
@@ -48,7 +49,7 @@ export function updateFacts({ state, plan }: CutoverView, now: number): UpdateFa
     emoji: troubled ? '🟡' : resolved ? (state.phase === 'completed' ? '🟢' : '🔴') : '🟢',
     status: troubled ? 'Issue' : resolved ? 'Resolved' : 'On Track',
     minutes: Math.max(0, Math.round((now - state.startedAt) / 60_000)),
-    traffic: `${state.traffic} % canary / ${100 - state.traffic} % stable`,
+    traffic: trainTrafficWords(plan, state) ?? `${state.traffic} % canary / ${100 - state.traffic} % stable`,
     metrics: `Error rate ${Number.isFinite(errorRate) ? `${((errorRate as number) * 100).toFixed(2)}%` : 'n/a'}, P95 latency ${Number.isFinite(p95) ? `${Math.round(p95 as number)}ms` : 'n/a'}`,
     issues: issues.length ? issues.join('; ') : state.held ? state.held.reason : 'None',
     next: plan.stages.length && state.stage + 1 < plan.stages.length && state.phase === 'awaiting_promotion' ? `promote to ${plan.stages[state.stage + 1]!.percent} %` : next,

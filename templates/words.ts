@@ -51,6 +51,7 @@ export const ESCALATION_WORDS: Readonly<Record<EscalationCode, string>> = {
   approval_stuck: 'Approval waiting too long',
   traffic_failed: 'Traffic change failed: cutover held',
   rollback_failed: 'ROLLBACK NOT CONFIRMED: act by hand',
+  rollback_target_failed: 'Rollback stuck on a target: retrying',
   preflight_failed: 'Preflight failed: cutover held',
   checkpoint_missed: 'Runbook checkpoint missed',
   checkpoint_gates_failed: 'Checkpoint gates did not pass',
@@ -61,7 +62,7 @@ export const ESCALATION_WORDS: Readonly<Record<EscalationCode, string>> = {
 export function refusalWords(
   code: RefusalCode | 'no_cutover' | 'already_running',
   state: CutoverState | null,
-  extra: { roles?: readonly string[]; until?: number; gates?: readonly string[]; now?: number; checkpoint?: number; plan?: Plan; action?: string; served?: number } = {},
+  extra: { roles?: readonly string[]; until?: number; gates?: readonly string[]; now?: number; checkpoint?: number; plan?: Plan; action?: string; served?: number; service?: string } = {},
 ): string {
   const checkpoint = extra.checkpoint !== undefined ? extra.plan?.timeline[extra.checkpoint] : undefined;
   const named = checkpoint ? `${checkpoint.label} ${checkpoint.name}` : 'the checkpoint';
@@ -101,8 +102,12 @@ export function refusalWords(
       return `The canary serves traffic (or a shift was under way): abort would leave it there. Use /rollback to return all traffic to stable.`;
     case 'no_cutover':
       return `There is no such cutover.`;
-    case 'already_running':
-      return `A cutover of this service is already running${where}: finish, roll back or abort it first.`;
+    case 'already_running': {
+      // Name the cutover that holds it, and (a train holds several) which service it holds.
+      const holder = state ? ` ${state.plan} (${state.id})` : '';
+      const service = extra.service ? ` holds ${extra.service}` : ' holds it';
+      return `A cutover of this service is already running:${holder}${service}${where}. Finish, roll back or abort it first.`;
+    }
     case 'checkpoint_blocking':
       return `${named} must be done first (owner: ${checkpoint?.owner ?? 'see the plan'}): tick its checklist, then try again.`;
     case 'checkpoint_not_open':
@@ -170,7 +175,11 @@ export function readingText(reading: GateReading | undefined): string {
 
 const gateLineText = (line: GateLine): string => `${line.gate} ${readingText(line.reading)}`;
 
-const cohortLabel = (plan: Plan, index: number): string => `cohort ${index + 1}/${plan.stages.length}`;
+const cohortLabel = (plan: Plan, index: number): string => {
+  // A train in waves runs the cohorts once per wave: say which.
+  const waves = plan.train?.waves.length ?? 1;
+  return `cohort ${index + 1}/${plan.stages.length}${waves > 1 ? ` (wave ${(plan.stages[index]?.wave ?? 0) + 1} of ${waves})` : ''}`;
+};
 
 /** One line per notice: the thread of the status card, and the rehearsal's timeline. */
 export function noticeText(notice: Notice, plan: Plan): string {

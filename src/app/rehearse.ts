@@ -14,7 +14,9 @@ import { formatDuration } from '../domain/duration.ts';
 import { isTerminal, type Outcome } from '../domain/state.ts';
 import { locateRedis, NoRedisError, type RedisLocation } from '../infra/redis-url.ts';
 import { createLogger } from '../log.ts';
-import { parsePlanText } from '../plans/parse.ts';
+import { parse as parseYaml } from 'yaml';
+import { parsePlanDocument, parsePlanText } from '../plans/parse.ts';
+import { serviceKeysOf } from '../domain/train.ts';
 import { ConsoleRoom } from './rehearsal/console-room.ts';
 import { driveRehearsal, HYPERCARE_CHECKS, onBehalf, RehearsalRoles, rehearsalOperator } from './rehearsal/driver.ts';
 import { buildVocabulary, createRuntime, type Runtime } from './runtime.ts';
@@ -74,6 +76,8 @@ ${SCENARIO_NAMES.map((name) => `                          ${name.padEnd(12)}${SC
                         (1-100, default ${DEFAULT_BREACH_AT})
   --seed N              the seed of the random requests a canary judge counts (default: a random
                         one, printed, so the run can be replayed)
+  --target N            a train: only target N (0, 1, …) misbehaves as the scenario says; the others stay healthy
+  --strategy S          a train: run it lockstep or in waves, whatever the plan says
   --speed N             plan time runs N times faster (default ${DEFAULT_SPEED}: a 30-minute soak takes 1.8 s)
   --evidence-dir DIR    where the evidence package goes (default EVIDENCE_DIR, else ./evidence)
   --emulators           a cloud-run plan against local Cloud Run, Logging and Monitoring emulators
@@ -96,6 +100,10 @@ export interface RehearsalArgs {
   readonly breachAt?: number;
   /** The random requests a judge counts are drawn from it; undefined: a random seed, printed so the run can be replayed. */
   readonly seed?: number;
+  /** A train: only this target (by index) behaves as the scenario says; the others stay healthy. */
+  readonly target?: number;
+  /** A train: run it in this strategy instead of the plan's (waves: the plan's waves, else one target per wave). */
+  readonly strategy?: 'lockstep' | 'waves';
   readonly emulators: boolean;
   readonly verbose: boolean;
   /** Default: EVIDENCE_DIR of the environment `rehearse` is given, else ./evidence. */
@@ -113,6 +121,8 @@ const MORE = '(npm run rehearse -- --help)';
 const speedSchema = z.coerce.number().positive().max(MAX_SPEED);
 const breachSchema = z.coerce.number().int().min(1).max(100);
 const seedSchema = z.coerce.number().int().min(0).max(2 ** 32 - 1);
+const targetSchema = z.coerce.number().int().min(0);
+const strategySchema = z.enum(['lockstep', 'waves']);
 
 export function parseRehearsalArgs(argv: readonly string[]): ParsedArgs {
   const fail = (error: string): ParsedArgs => ({ kind: 'error', error });
@@ -126,6 +136,8 @@ export function parseRehearsalArgs(argv: readonly string[]): ParsedArgs {
         speed: { type: 'string' },
         'breach-at': { type: 'string' },
         seed: { type: 'string' },
+        target: { type: 'string' },
+        strategy: { type: 'string' },
         emulators: { type: 'boolean' },
         verbose: { type: 'boolean' },
         'evidence-dir': { type: 'string' },
@@ -152,6 +164,10 @@ export function parseRehearsalArgs(argv: readonly string[]): ParsedArgs {
   if (breachAt && !breachAt.success) return fail(`--breach-at ${v['breach-at']}: must be a whole percent of canary traffic from 1 to 100`);
   const seed = v.seed === undefined ? undefined : seedSchema.safeParse(v.seed);
   if (seed && !seed.success) return fail(`--seed ${v.seed}: must be a whole number from 0 to ${2 ** 32 - 1}`);
+  const target = v.target === undefined ? undefined : targetSchema.safeParse(v.target);
+  if (target && !target.success) return fail(`--target ${v.target}: must be a target index of the train, e.g. 1`);
+  const strategy = v.strategy === undefined ? undefined : strategySchema.safeParse(v.strategy);
+  if (strategy && !strategy.success) return fail(`--strategy ${v.strategy}: must be lockstep or waves`);
   return {
     kind: 'run',
     args: {
@@ -160,6 +176,8 @@ export function parseRehearsalArgs(argv: readonly string[]): ParsedArgs {
       speed: speed.data,
       ...(breachAt ? { breachAt: breachAt.data } : {}),
       ...(seed ? { seed: seed.data } : {}),
+      ...(target ? { target: target.data } : {}),
+      ...(strategy ? { strategy: strategy.data } : {}),
       emulators: v.emulators ?? false,
       verbose: v.verbose ?? false,
       ...(v['evidence-dir'] !== undefined ? { evidenceDir: v['evidence-dir'] } : {}),
@@ -240,9 +258,24 @@ export async function rehearse(args: RehearsalArgs, out: (line: string) => void,
   const real = { platforms: args.emulators ? ['cloud-run'] : [], gateKinds: args.emulators ? EMULATED_GATE_KINDS : [] };
   // Validating the plan needs only the schemas: adapters open no connection until used.
   const vocabulary = buildVocabulary(cloudAdapters(env, { emulators: false }), worldOf, rehearsalWrappers(worldOf, real));
-  const parsed = parsePlanText(text, vocabulary);
+  let parsed = parsePlanText(text, vocabulary);
   if (!parsed.ok) throw new RehearsalError(`${args.plan} is not a valid plan:\n${parsed.errors.map((e) => `  ${e}`).join('\n')}`);
-  if (args.emulators && parsed.plan.service.platform !== 'cloud-run') {
+  if (args.target !== undefined || args.strategy !== undefined) {
+    const train = parsed.plan.train;
+    if (!train) throw new RehearsalError(`--target and --strategy apply to a train (a plan with targets:): ${parsed.plan.name} moves one service`, EXIT.usage);
+    if (args.target !== undefined && args.target >= train.targets.length) {
+      throw new RehearsalError(`--target ${args.target}: plan ${parsed.plan.name} has targets 0 to ${train.targets.length - 1} (${train.targets.map((t, i) => `${i} ${t.id}`).join(', ')})`, EXIT.usage);
+    }
+  }
+  if (args.strategy !== undefined && args.strategy !== parsed.plan.train?.strategy) {
+    // The plan as written, in the other strategy: waves keep the plan's waves if it has several.
+    const document = parseYaml(text) as Record<string, unknown>;
+    document.strategy = args.strategy;
+    parsed = parsePlanDocument(document, vocabulary);
+    if (!parsed.ok) throw new RehearsalError(`${args.plan} in ${args.strategy} is not a valid plan:\n${parsed.errors.map((e) => `  ${e}`).join('\n')}`);
+  }
+  const services = parsed.plan.train ? parsed.plan.train.targets.map((t) => t.service) : [parsed.plan.service];
+  if (args.emulators && services.some((service) => service.platform !== 'cloud-run')) {
     // There is no emulator for anything else, and a real adapter would reach the real thing.
     throw new RehearsalError(
       `--emulators emulates Google Cloud (Cloud Run, Cloud Logging, Cloud Monitoring): plan ${parsed.plan.name} is on ${parsed.plan.service.platform}; rehearse it without --emulators`,
@@ -272,7 +305,7 @@ export async function rehearse(args: RehearsalArgs, out: (line: string) => void,
         if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
         throw new RehearsalError(`--emulators uses the test suite's fake Google servers: run it from a checkout after npm ci (the production image has neither)`);
       });
-      emulators = await startRehearsalEmulators(plan, scenarioSpec.parse(scenarioInput), args.speed);
+      emulators = await startRehearsalEmulators(plan, scenarioSpec.parse(scenarioInput), args.speed, args.target);
     }
     adapters = cloudAdapters({ ...env, ...emulators?.env }, { emulators: args.emulators });
     runtime = await createRuntime({
@@ -293,7 +326,10 @@ export async function rehearse(args: RehearsalArgs, out: (line: string) => void,
       workerSettings: { lockDurationMs: 30_000, stalledIntervalMs: 30_000 },
     });
     world = new SimulatedWorld(runtime.redis, prefix);
-    await world.setScenario(plan.serviceKey, scenarioInput);
+    // A train: each target's own world; with --target, only that one misbehaves.
+    for (const [t, key] of serviceKeysOf(plan).entries()) {
+      await world.setScenario(key, args.target === undefined || args.target === t ? scenarioInput : { name: 'healthy', speed: args.speed, seed: seed + t });
+    }
     header(out, args, parsed.plan, plan, redis, emulators, breachAt, seed);
 
     // The end: the evidence package is written and, when the plan asks for sign-off, every sign-off is in.
@@ -341,15 +377,16 @@ export async function rehearse(args: RehearsalArgs, out: (line: string) => void,
 
 /** What the scenario does with the breach cohort in force, and which cohort of the plan that is. */
 function scenarioText(args: RehearsalArgs, plan: Plan, breachAt: number): string[] {
+  const who = plan.train && args.target !== undefined ? ` (target ${args.target}, ${plan.train.targets[args.target]?.id}, only; the others are healthy)` : '';
   if (!BREACHING.includes(args.scenario)) {
-    const lines = [`  scenario:  ${args.scenario}: ${SCENARIOS[args.scenario]}`];
+    const lines = [`  scenario:  ${args.scenario}${who}: ${SCENARIOS[args.scenario]}`];
     if (args.breachAt !== undefined) lines.push(`  note:      --breach-at ${args.breachAt} has no effect: the ${args.scenario} scenario does not use it (only ${BREACHING.join(' and ')} do)`);
     return lines;
   }
   const what = args.scenario === 'bad-canary' ? 'fails (6 % 5xx, p95 900 ms)' : 'is 50 % slower than stable, with no errors,';
   const index = plan.stages.findIndex((s) => s.percent >= breachAt);
   const first = index >= 0 ? `cohort ${index + 1}/${plan.stages.length} (${plan.stages[index]!.percent} %)` : 'no cohort of this plan';
-  return [`  scenario:  ${args.scenario}: the canary ${what} once it serves ${breachAt} % or more (--breach-at ${breachAt}${args.breachAt === undefined ? ', the default' : ''}): first at ${first}`];
+  return [`  scenario:  ${args.scenario}${who}: the canary ${what} once it serves ${breachAt} % or more (--breach-at ${breachAt}${args.breachAt === undefined ? ', the default' : ''}): first at ${first}`];
 }
 
 function header(
@@ -369,10 +406,19 @@ function header(
     const listed = (list: typeof gates) => list.map((g) => `${g.id} (${g.kind})`).join(', ') || 'none';
     const measured = gates.filter((g) => EMULATED_GATE_KINDS.includes(g.kind));
     const simulated = gates.filter((g) => !EMULATED_GATE_KINDS.includes(g.kind));
-    out(`  service:   cloud-run ${original.service.name}; traffic backend: the REAL Cloud Run adapter (official client), against a local fake Cloud Run Admin API at ${emulators.addresses.run} holding revisions ${stable} (stable, 100 %) and ${canary}`);
+    if (original.train) {
+      const list = original.train.targets.map((t) => `${t.id} (${t.service.stable} stable at 100 %, ${t.service.canary})`).join(', ');
+      out(`  train:     ${original.train.targets.length} targets in ${original.train.strategy}; traffic backends: the REAL Cloud Run adapter (official client), against a local fake Cloud Run Admin API at ${emulators.addresses.run} holding ${list}`);
+    } else {
+      out(`  service:   cloud-run ${original.service.name}; traffic backend: the REAL Cloud Run adapter (official client), against a local fake Cloud Run Admin API at ${emulators.addresses.run} holding revisions ${stable} (stable, 100 %) and ${canary}`);
+    }
     out(`  measured:  ${listed(measured)}: the REAL gate adapters (official clients) against local fake Cloud Logging (${emulators.addresses.logging}) and Cloud Monitoring (${emulators.addresses.monitoring}) APIs, fed with simulated requests that follow the split the fake Cloud Run serves`);
     out(`  simulated: ${listed(simulated)}: answered by the simulation (no command runs, no HTTP request is sent)`);
     out(`  google:    nothing outside this machine is called; no credentials are used`);
+  } else if (plan.train) {
+    out(`  train:     ${plan.train.targets.length} targets in ${plan.train.strategy}${plan.train.waves.length > 1 ? ` (${plan.train.waves.map((w, i) => `wave ${i + 1}: ${w.map((t) => plan.train!.targets[t]!.id).join(', ')}`).join('; ')})` : ''}; traffic backends: SIMULATED (nothing outside this machine is called)`);
+    for (const [t, target] of plan.train.targets.entries()) out(`    ${t}: ${target.id}: ${target.service.platform} ${target.service.name}${typeof (target.service as { region?: unknown }).region === 'string' ? ` in ${String((target.service as { region?: unknown }).region)}` : ''}`);
+    out(`  gates:     every gate (http, command, SLO snapshot, cloud metrics, prometheus, judge) is answered by the simulation, each target's from its own`);
   } else {
     out(`  service:   ${original.service.platform} ${original.service.name}; traffic backend: SIMULATED (nothing outside this machine is called)`);
     out(`  gates:     every gate (http, command, SLO snapshot, cloud metrics, prometheus, judge) is answered by the simulation`);

@@ -5,7 +5,8 @@ import type { CommandEvent, Refusal } from './state.ts';
 export type EngineRefusal =
   | Refusal
   | { readonly code: 'no_cutover'; readonly action: string }
-  | { readonly code: 'already_running'; readonly action: 'start'; readonly running: string };
+  /** `service`: the service key whose slot the running cutover holds (a train's may be any of its targets). */
+  | { readonly code: 'already_running'; readonly action: 'start'; readonly running: string; readonly service?: string };
 
 /** A person's command, before their roles are known. */
 export type Command = { readonly [K in CommandEvent['type']]: Omit<Extract<CommandEvent, { type: K }>, 'actor'> & { readonly by: string } }[CommandEvent['type']];

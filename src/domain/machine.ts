@@ -23,6 +23,7 @@ import {
   type Transition,
 } from './state.ts';
 import { rollbackNeeded } from './traffic.ts';
+import { mergeReports, stageGates } from './train.ts';
 import { blocking, gatesDue, gatesReported, initialCheckpoints, openUpTo, overdue, startsAt, startTimeline, tick } from './timeline.ts';
 
 export interface OpenInput {
@@ -96,7 +97,10 @@ const isCommand = (event: CutoverEvent): event is CommandEvent => Object.hasOwn(
 export function step(plan: Plan, state: CutoverState, event: CutoverEvent, now: number): Transition {
   // Sign-off is the one thing that happens after the end (seed 001's closeout).
   if (isTerminal(state.phase) && event.type !== 'sign_off') return refuse(state, event, 'finished');
-  return isCommand(event) ? command(plan, state, event, now) : jobEvent(plan, state, event, now);
+  const transition = isCommand(event) ? command(plan, state, event, now) : jobEvent(plan, state, event, now);
+  // A train's per-target facts ride along with whatever the event decided.
+  if (!transition.ok || !('targets' in event) || !event.targets) return transition;
+  return { ...transition, state: { ...transition.state, targets: mergeReports(plan, state.targets, event.targets) } };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -372,6 +376,11 @@ function jobEvent(plan: Plan, state: CutoverState, event: JobEvent, now: number)
       if (state.phase !== 'rolling_back' || event.phaseSeq !== state.phaseSeq) return refuse(state, event, 'stale');
       return finish(plan, state, 'rolled_back', now, { traffic: event.percent }, [{ type: 'announce', notice: { kind: 'rolled_back', percent: event.percent, steps: event.steps } }]);
     }
+    case 'rollback_target_failed': {
+      // The targets that are back stay back; these are retried, and people must know now.
+      if (state.phase !== 'rolling_back' || event.phaseSeq !== state.phaseSeq) return refuse(state, event, 'stale');
+      return committed(state, {}, [{ type: 'escalate', escalation: { code: 'rollback_target_failed', detail: event.message } }]);
+    }
     case 'rollback_failed': {
       if (state.phase !== 'rolling_back' || event.phaseSeq !== state.phaseSeq) return refuse(state, event, 'stale');
       const reason = `rollback could not be confirmed: ${event.message}`;
@@ -448,7 +457,7 @@ function trafficConfirmed(plan: Plan, state: CutoverState, event: Extract<JobEve
   const stage = stageAt(plan, state.stage);
   const soak = { startedAt: now, endsAt: now + stage.soakMs };
   // A new cohort starts every gate's streaks afresh; a judge's test runs on over the whole cutover.
-  const gates: Record<string, GateTrack> = Object.fromEntries(plan.gates.stage.map((g) => [g.id, nextCohortTrack(state.gates[g.id])]));
+  const gates: Record<string, GateTrack> = Object.fromEntries(stageGates(plan, state.stage).map((g) => [g.id, nextCohortTrack(state.gates[g.id])]));
   const check = scheduleCheck(plan, { ...state, soak }, now);
   return committed(state, { ...enter(state, 'soaking', now), traffic: event.percent, soak, gates, approvals: { ...state.approvals, promote: [] }, ...check.patch }, [fact, check.effect]);
 }
@@ -459,7 +468,7 @@ function gateCheck(plan: Plan, state: CutoverState, event: Extract<JobEvent, { t
   const gates: Record<string, GateTrack> = { ...state.gates };
   const lines: GateLine[] = [];
   const records: GateRecord[] = [];
-  for (const spec of plan.gates.stage) {
+  for (const spec of stageGates(plan, state.stage)) {
     const result = event.results.find((r) => r.gate === spec.id);
     const measurement = result?.measurement ?? { outcome: 'error' as const, error: 'not measured' };
     if (result?.waiting) {

@@ -8,6 +8,8 @@ export interface Stage {
   readonly percent: number;
   readonly soakMs: number;
   readonly promotion: Promotion;
+  /** A train in waves: the wave this cohort moves (earlier waves serve the canary at 100 %, later ones none). */
+  readonly wave?: number;
 }
 
 /** A gate, or a rollback step: one kind key with its settings, plus how to judge it. */
@@ -22,6 +24,8 @@ export interface GateSpec {
   readonly timeoutMs: number;
   /** The data of the last `dataLagMs` is not visible yet: windows end that long ago. */
   readonly dataLagMs: number;
+  /** In a train: the target this gate is scoped to (its service, revisions, percent); absent: the whole cutover. */
+  readonly target?: number;
   /** A judge gate (canary against stable): how the domain's judge weighs its counts. */
   readonly judge?: JudgeRule;
 }
@@ -80,6 +84,29 @@ export interface Hypercare {
   readonly summaryEveryMs: number;
 }
 
+/** One service a train moves: a `targets:` entry (the `service:` block, when given, is target 0). */
+export interface TrainTarget {
+  /** Short name used in gate ids, the card and the evidence: `api-us-central1` unless the plan names it. */
+  readonly id: string;
+  readonly service: ServiceBase & Readonly<Record<string, unknown>>;
+  /** One active cutover per service key: a train claims the key of every target. */
+  readonly serviceKey: string;
+  /** The wave the target moves in (0 in lockstep). */
+  readonly wave: number;
+}
+
+/**
+ * A cutover across several services or regions. `lockstep`: every target at each cohort's
+ * percent together. `waves`: the targets of wave 0 go through every cohort, then wave 1's, …; the
+ * plan's stages are expanded per wave (each carries its wave), so the state machine is unchanged.
+ */
+export interface Train {
+  readonly strategy: 'lockstep' | 'waves';
+  readonly targets: readonly TrainTarget[];
+  /** Target indexes per wave, in order; lockstep is one wave of every target. */
+  readonly waves: readonly (readonly number[])[];
+}
+
 export interface Plan {
   readonly name: string;
   readonly service: ServiceBase & Readonly<Record<string, unknown>>;
@@ -103,6 +130,8 @@ export interface Plan {
   readonly timeline: readonly Checkpoint[];
   readonly signOff: readonly SignOffItem[];
   readonly hypercare: Hypercare | null;
+  /** Several targets moved as one cutover; absent for a single service. */
+  readonly train?: Train;
 }
 
 

@@ -20,3 +20,14 @@ export interface ServiceBase {
   readonly stable: string;
   readonly canary: string;
 }
+
+/**
+ * What one target of a train was last found serving, verified on its own platform, or why it
+ * could not be (a shift or rollback that failed there). `target` is its index in the plan's train.
+ */
+export interface TargetReport {
+  readonly target: number;
+  readonly at: number;
+  readonly split: Split | null;
+  readonly error?: string;
+}

@@ -4,7 +4,7 @@ import type { GateReading, GateTrack, Verdict } from './gates.ts';
 import type { JudgeReading } from './judge/gate.ts';
 import type { Measurement } from './measurement.ts';
 import type { ApprovalAction } from './plan.ts';
-import type { Split } from './service.ts';
+import type { Split, TargetReport } from './service.ts';
 
 const PHASES = [
   'scheduled',
@@ -106,6 +106,8 @@ export interface CutoverState {
   /** One per plan sign-off item: who confirmed it and when. */
   readonly signoffs: readonly ({ readonly by: string; readonly at: number } | null)[];
   readonly hypercare: { readonly startedAt: number; readonly endsAt: number } | null;
+  /** A train: what each target was last found serving (verified on its platform), or why not; by target index. */
+  readonly targets?: readonly (TargetReport | null)[];
 }
 
 /** Whoever acts, with the plan roles they hold (resolved before the event reaches the machine). */
@@ -146,17 +148,24 @@ export type CommandEvent =
   | { readonly type: 'sign_off'; readonly actor: Actor; readonly item: number }
   | { readonly type: 'close'; readonly actor: Actor; readonly reason?: string };
 
+/** A train's traffic events carry what each target serves (or why it could not be moved), for the card. */
+interface TargetFacts {
+  readonly targets?: readonly TargetReport[];
+}
+
 export type JobEvent =
   | { readonly type: 'preflight_done'; readonly phaseSeq: number; readonly results: readonly GateResult[] }
-  | { readonly type: 'traffic_confirmed'; readonly phaseSeq: number; readonly percent: number }
+  | ({ readonly type: 'traffic_confirmed'; readonly phaseSeq: number; readonly percent: number } & TargetFacts)
   /**
    * `served`: the canary percent the backend was found serving, when it is neither the cohort nor
    * what the cutover last confirmed (traffic moved outside the cutover, or the store lost writes).
    */
-  | { readonly type: 'traffic_failed'; readonly phaseSeq: number; readonly code: string; readonly message: string; readonly served?: number }
+  | ({ readonly type: 'traffic_failed'; readonly phaseSeq: number; readonly code: string; readonly message: string; readonly served?: number } & TargetFacts)
   | { readonly type: 'gate_check'; readonly seq: number; readonly results: readonly GateResult[] }
-  | { readonly type: 'rollback_done'; readonly phaseSeq: number; readonly percent: number; readonly steps: readonly StepResult[] }
-  | { readonly type: 'rollback_failed'; readonly phaseSeq: number; readonly code: string; readonly message: string; readonly steps: readonly StepResult[] }
+  | ({ readonly type: 'rollback_done'; readonly phaseSeq: number; readonly percent: number; readonly steps: readonly StepResult[] } & TargetFacts)
+  | ({ readonly type: 'rollback_failed'; readonly phaseSeq: number; readonly code: string; readonly message: string; readonly steps: readonly StepResult[] } & TargetFacts)
+  /** A train's rollback could not move some targets yet (the others are back): escalated at once, and retried. */
+  | ({ readonly type: 'rollback_target_failed'; readonly phaseSeq: number; readonly failed: readonly number[]; readonly message: string } & TargetFacts)
   | { readonly type: 'approval_stuck'; readonly phaseSeq: number }
   | { readonly type: 'start_due' }
   | { readonly type: 't0_due' }
@@ -218,6 +227,7 @@ export type EscalationCode =
   | 'approval_stuck'
   | 'traffic_failed'
   | 'rollback_failed'
+  | 'rollback_target_failed'
   | 'preflight_failed'
   | 'checkpoint_missed'
   | 'checkpoint_gates_failed'

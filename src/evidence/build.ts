@@ -5,6 +5,7 @@ import { formatDuration } from '../domain/duration.ts';
 import type { JudgeReading } from '../domain/judge/gate.ts';
 import type { Measurement, Observation } from '../domain/measurement.ts';
 import { everyGate, type GateSpec, type Plan } from '../domain/plan.ts';
+import { isTrain, revisionsOf, waveOf } from '../domain/train.ts';
 import type { CutoverState, GateRecord, Notice, StepResult } from '../domain/state.ts';
 
 export interface EvidenceInput {
@@ -283,6 +284,84 @@ function logs(input: EvidenceInput, rehearsal: RehearsalFacts | null): Map<strin
   return files;
 }
 
+/** A cohort as one target of a train went through it: the train's cohort, that target's share, checks and result. */
+interface TargetCohortResult extends Omit<CohortResult, 'checks'> {
+  readonly target: string;
+  readonly wave: number;
+  readonly checks: number;
+  readonly gates: string;
+}
+
+/**
+ * A train's cohorts per target: each cohort for the targets of its wave (the ones it moved), with
+ * the checks of that target's own gates; a cohort that failed failed on the target whose gate
+ * failed, and was left unfinished (rolled back with it) by the others.
+ */
+function targetCohorts(input: EvidenceInput, cohorts: readonly CohortResult[]): TargetCohortResult[] {
+  const { plan, state } = input;
+  if (!isTrain(plan)) return [];
+  return cohorts.flatMap((c) => {
+    const index = c.cohort - 1;
+    const wave = waveOf(plan, index);
+    return plan.train.targets.flatMap((target, t): TargetCohortResult[] => {
+      if (target.wave !== wave) return [];
+      const own = new Set(plan.gates.stage.filter((g) => g.target === t).map((g) => g.id));
+      const records = input.gates.filter((g) => g.phase === 'stage' && g.stage === index && own.has(g.gate));
+      const failedHere = state.rollback?.trigger === 'gate' && state.rollback.gates.some((g) => own.has(g));
+      const soakResult = c.soak_result === 'failed' && !failedHere ? 'interrupted' : c.soak_result;
+      const verdicts = [...own].map((id) => `${id} ${records.filter((r) => r.gate === id).at(-1)?.verdict ?? 'not run'}`);
+      return [{ ...c, target: target.id, wave: wave + 1, checks: new Set(records.map((r) => r.seq)).size, gates: verdicts.join(', '), soak_result: soakResult }];
+    });
+  });
+}
+
+/** summary.json's view of a train: each target, its revisions and the split it was last verified serving. */
+function trainSummary(input: EvidenceInput) {
+  const { plan, state } = input;
+  if (!isTrain(plan)) return {};
+  return {
+    strategy: plan.train.strategy,
+    waves: plan.train.waves,
+    targets: plan.train.targets.map((t, i) => {
+      const report = state.targets?.[i] ?? null;
+      return {
+        id: t.id,
+        service: { platform: t.service.platform, name: t.service.name, key: t.serviceKey },
+        wave: t.wave + 1,
+        revisions: revisionsOf(t),
+        final_split: report?.split ?? null,
+        ...(report?.error ? { error: report.error } : {}),
+      };
+    }),
+  };
+}
+
+/** SUMMARY.md's table per target of a train. */
+function targetTables(input: EvidenceInput, rows: readonly TargetCohortResult[]): string[] {
+  const { plan, state } = input;
+  if (!isTrain(plan)) return [];
+  return [
+    `## Targets (${plan.train.strategy === 'lockstep' ? 'lockstep' : `${plan.train.waves.length} waves`})`,
+    '',
+    ...plan.train.targets.flatMap((t, i) => {
+      const report = state.targets?.[i] ?? null;
+      const split = report?.split;
+      const final = report?.error ? `NOT CONFIRMED: ${report.error}` : split ? `${split.canary} % canary / ${split.stable} % stable${split.other ? ` / ${split.other} % other` : ''}, verified ${iso(report.at)}` : 'never verified';
+      const own = rows.filter((r) => r.target === t.id);
+      return [
+        `### ${t.id}: ${t.service.platform} ${t.service.name}${typeof (t.service as { region?: unknown }).region === 'string' ? ` in ${String((t.service as { region?: unknown }).region)}` : ''}`,
+        '',
+        `Service ${t.serviceKey}; wave ${t.wave + 1}; stable ${t.service.stable}, canary ${t.service.canary}; final split: ${final}.`,
+        '',
+        '| cohort | traffic | entered | checks | gates | result | exit |',
+        '|---|---|---|---|---|---|---|',
+        ...own.map((r) => `| ${r.cohort} | ${r.percent} % | ${r.entered_at} | ${r.checks} | ${r.gates} | ${r.soak_result} | ${r.exit_reason} |`),
+        '',
+      ];
+    }),
+  ];
+}
+
 /** One JSON object a line; in a rehearsal every line carries `"rehearsal": true`. */
 function jsonl(records: readonly object[], rehearsal: RehearsalFacts | null): string {
   return records.map((r) => JSON.stringify(rehearsal ? { rehearsal: true, ...r } : r)).join('\n') + (records.length ? '\n' : '');
@@ -310,6 +389,7 @@ export function buildEvidence(input: EvidenceInput, options: EvidenceOptions = {
   const { state, plan } = input;
   const rehearsal = options.rehearsal ?? null;
   const cohorts = cohortResults(input);
+  const perTarget = targetCohorts(input, cohorts);
   const count = steps(input, cohorts);
   const checkpoints = timeline(input);
   const kinds = gateKinds(plan);
@@ -359,14 +439,16 @@ export function buildEvidence(input: EvidenceInput, options: EvidenceOptions = {
     hypercare: state.hypercare
       ? { started_at: iso(state.hypercare.startedAt), planned_end: iso(state.hypercare.endsAt), checks: new Set(gateRecords.filter((g) => inHypercare(state, g)).map((g) => g.seq)).size }
       : null,
+    ...trainSummary(input),
   };
   const sloGates = new Set(plan.gates.stage.filter((s) => s.kind === 'slo_snapshot').map((s) => s.id));
   const slo = gateRecords.filter((g) => sloGates.has(g.gate));
   const files = new Map<string, string>();
   files.set('summary.json', JSON.stringify(summary, null, 2) + '\n');
-  files.set('SUMMARY.md', summaryMarkdown(input, summary, cohorts, checkpoints, { rehearsal, cause, steps: count.list, slo: slo.length > 0 }));
+  files.set('SUMMARY.md', summaryMarkdown(input, summary, cohorts, checkpoints, { rehearsal, cause, steps: count.list, slo: slo.length > 0 }, targetTables(input, perTarget)));
   files.set('gate-results.jsonl', jsonl(gateRecords.map((g) => gateLine(g, kinds, state)), rehearsal));
-  files.set('cohort-results.jsonl', jsonl(cohorts, rehearsal));
+  // A train's rows carry their target: one per cohort and target it moved.
+  files.set('cohort-results.jsonl', jsonl(isTrain(plan) ? perTarget : cohorts, rehearsal));
   if (slo.length) files.set('slo-results.jsonl', jsonl(slo.map((g) => gateLine(g, kinds, state)), rehearsal));
   for (const [name, content] of logs(input, rehearsal)) files.set(name, content);
   return files;
@@ -426,6 +508,7 @@ function summaryMarkdown(
   cohorts: readonly CohortResult[],
   checkpoints: ReturnType<typeof timeline>,
   extra: { rehearsal: RehearsalFacts | null; cause: ReturnType<typeof rollbackCause>; steps: readonly Step[]; slo: boolean },
+  targets: readonly string[] = [],
 ): string {
   const { state, plan } = input;
   const { rehearsal } = extra;
@@ -454,9 +537,9 @@ function summaryMarkdown(
     rehearsal ? `Rehearsal ID (not a change ticket): ${state.id}` : `Cutover ticket ID: ${state.id}`,
     rehearsal
       ? `Environment: REHEARSAL of ${plan.service.platform} ${plan.service.name} (${plan.serviceKey}); ${rehearsal.emulators ? 'local emulators' : 'simulated'}, nothing in production was called`
-      : `Environment: ${plan.service.platform} ${plan.service.name} (${plan.serviceKey})`,
+      : `Environment: ${isTrain(plan) ? `train of ${plan.train.targets.length} (${plan.train.strategy}): ${plan.train.targets.map((t) => t.serviceKey).join(', ')}` : `${plan.service.platform} ${plan.service.name} (${plan.serviceKey})`}`,
     `Operator: ${state.startedBy}`,
-    `Revisions: stable ${state.revisions.stable}, canary ${state.revisions.canary}`,
+    `Revisions: ${isTrain(plan) ? 'per target (see Targets)' : `stable ${state.revisions.stable}, canary ${state.revisions.canary}`}`,
     `Gate results (${preflight.map(([id]) => id).join(', ') || 'none'}): ${preflight.map(([id, r]) => `${id} ${r.verdict.toUpperCase()}`).join(', ') || 'not run'}`,
     `T-60 evidence: ${at('T-60', `preflight at ${iso(Object.values(state.preflight)[0]?.at) ?? 'not run'}${input.gates.some((g) => g.phase === 'preflight' && g.measurement.log) ? ' (output in logs/)' : ''}`)}`,
     `T-30 evidence: ${at('T-30', `see gate-results.jsonl (phase "preflight"${t30Gates ? ', and phase "checkpoint" for the T-30 gates' : ''})`)}`,
@@ -492,6 +575,7 @@ function summaryMarkdown(
           '',
         ]
       : []),
+    ...targets,
     ...(plan.timeline.length
       ? [
           '## Timeline',

@@ -174,12 +174,20 @@ function effectiveScope(spec: CloudLoggingSpec, ctx: GateContext): RevisionScope
   return spec.revision ?? (cloudRunTarget(ctx.service) ? 'canary' : 'any');
 }
 
-/** The Cloud Run revision restriction added to every filter ('' for any). */
+const quoted = (value: string): string => `"${value.replaceAll('"', '\\"')}"`;
+
+/**
+ * The Cloud Run revision restriction added to every filter ('' for any). On a Cloud Run service it
+ * names the service and its region too: a revision name is unique only within its region, so the
+ * same name in two regions (a train across them) would otherwise count both regions' entries.
+ */
 function scopeFilter(spec: CloudLoggingSpec, ctx: GateContext): string {
   const scope = effectiveScope(spec, ctx);
   if (scope === 'any') return '';
   const revision = scope === 'canary' ? ctx.revisions.canary : ctx.revisions.stable;
-  return `resource.type="cloud_run_revision" AND resource.labels.revision_name="${revision.replaceAll('"', '\\"')}"`;
+  const target = cloudRunTarget(ctx.service);
+  const where = target ? ` AND resource.labels.service_name=${quoted(target.name)} AND resource.labels.location=${quoted(target.region)}` : '';
+  return `resource.type="cloud_run_revision"${where} AND resource.labels.revision_name=${quoted(revision)}`;
 }
 
 function simulatedRate(scope: RevisionScope, signals: CanarySignals): number {

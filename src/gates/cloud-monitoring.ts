@@ -9,7 +9,7 @@ import { callGoogle } from '../cloud/errors.ts';
 import { formatDuration } from '../domain/duration.ts';
 import { atMost, errored, measured, type Observation } from '../domain/measurement.ts';
 import type { GateContext, GateKind } from '../ports.ts';
-import { cloudRunTarget, describeFailure, projectIdSchema, round } from './gcp-common.ts';
+import { cloudRunTarget, describeFailure, projectIdSchema, round, type CloudRunTarget } from './gcp-common.ts';
 import { unknownKeys } from './unknown-keys.ts';
 import { durationSchema } from '../plans/duration.ts';
 
@@ -86,7 +86,7 @@ export function cloudMonitoringGate(deps: CloudMonitoringGateDeps = {}): CloudMo
   async function query(
     ctx: GateContext,
     project: string,
-    service: string,
+    service: CloudRunTarget,
     metric: string,
     spec: CloudMonitoringSpec,
     deadline: number,
@@ -103,7 +103,8 @@ export function cloudMonitoringGate(deps: CloudMonitoringGateDeps = {}): CloudMo
         metrics().listTimeSeries(
           {
             name: `projects/${project}`,
-            filter: `metric.type = "${metric}" AND resource.type = "cloud_run_revision" AND resource.labels.service_name = "${service}" AND resource.labels.revision_name = one_of(${revisions})`,
+            // The region too: revision names are unique only within one (a train spans several).
+            filter: `metric.type = "${metric}" AND resource.type = "cloud_run_revision" AND resource.labels.service_name = "${service.name}" AND resource.labels.location = "${service.region}" AND resource.labels.revision_name = one_of(${revisions})`,
             interval: { startTime: timestamp(window.start), endTime: timestamp(window.end) },
             aggregation: {
               alignmentPeriod: { seconds: spec.alignment / 1000 },
@@ -136,7 +137,7 @@ export function cloudMonitoringGate(deps: CloudMonitoringGateDeps = {}): CloudMo
       const deadline = Date.now() + ctx.timeoutMs;
       try {
         if (spec.metric === 'error_ratio') {
-          const counts = tallyCounts(await query(ctx, project, target.name, REQUEST_COUNT, spec, deadline));
+          const counts = tallyCounts(await query(ctx, project, target, REQUEST_COUNT, spec, deadline));
           const canary = counts.get(ctx.revisions.canary);
           if (!canary || canary.total === 0) return errored(`no requests recorded for canary revision ${ctx.revisions.canary} in ${window}`);
           const observations: Observation[] = [
@@ -147,7 +148,7 @@ export function cloudMonitoringGate(deps: CloudMonitoringGateDeps = {}): CloudMo
           if (stable && stable.total > 0) observations.push({ name: 'stable_5xx_ratio', value: round(stable.errors / stable.total), ok: true });
           return measured(observations);
         }
-        const p95 = worstP95(await query(ctx, project, target.name, REQUEST_LATENCIES, spec, deadline));
+        const p95 = worstP95(await query(ctx, project, target, REQUEST_LATENCIES, spec, deadline));
         const canary = p95.get(ctx.revisions.canary);
         if (canary === undefined) return errored(`no latency data for canary revision ${ctx.revisions.canary} in ${window}`);
         let stable = p95.get(ctx.revisions.stable);
@@ -156,7 +157,7 @@ export function cloudMonitoringGate(deps: CloudMonitoringGateDeps = {}): CloudMo
         // Compare with its baseline instead (seed 002: "from stable baseline"): its p95 in the last
         // aligned period before the window that has data. Without one, the gate cannot judge.
         const before = { start: ctx.window.start - spec.baseline_lookback, end: ctx.window.start };
-        const baseline = latestP95(await query(ctx, project, target.name, REQUEST_LATENCIES, spec, deadline, before, [ctx.revisions.stable]));
+        const baseline = latestP95(await query(ctx, project, target, REQUEST_LATENCIES, spec, deadline, before, [ctx.revisions.stable]));
         stable = baseline?.value;
         if (!baseline || stable === undefined || stable <= 0) {
           return errored(

@@ -8,6 +8,7 @@ import { deepFreeze, parseOffset, PLAN_NAME, type ApprovalRule, type GateSpec, t
 import type { AnyGateKind, TrafficPlatform } from '../ports.ts';
 import { durationSchema } from './duration.ts';
 import type { ServiceBase } from '../domain/service.ts';
+import { buildTrain, expandStages, gateScopeSchema, perTarget, strategySchema, targetSchema, type GateScope, type ParsedService } from './train-schema.ts';
 
 export { PLAN_NAME };
 
@@ -15,6 +16,9 @@ export interface PlanVocabulary {
   readonly gateKinds: readonly AnyGateKind[];
   readonly platforms: readonly TrafficPlatform<any>[];
 }
+
+/** Gates a train may run at each check (or preflight, or rollback) once per-target gates are counted per target. */
+const MAX_EXPANDED_GATES = 200;
 
 const GATE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const CHANNEL_ID = /^[CG][A-Z0-9]{2,20}$/;
@@ -93,10 +97,11 @@ const approvalRuleInput = z
   .strict();
 
 /**
- * A gate as parsed at field level; `maxErrors` null means "the plan's max_errors". A judge's
- * `alpha` is its share of the plan's false-rollback budget, known only once every gate is parsed.
+ * A gate as parsed at field level; `maxErrors` null means "the plan's max_errors"; `scope` is a
+ * train's. A judge's `alpha` is its share of the plan's false-rollback budget, known only once every
+ * gate is parsed.
  */
-type ParsedGate = Omit<GateSpec, 'maxErrors' | 'judge'> & { readonly maxErrors: number | null; readonly judge?: Omit<JudgeRule, 'alpha'> };
+type ParsedGate = Omit<GateSpec, 'maxErrors' | 'judge'> & { readonly maxErrors: number | null; readonly judge?: Omit<JudgeRule, 'alpha'>; readonly scope: GateScope | undefined };
 
 function gateSchema(kinds: readonly AnyGateKind[], options: { defaultTimeoutMs?: number; kindsAllowed?: readonly string[]; defaultId?: string } = {}) {
   const allowed = kinds.filter((k) => !options.kindsAllowed || options.kindsAllowed.includes(k.key));
@@ -108,6 +113,7 @@ function gateSchema(kinds: readonly AnyGateKind[], options: { defaultTimeoutMs?:
     max_errors: z.int().min(1).max(100).optional(),
     timeout: durationSchema.optional(),
     data_lag: durationSchema.optional(),
+    scope: gateScopeSchema.optional().meta({ description: 'In a train: target (once per target; stage gates by default) or once (for the whole cutover)' }),
   };
   for (const kind of allowed) shape[kind.key] = kind.schema.optional();
   const withDefaultId = (value: unknown) =>
@@ -147,14 +153,15 @@ function gateSchema(kinds: readonly AnyGateKind[], options: { defaultTimeoutMs?:
         timeoutMs: (gate.timeout as number | undefined) ?? options.defaultTimeoutMs ?? kind.defaultTimeoutMs,
         dataLagMs: (gate.data_lag as number | undefined) ?? kind.dataLagFor?.(gate[key]) ?? kind.defaultDataLagMs ?? 0,
         ...(judge ? { judge } : {}),
+        scope: gate.scope as GateScope | undefined,
       };
     }));
 }
 
 /** The `service:` block: dispatched to the platform named by `platform`, errors reported in place. */
-function serviceSchema(platforms: readonly TrafficPlatform<any>[]) {
+function serviceSchema(platforms: readonly TrafficPlatform<any>[]): z.ZodType<ParsedService> {
   const names = platforms.map((p) => p.platform);
-  return z.unknown().meta({ title: 'service' }).transform((value, ctx) => {
+  return z.unknown().meta({ title: 'service' }).transform((value, ctx): ParsedService => {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       ctx.addIssue({ code: 'custom', message: 'must be a mapping with platform, name, stable and canary' });
       return z.NEVER;
@@ -195,7 +202,13 @@ export function buildPlanSchema(vocabulary: PlanVocabulary) {
   return z
     .object({
       name: z.string().regex(PLAN_NAME, { error: 'must be lowercase letters, digits and "-" (it is used in commands, e.g. /cutover start control-service)' }),
-      service: serviceSchema(vocabulary.platforms),
+      service: serviceSchema(vocabulary.platforms).optional(),
+      targets: z
+        .array(targetSchema(serviceSchema(vocabulary.platforms)))
+        .min(1)
+        .optional()
+        .meta({ description: 'A train: several services or regions moved as one cutover (service:, when given, is the first target)' }),
+      strategy: strategySchema.optional().meta({ description: 'How a train moves: lockstep (every target at each cohort together, the default) or waves' }),
       channel: z.string().regex(CHANNEL_ID, { error: 'must be a Slack channel id like C0123WARROOM (not a #name)' }),
       stages: z
         .array(stageInput)
@@ -275,23 +288,43 @@ export function buildPlanSchema(vocabulary: PlanVocabulary) {
         .optional(),
     })
     .strict()
+    // Reported with every other problem of the plan, not only once the rest is valid.
+    .refine((raw) => (raw as Partial<typeof raw> | null)?.service !== undefined || (raw as Partial<typeof raw> | null)?.targets !== undefined, {
+      path: ['service'],
+      message: 'is required: the service the cutover moves (or targets: for a train of several)',
+      when: () => true,
+    })
     .transform((raw, ctx): Plan => {
       const shares = judgeShares(raw.gates.stage, ctx);
-      const resolve = (g: ParsedGate): GateSpec => {
-        const { judge, ...rest } = g;
-        const alpha = shares?.alphas[g.id];
+      const resolve = ({ scope: _, judge, ...rest }: ParsedGate): GateSpec => {
+        const alpha = shares?.alphas[rest.id];
         return {
           ...rest,
-          maxErrors: g.maxErrors ?? raw.max_errors,
+          maxErrors: rest.maxErrors ?? raw.max_errors,
           ...(judge && shares && alpha !== undefined ? { judge: { ...judge, falseRollback: shares.budget, alpha } } : {}),
         };
       };
       checkJudgesPlaced(raw, ctx);
-      const stages: Stage[] = raw.stages.map((s) =>
+      if (!raw.targets && raw.strategy !== undefined) ctx.addIssue({ code: 'custom', path: ['strategy'], message: 'applies to a train: list its services under targets:' });
+      const built = raw.targets ? buildTrain(raw.name, raw.service, raw.targets, raw.strategy, ctx) : null;
+      if (raw.targets && !built) return z.NEVER;
+      const train = built?.train;
+      checkScopes(raw, train !== undefined, ctx);
+      // In a train a stage gate runs per target unless it says `scope: once`; other gates run once unless they say `scope: target`.
+      const expand = (gates: readonly ParsedGate[], scope: GateScope, path: PropertyKey[]): GateSpec[] => {
+        const expanded = gates.flatMap((g) => (train && (g.scope ?? scope) === 'target' ? perTargetJudged(perTarget(resolve(g), train)) : [resolve(g)]));
+        // Every check runs them all: a train multiplies its gates by its targets, within reason.
+        if (train && expanded.length > MAX_EXPANDED_GATES) {
+          ctx.addIssue({ code: 'custom', path, message: `is ${expanded.length} gates once each per-target gate counts once per target (at most ${MAX_EXPANDED_GATES}): mark whole-train gates scope: once, or split the train` });
+        }
+        return expanded;
+      };
+      const planned: Stage[] = raw.stages.map((s) =>
         typeof s === 'number'
           ? { percent: s, soakMs: raw.soak, promotion: raw.promotion }
           : { percent: s.percent, soakMs: s.soak ?? raw.soak, promotion: s.promotion ?? raw.promotion },
       );
+      const stages = train ? expandStages(planned, train) : planned;
       if (raw.check_every < 1_000) ctx.addIssue({ code: 'custom', path: ['check_every'], message: 'must be at least 1s' });
       checkRoles(raw.approvals, raw.roles, ctx);
       raw.timeline.forEach((c, i) => checkRole(c.owner, raw.roles, ['timeline', i, 'owner'], ctx));
@@ -299,21 +332,21 @@ export function buildPlanSchema(vocabulary: PlanVocabulary) {
       checkUniqueGateIds(raw.gates, ctx);
       return deepFreeze({
         name: raw.name,
-        service: raw.service.spec as Plan['service'],
-        serviceKey: raw.service.key,
+        service: (raw.service?.spec ?? train?.targets[0]?.service) as Plan['service'],
+        serviceKey: built?.serviceKey ?? (raw.service?.key as string),
         channel: raw.channel,
         stages,
         checkEveryMs: raw.check_every,
         gates: {
-          preflight: raw.gates.preflight.map(resolve),
-          stage: raw.gates.stage.map(resolve),
+          preflight: expand(raw.gates.preflight, 'once', ['gates', 'preflight']),
+          stage: expand(raw.gates.stage, 'target', ['gates', 'stage']),
           rollbackDrill: raw.gates.rollback_drill ? resolve(raw.gates.rollback_drill) : null,
         },
         approvals: resolveApprovals(raw.approvals, raw.roles),
         roles: raw.roles,
         escalation: { mention: raw.escalation.mention, stuckAfterMs: raw.escalation.stuck_after },
         updates: { everyMs: raw.updates.every },
-        rollback: { before: (raw.rollback?.before ?? []).map(resolve) },
+        rollback: { before: expand(raw.rollback?.before ?? [], 'once', ['rollback', 'before']) },
         timezone: raw.timezone,
         timeline: raw.timeline.map((c) => ({
           offsetMs: parseOffset(c.at) as number,
@@ -327,6 +360,7 @@ export function buildPlanSchema(vocabulary: PlanVocabulary) {
         })),
         signOff: raw.sign_off,
         hypercare: raw.hypercare ? { durationMs: raw.hypercare.duration, checkEveryMs: raw.hypercare.check_every, summaryEveryMs: raw.hypercare.summary_every } : null,
+        ...(train ? { train } : {}),
       });
     });
 }
@@ -365,6 +399,46 @@ function checkJudgesPlaced(
   raw.gates.preflight.forEach((g, i) => g.judge && refuse(['gates', 'preflight', i], g));
   if (raw.gates.rollback_drill?.judge) refuse(['gates', 'rollback_drill'], raw.gates.rollback_drill);
   raw.timeline.forEach((c, i) => c.gates.forEach((g, j) => g.judge && refuse(['timeline', i, 'gates', j], g)));
+}
+
+/**
+ * A judge run once per target is several judges: its share of the budget is split between its
+ * copies, so the train's false-rollback chance stays within the plan's budget (Bonferroni again).
+ */
+function perTargetJudged(copies: readonly GateSpec[]): GateSpec[] {
+  return copies.map((g) => (g.judge ? { ...g, judge: { ...g.judge, alpha: g.judge.alpha / copies.length } } : g));
+}
+
+/** `scope:` says where a gate runs in a train: refused outside one, and where one gate cannot become several. */
+function checkScopes(
+  raw: {
+    gates: { preflight: readonly ParsedGate[]; stage: readonly ParsedGate[]; rollback_drill?: ParsedGate | undefined };
+    rollback?: { before: readonly ParsedGate[] } | undefined;
+    timeline: readonly { gates: readonly ParsedGate[] }[];
+  },
+  train: boolean,
+  ctx: z.RefinementCtx,
+): void {
+  const lists: Array<[PropertyKey[], readonly ParsedGate[]]> = [
+    [['gates', 'preflight'], raw.gates.preflight],
+    [['gates', 'stage'], raw.gates.stage],
+    [['rollback', 'before'], raw.rollback?.before ?? []],
+  ];
+  if (!train) {
+    for (const [path, gates] of lists) {
+      gates.forEach((g, i) => {
+        if (g.scope !== undefined) ctx.addIssue({ code: 'custom', path: [...path, i, 'scope'], message: 'applies to a train (a plan with targets:): this plan moves one service' });
+      });
+    }
+  }
+  if (raw.gates.rollback_drill?.scope === 'target') {
+    ctx.addIssue({ code: 'custom', path: ['gates', 'rollback_drill', 'scope'], message: 'the rollback drill runs once for the cutover: it cannot be scope: target' });
+  }
+  raw.timeline.forEach((c, i) =>
+    c.gates.forEach((g, j) => {
+      if (g.scope !== undefined) ctx.addIssue({ code: 'custom', path: ['timeline', i, 'gates', j, 'scope'], message: 'a checkpoint runs its gates once for the cutover: scope does not apply here' });
+    }),
+  );
 }
 
 function checkStages(percents: readonly number[], ctx: z.RefinementCtx): void {

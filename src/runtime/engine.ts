@@ -7,6 +7,7 @@ import type { Command, EngineRefusal } from '../domain/command.ts';
 import { openCutover, step } from '../domain/machine.ts';
 import type { Plan } from '../domain/plan.ts';
 import { abortReadsServed } from '../domain/traffic.ts';
+import { serviceKeysOf } from '../domain/train.ts';
 import { isTerminal, type CommandEvent, type CutoverEvent, type CutoverState, type Effect, type JobEvent, type Refusal, type Transition } from '../domain/state.ts';
 import type { Logger } from '../log.ts';
 import type { RoleDirectory } from '../ports.ts';
@@ -90,7 +91,11 @@ export class Engine {
     if (!opened.ok) return { ok: false, refusal: opened.refusal, state: null };
     const created = await this.#deps.store.create(opened.state, plan, opened.effects, auditFor(opened, now));
     if (!created.ok) {
-      return { ok: false, refusal: { code: 'already_running', action: 'start', running: created.running }, state: await this.#deps.store.loadState(created.running) };
+      return {
+        ok: false,
+        refusal: { code: 'already_running', action: 'start', running: created.running, service: created.serviceKey },
+        state: await this.#deps.store.loadState(created.running),
+      };
     }
     await this.#drain(id);
     this.#deps.log.info({ cutover: id, plan: plan.name, by, revisions }, 'cutover started');
@@ -135,6 +140,7 @@ export class Engine {
         transition.gateResults,
         isTerminal(transition.state.phase),
         once,
+        serviceKeysOf(loaded.plan),
       );
       if (committed === 'written') {
         await this.#drain(id);

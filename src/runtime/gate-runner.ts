@@ -5,13 +5,21 @@ import type { GateSpec, Plan } from '../domain/plan.ts';
 import type { CutoverState, GateResult } from '../domain/state.ts';
 import { errored, type Measurement } from '../domain/measurement.ts';
 import { lookbackWindow } from '../domain/traffic.ts';
+import { isTrain, revisionsOf, targetPercents } from '../domain/train.ts';
 import type { AnyGateKind, GateContext } from '../ports.ts';
+
+/** What a gate scoped to one target of a train sees instead of the plan's service. */
+export type TargetScope = Pick<GateContext, 'service' | 'serviceKey' | 'revisions' | 'stage'>;
 
 /**
  * What a run of gates is about: the cutover, its service and revisions, the cohort and the window
- * judged; and, per judge gate, the end of the data its judge has taken in.
+ * judged; per judge gate, the end of the data its judge has taken in; in a train, each target's
+ * own (a gate with a `target` sees that target's instead).
  */
-export type GateRun = Omit<GateContext, 'timeoutMs' | 'signal' | 'env' | 'judgedThrough'> & { readonly judgedThrough?: Readonly<Record<string, number>> };
+export type GateRun = Omit<GateContext, 'timeoutMs' | 'signal' | 'env' | 'judgedThrough'> & {
+  readonly judgedThrough?: Readonly<Record<string, number>>;
+  readonly targets?: readonly TargetScope[];
+};
 
 /**
  * The one way a job describes its gate run: `stage` null and no window for a moment with no cohort
@@ -21,16 +29,28 @@ export function gateRun(plan: Plan, state: CutoverState, now: number, soak?: { r
   const judgedThrough = Object.fromEntries(
     Object.entries(state.gates).flatMap(([id, track]) => (track.judge?.through != null ? [[id, track.judge.through] as const] : [])),
   );
-  return {
+  const stage = soak?.stage ?? null;
+  const run: GateRun = {
     ...(soak && Object.keys(judgedThrough).length > 0 ? { judgedThrough } : {}),
     cutoverId: state.id,
     planName: plan.name,
     service: plan.service,
     serviceKey: plan.serviceKey,
     revisions: state.revisions,
-    stage: soak?.stage ?? null,
+    stage,
     window: soak?.window ?? lookbackWindow(now),
   };
+  if (!isTrain(plan)) return run;
+  // Each target at its own share of the cohort (earlier waves at 100 %, later ones at none).
+  const percents = stage ? targetPercents(plan, stage.index, stage.percent) : [];
+  const targets = plan.train.targets.map((t, i): TargetScope => ({
+    service: t.service,
+    serviceKey: t.serviceKey,
+    revisions: revisionsOf(t),
+    stage: stage ? { index: stage.index, percent: percents[i] ?? 0 } : null,
+  }));
+  // A gate for the whole train speaks of its first target, whose service the plan's is.
+  return { ...run, serviceKey: targets[0]?.serviceKey ?? run.serviceKey, targets };
 }
 
 export class GateRunner {
@@ -44,16 +64,19 @@ export class GateRunner {
     this.#now = now;
   }
 
-  async run(specs: readonly GateSpec[], run: GateRun, signal?: AbortSignal): Promise<GateResult[]> {
+  async run(specs: readonly GateSpec[], whole: GateRun, signal?: AbortSignal): Promise<GateResult[]> {
+    const { targets, ...common } = whole;
     return Promise.all(
       specs.map(async (spec): Promise<GateResult> => {
+        const scope = spec.target === undefined ? undefined : targets?.[spec.target];
+        const run = scope ? { ...common, ...scope } : common;
         const kind = this.#kinds.get(spec.kind);
         if (!kind) return { gate: spec.id, measurement: errored(`no gate kind "${spec.kind}" in this bot`), at: this.#now() };
         const controller = new AbortController();
-        const { judgedThrough, ...common } = run;
+        const { judgedThrough, ...about } = run;
         const through = judgedThrough?.[spec.id];
         const ctx: GateContext = {
-          ...common,
+          ...about,
           timeoutMs: spec.timeoutMs,
           signal: signal ? AbortSignal.any([signal, controller.signal]) : controller.signal,
           env: this.#env,

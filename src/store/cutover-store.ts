@@ -4,6 +4,7 @@
 // a state without the effects it asked for.
 import type { Redis } from 'ioredis';
 import type { Plan } from '../domain/plan.ts';
+import { serviceKeysOf } from '../domain/train.ts';
 import type { CutoverState, Effect, GateRecord } from '../domain/state.ts';
 import type { AuditEntry } from '../domain/audit.ts';
 
@@ -17,18 +18,23 @@ local nEffects = tonumber(ARGV[i]); i = i + 1
 for n = 1, nEffects do redis.call('RPUSH', KEYS[${audit + 1}], ARGV[i]); i = i + 1 end
 if nEffects > 0 then redis.call('SADD', KEYS[${audit + 2}], ARGV[1]) end`;
 
+// A cutover holds the slot of every service it moves (a train: each target's), all or none: the
+// slots are checked and claimed by one script, so two trains sharing a service, or a train and a
+// single cutover of one of its services, can never both start.
 const CREATE = `
--- KEYS: slot active state plan audit outbox outboxSet index
+-- KEYS: active state plan audit outbox outboxSet index slot...
 -- ARGV: id stateJson version planJson startedAt nAudit audit... nEffects effect...
-local existing = redis.call('GET', KEYS[1])
-if existing then return existing end
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('SADD', KEYS[2], ARGV[1])
-redis.call('HSET', KEYS[3], 'v', ARGV[3], 'json', ARGV[2])
-redis.call('SET', KEYS[4], ARGV[4])
-redis.call('ZADD', KEYS[8], ARGV[5], ARGV[1])
+for k = 8, #KEYS do
+  local existing = redis.call('GET', KEYS[k])
+  if existing then return existing .. '|' .. KEYS[k] end
+end
+for k = 8, #KEYS do redis.call('SET', KEYS[k], ARGV[1]) end
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], 'v', ARGV[3], 'json', ARGV[2])
+redis.call('SET', KEYS[3], ARGV[4])
+redis.call('ZADD', KEYS[7], ARGV[5], ARGV[1])
 local i = 6
-${appendAuditAndEffects(5)}
+${appendAuditAndEffects(4)}
 return ''
 `;
 
@@ -36,11 +42,11 @@ return ''
 // whose token is already recorded writes nothing and answers 2: a command job re-run after its
 // process died between the commit and BullMQ hearing of it is recognised, not applied twice.
 const COMMIT = `
--- KEYS: state audit outbox outboxSet gates active slot once
+-- KEYS: state audit outbox outboxSet gates active once slot...
 -- ARGV: id expectedVersion newVersion stateJson terminal onceTtlMs nAudit audit... nEffects effect... nGates gate...
-if ARGV[6] ~= '0' and redis.call('EXISTS', KEYS[8]) == 1 then return 2 end
+if ARGV[6] ~= '0' and redis.call('EXISTS', KEYS[7]) == 1 then return 2 end
 if redis.call('HGET', KEYS[1], 'v') ~= ARGV[2] then return 0 end
-if ARGV[6] ~= '0' then redis.call('SET', KEYS[8], ARGV[1], 'PX', ARGV[6]) end
+if ARGV[6] ~= '0' then redis.call('SET', KEYS[7], ARGV[1], 'PX', ARGV[6]) end
 redis.call('HSET', KEYS[1], 'v', ARGV[3], 'json', ARGV[4])
 local i = 7
 ${appendAuditAndEffects(2)}
@@ -48,7 +54,9 @@ local nGates = tonumber(ARGV[i]); i = i + 1
 for n = 1, nGates do redis.call('RPUSH', KEYS[5], ARGV[i]); i = i + 1 end
 if ARGV[5] == '1' then
   redis.call('SREM', KEYS[6], ARGV[1])
-  if redis.call('GET', KEYS[7]) == ARGV[1] then redis.call('DEL', KEYS[7]) end
+  for k = 8, #KEYS do
+    if redis.call('GET', KEYS[k]) == ARGV[1] then redis.call('DEL', KEYS[k]) end
+  end
 end
 return 1
 `;
@@ -104,8 +112,9 @@ export class CutoverStore {
     this.redis = redis;
     this.prefix = prefix;
     if (!(redis as unknown as Partial<Scripts>).cutoverCommit) {
-      redis.defineCommand('cutoverCreate', { numberOfKeys: 8, lua: CREATE });
-      redis.defineCommand('cutoverCommit', { numberOfKeys: 8, lua: COMMIT });
+      // The number of slots varies (a train holds one per target): the key count comes first in each call.
+      redis.defineCommand('cutoverCreate', { lua: CREATE });
+      redis.defineCommand('cutoverCommit', { lua: COMMIT });
       redis.defineCommand('cutoverAck', { numberOfKeys: 2, lua: ACK });
     }
   }
@@ -150,10 +159,14 @@ export class CutoverStore {
     return `${this.prefix}:slot:${serviceKey}`;
   }
 
-  /** Creates the cutover unless its service already has an active one; returns that one's id then. */
-  async create(state: CutoverState, plan: Plan, effects: readonly Effect[], audit: readonly AuditEntry[]): Promise<{ ok: true } | { ok: false; running: string }> {
+  /**
+   * Creates the cutover unless one of its services already has an active one; returns that one's
+   * id then, and the service key it holds.
+   */
+  async create(state: CutoverState, plan: Plan, effects: readonly Effect[], audit: readonly AuditEntry[]): Promise<{ ok: true } | { ok: false; running: string; serviceKey: string }> {
+    const slots = serviceKeysOf(plan).map((key) => this.slotKey(key));
     const result = await this.#scripts.cutoverCreate(
-      this.slotKey(state.serviceKey),
+      7 + slots.length,
       this.activeKey,
       this.key(state.id, 'state'),
       this.key(state.id, 'plan'),
@@ -161,6 +174,7 @@ export class CutoverStore {
       this.key(state.id, 'outbox'),
       this.outboxSetKey,
       this.indexKey,
+      ...slots,
       state.id,
       JSON.stringify(state),
       state.version,
@@ -171,7 +185,10 @@ export class CutoverStore {
       effects.length,
       ...effects.map((e, i) => `${effectSeq(state.version, i)}|${JSON.stringify(e)}`),
     );
-    if (result) return { ok: false, running: result };
+    if (result) {
+      const bar = result.indexOf('|');
+      return { ok: false, running: result.slice(0, bar), serviceKey: result.slice(bar + 1 + this.slotKey('').length) };
+    }
     this.#plans.set(state.id, plan);
     return { ok: true };
   }
@@ -212,17 +229,21 @@ export class CutoverStore {
     gateRecords: readonly GateRecord[],
     terminal: boolean,
     once?: string,
+    /** The services whose slots an ending cutover frees: every target of a train. */
+    serviceKeys: readonly string[] = [next.serviceKey],
   ): Promise<Committed> {
     const id = next.id;
+    const slots = serviceKeys.map((key) => this.slotKey(key));
     const written = await this.#scripts.cutoverCommit(
+      7 + slots.length,
       this.key(id, 'state'),
       this.key(id, 'audit'),
       this.key(id, 'outbox'),
       this.outboxSetKey,
       this.key(id, 'gates'),
       this.activeKey,
-      this.slotKey(next.serviceKey),
       this.onceKey(once ?? '-'),
+      ...slots,
       id,
       String(expectedVersion),
       String(next.version),

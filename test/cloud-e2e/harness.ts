@@ -240,7 +240,7 @@ export async function cloudRunCutover(options: CommonOptions): Promise<CloudRunH
   traffic.events.push({
     timestamp: origin,
     jsonPayload: { event: 'deploy.smoke.passed' },
-    resource: { type: 'cloud_run_revision', labels: { project_id: PROJECT, service_name: name, revision_name: revisions.canary } },
+    resource: { type: 'cloud_run_revision', labels: { project_id: PROJECT, location: REGION, service_name: name, revision_name: revisions.canary } },
   });
   const base = await harness(
     cloud,

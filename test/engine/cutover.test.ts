@@ -153,7 +153,7 @@ describe('a cutover through the real workers', () => {
     const second = await r.engine.start(plan, 'U0RM2');
     expect(second.ok).toBe(false);
     if (!second.ok && first.ok) {
-      expect(second.refusal).toEqual({ code: 'already_running', action: 'start', running: first.state.id });
+      expect(second.refusal).toEqual({ code: 'already_running', action: 'start', running: first.state.id, service: plan.serviceKey });
       expect(second.state?.id).toBe(first.state.id);
     }
     expect(await r.engine.active()).toHaveLength(1);

@@ -30,6 +30,7 @@ export const QUICK_CLOUD_RUN = {
 export interface CloudService {
   /** Short service name. */
   readonly name: string;
+  readonly region: string;
   /** projects/P/locations/R/services/S */
   readonly resource: string;
   readonly revisions: { readonly stable: string; readonly canary: string };
@@ -43,13 +44,19 @@ export interface CloudWorld {
   readonly cloud: FakeGoogleCloud;
   /** The environment that aims the bot's adapters at the fakes. */
   readonly env: Record<string, string>;
-  addService(name: string, behaviour?: Behaviour): CloudService;
+  /**
+   * A service with a stable revision serving 100 % and a ready canary, fed with traffic. Several
+   * regions may hold a service of the same name, with the same revision names.
+   */
+  addService(name: string, behaviour?: Behaviour, options?: { region?: string; revisions?: { stable: string; canary: string } }): CloudService;
+  /** Changes how a service's revisions behave from now on (a region going bad). */
+  behave(service: CloudService, behaviour: Behaviour): void;
   close(): Promise<void>;
 }
 
 export async function cloudWorld(): Promise<CloudWorld> {
   const cloud = await startFakeGoogleCloud();
-  const services: Array<{ revisions: { stable: string; canary: string }; traffic: ProductionTraffic }> = [];
+  const services: Array<{ name: string; region: string; revisions: { stable: string; canary: string }; traffic: ProductionTraffic; behaviour: { current: Behaviour } }> = [];
   return {
     cloud,
     env: {
@@ -59,27 +66,41 @@ export async function cloudWorld(): Promise<CloudWorld> {
       METADATA_SERVER_DETECTION: 'none',
       PATH: process.env.PATH ?? '',
     },
-    addService(name, behaviour = HEALTHY) {
-      const resource = `projects/${PROJECT}/locations/${REGION}/services/${name}`;
-      const revisions = { stable: `${name}-00001-sta`, canary: `${name}-00002-can` };
+    addService(name, behaviour = HEALTHY, options = {}) {
+      const region = options.region ?? REGION;
+      const resource = `projects/${PROJECT}/locations/${region}/services/${name}`;
+      const revisions = options.revisions ?? { stable: `${name}-00001-sta`, canary: `${name}-00002-can` };
       cloud.run.addService(resource, { traffic: [{ revision: revisions.stable, percent: 100 }] });
       cloud.run.addRevision(`${resource}/revisions/${revisions.stable}`);
       cloud.run.addRevision(`${resource}/revisions/${revisions.canary}`);
       const history = cloudRunHistory(cloud.run, resource, revisions.canary);
-      // Monitoring serves one data source: every service's revisions answer from their own traffic.
-      const traffic = new ProductionTraffic({ project: PROJECT, region: REGION, service: name, revisions, history, behaviour, origin: Date.now() });
-      services.push({ revisions, traffic });
-      cloud.monitoring.setData(
-        services.flatMap((s) => [s.revisions.stable, s.revisions.canary]),
-        (revision, interval) => services.find((s) => s.revisions.stable === revision || s.revisions.canary === revision)?.traffic.sample(revision, interval),
-      );
+      const current = { current: behaviour };
+      // Monitoring serves one data source: every service's revisions answer from their own traffic,
+      // found by the service and region the query names (revision names repeat across regions).
+      const traffic = new ProductionTraffic({ project: PROJECT, region, service: name, revisions, history, behaviour: (side, moment) => current.current(side, moment), origin: Date.now() });
+      services.push({ name, region, revisions, traffic, behaviour: current });
+      cloud.monitoring.setData([...new Set(services.flatMap((s) => [s.revisions.stable, s.revisions.canary]))], (revision, interval, scope) => {
+        const owner = services.find(
+          (s) =>
+            (s.revisions.stable === revision || s.revisions.canary === revision) &&
+            (scope.service === undefined || scope.service === s.name) &&
+            (scope.location === undefined || scope.location === s.region),
+        );
+        return owner?.traffic.sample(revision, interval, scope);
+      });
       return {
         name,
+        region,
         resource,
         revisions,
         accepted: () => history().map((p) => p.canary),
         served: () => servedCanary(cloud.run, resource, revisions.canary),
       };
+    },
+    behave(service, behaviour) {
+      const found = services.find((s) => s.name === service.name && s.region === service.region);
+      if (!found) throw new Error(`no service ${service.resource}`);
+      found.behaviour.current = behaviour;
     },
     close: () => cloud.close(),
   };

@@ -30,7 +30,7 @@ function requests(revision: string, n: number, errors = 0, at = WINDOW_START + 1
     timestamp: at + i * 100,
     severity: i < errors ? 'ERROR' : 'INFO',
     logName: `projects/${SVC.project}/logs/run.googleapis.com%2Frequests`,
-    resource: { type: 'cloud_run_revision', labels: { service_name: SVC.name, revision_name: revision } },
+    resource: { type: 'cloud_run_revision', labels: { location: SVC.region, service_name: SVC.name, revision_name: revision } },
     httpRequest: { status: i < errors ? 503 : 200, requestMethod: 'GET', requestUrl: '/api/sync/token' },
   }));
 }
@@ -39,7 +39,7 @@ function events(revision: string, event: string, n: number, extra: Record<string
   return Array.from({ length: n }, (_, i) => ({
     timestamp: WINDOW_START + 5000 + i * 1000,
     severity: 'INFO',
-    resource: { type: 'cloud_run_revision', labels: { service_name: SVC.name, revision_name: revision } },
+    resource: { type: 'cloud_run_revision', labels: { location: SVC.region, service_name: SVC.name, revision_name: revision } },
     jsonPayload: { event, ...extra },
   }));
 }
@@ -82,9 +82,21 @@ describe('ratio', () => {
         { op: '>=', value: '2026-03-01T10:00:00.000Z' },
         { op: '<=', value: '2026-03-01T10:10:00.000Z' },
       ]);
-      expect(request.filter).toContain(`resource.type="cloud_run_revision" AND resource.labels.revision_name="${SVC.canary}"`);
+      expect(request.filter).toContain(
+        `resource.type="cloud_run_revision" AND resource.labels.service_name="${SVC.name}" AND resource.labels.location="${SVC.region}" AND resource.labels.revision_name="${SVC.canary}"`,
+      );
       expect(request.resource_names).toEqual([`projects/${SVC.project}`]);
     }
+  });
+
+  it('counts only the service’s own region: the same revision name elsewhere is another revision', async () => {
+    const elsewhere = (labels: Record<string, string>) =>
+      requests(SVC.canary, 100, 100).map((e) => ({ ...e, resource: { type: 'cloud_run_revision', labels: { ...e.resource!.labels, ...labels } } }));
+    fake.addEntries([...requests(SVC.canary, 100, 0), ...elsewhere({ location: 'europe-west1' }), ...elsewhere({ service_name: 'another-service' })]);
+    await expect(gate.measure(ratioSpec, gateContext())).resolves.toMatchObject({
+      outcome: 'pass',
+      observations: [{ name: 'ratio', value: 0 }, { name: 'numerator_entries', value: 0 }, { name: 'denominator_entries', value: 100 }],
+    });
   });
 
   it('judges the stable revision when asked', async () => {

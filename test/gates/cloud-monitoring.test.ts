@@ -51,8 +51,18 @@ describe('error_ratio', () => {
       groupBy: ['resource.label.revision_name', 'metric.label.response_code_class'],
     });
     expect(fake.requests[0]?.filter).toBe(
-      `metric.type = "run.googleapis.com/request_count" AND resource.type = "cloud_run_revision" AND resource.labels.service_name = "${SVC.name}" AND resource.labels.revision_name = one_of("${SVC.canary}", "${SVC.stable}")`,
+      `metric.type = "run.googleapis.com/request_count" AND resource.type = "cloud_run_revision" AND resource.labels.service_name = "${SVC.name}" AND resource.labels.location = "${SVC.region}" AND resource.labels.revision_name = one_of("${SVC.canary}", "${SVC.stable}")`,
     );
+  });
+
+  it('reads the region of the service it judges: the same revision names elsewhere are not mixed in', async () => {
+    // us-central1's canary is healthy, europe-west1's (same service and revision names) is failing.
+    fake.setData([SVC.stable, SVC.canary], (revision, _interval, scope) =>
+      revision === SVC.canary ? { counts: scope.location === 'europe-west1' ? { '2xx': 80, '5xx': 20 } : { '2xx': 1000 } } : { counts: { '2xx': 1000 } },
+    );
+    await expect(gate.measure(errorRatio, gateContext())).resolves.toMatchObject({ outcome: 'pass', observations: [{ name: '5xx_ratio', value: 0 }, {}, {}] });
+    const europe = gateContext({ service: { ...SVC, region: 'europe-west1' } });
+    await expect(gate.measure(errorRatio, europe)).resolves.toMatchObject({ outcome: 'fail', observations: [{ name: '5xx_ratio', value: 0.2 }, {}, {}] });
   });
 
   it('fails when the canary’s 5xx share is over max', async () => {

@@ -93,9 +93,10 @@ export function requests(fake: FakeSlack, url: string) {
 
 /**
  * `planSpeed`: the plans' durations divided by it (a timeline's minutes become seconds at 60);
- * `noPlansFolder`: PLANS_DIR names a folder that is not there; `log`: the bot's (default silent).
+ * `noPlansFolder`: PLANS_DIR names a folder that is not there; `log`: the bot's (default silent);
+ * `env`: more of the bot's environment (the cloud emulator hosts, say).
  */
-export async function openRoom(plans: Record<string, string>, options: { redisUrl?: string; planSpeed?: number; noPlansFolder?: boolean; log?: Logger } = {}): Promise<Room> {
+export async function openRoom(plans: Record<string, string>, options: { redisUrl?: string; planSpeed?: number; noPlansFolder?: boolean; log?: Logger; env?: Record<string, string> } = {}): Promise<Room> {
   const fake = await startFakeSlack({ usergroups: USERGROUPS });
   const dir = await mkdtemp(join(tmpdir(), 'cutover-room-'));
   const plansDir = join(dir, 'plans');
@@ -117,7 +118,7 @@ export async function openRoom(plans: Record<string, string>, options: { redisUr
   const bot = await startBot(loaded.config, {
     decorate: slowableShifts(() => (started as Bot).runtime.redis, prefix),
     log: options.log ?? silentLogger(),
-    env: { PATH: process.env.PATH },
+    env: { PATH: process.env.PATH, ...options.env },
     workerSettings: { lockDurationMs: 2_000 },
     sweepEveryMs: 1_000,
     slackRetries: FAST_SLACK_RETRIES,

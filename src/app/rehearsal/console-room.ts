@@ -11,6 +11,10 @@ import { ESCALATION_WORDS, describePhase, noticeText, readingText } from '../../
 import { updateFacts } from '../../../templates/update.ts';
 import type { CutoverView } from '../../domain/view.ts';
 import type { Plan } from '../../domain/plan.ts';
+import { targetLines } from '../../../templates/train.ts';
+
+/** The notices after which a train's targets are listed: their traffic just moved, or failed to. */
+const TRAIN_MOVES: ReadonlySet<string> = new Set(['traffic_confirmed', 'traffic_failed', 'rolled_back', 'rollback_failed']);
 
 export interface ConsoleRoomEvents {
   entry: [AuditEntry, CutoverView];
@@ -107,6 +111,8 @@ export class ConsoleRoom extends EventEmitter<ConsoleRoomEvents> implements WarR
     switch (entry.type) {
       case 'notice':
         this.#notice(entry.notice, view.plan, entry.at);
+        // A train: where each target is, as its own platform verified it.
+        if (TRAIN_MOVES.has(entry.notice.kind)) for (const row of targetLines(view.plan, view.state)) this.#write(`            ${row}`);
         break;
       case 'escalation':
         this.line(`ESCALATION to ${view.plan.escalation.mention.join(', ') || 'the war room'}: ${ESCALATION_WORDS[entry.escalation.code]}: ${entry.escalation.detail}`, entry.at);

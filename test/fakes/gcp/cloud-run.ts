@@ -41,6 +41,7 @@ export class FakeCloudRun extends FakeGrpcServer {
   #statusLag = 0;
   #lagLeft = new Map<string, { gets: number; statuses: FakeTrafficStatus[] }>();
   #failNextOperation: { code: grpc.status; message: string } | undefined;
+  readonly #down = new Set<string>();
   /** The status a stale etag is answered with: ABORTED per AIP-154. */
   etagErrorCode: grpc.status = grpc.status.ABORTED;
 
@@ -141,6 +142,20 @@ export class FakeCloudRun extends FakeGrpcServer {
     this.#failNextOperation = { code, message };
   }
 
+  /**
+   * A regional outage: while `down`, every call naming a service, revision or operation in
+   * `region` answers UNAVAILABLE (and changes nothing); other regions answer as usual.
+   */
+  regionDown(region: string, down = true): void {
+    if (down) this.#down.add(region);
+    else this.#down.delete(region);
+  }
+
+  #reachable(name: string): void {
+    const region = /^projects\/[^/]+\/locations\/([^/]+)\//.exec(name)?.[1];
+    if (region && this.#down.has(region)) throw new GrpcFault(grpc.status.UNAVAILABLE, `The service is currently unavailable in ${region}.`);
+  }
+
   /** Another actor changes the service: the change settles at once and the etag moves on. */
   changeBehindYourBack(name: string, mutate: (service: FakeService) => void): void {
     const service = this.#mustService(name);
@@ -185,6 +200,7 @@ export class FakeCloudRun extends FakeGrpcServer {
   }
 
   #getService(name: string): object {
+    this.#reachable(name);
     const service = this.#mustService(name);
     const lag = this.#lagLeft.get(name);
     if (lag && lag.gets > 0) {
@@ -199,6 +215,7 @@ export class FakeCloudRun extends FakeGrpcServer {
 
   /** Revisions are unique per region: found by short name whatever service the path names. */
   #findRevision(name: string): FakeRevision {
+    this.#reachable(name);
     const match = REVISION_NAME.exec(name);
     if (!match) throw new GrpcFault(grpc.status.INVALID_ARGUMENT, `Invalid revision name: ${name}`);
     const regionPrefix = `projects/${match[1]}/locations/${match[2]}/`;
@@ -225,6 +242,7 @@ export class FakeCloudRun extends FakeGrpcServer {
       this.events.emit('update', update);
     };
     try {
+      this.#reachable(requested.name);
       if (requested.etag && requested.etag !== service.etag) {
         throw new GrpcFault(this.etagErrorCode, `Precondition failed: the etag '${String(requested.etag)}' is stale; the service has changed since it was read.`);
       }
@@ -276,6 +294,7 @@ export class FakeCloudRun extends FakeGrpcServer {
   }
 
   #poll(name: string, wait: boolean): object {
+    this.#reachable(name);
     const operation = this.#operations.get(name);
     if (!operation) throw new GrpcFault(grpc.status.NOT_FOUND, `Operation ${name} not found.`);
     if (!operation.done) {

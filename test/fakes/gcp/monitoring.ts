@@ -38,8 +38,17 @@ function wireBucketOptions(layout: BucketLayout): object {
   return { explicit_buckets: { bounds: [...layout.explicit] } };
 }
 
-/** What a revision did in one aligned period; undefined = no data for it. */
-export type SampleFn = (revisionName: string, interval: { start: number; end: number }) => RevisionSample | undefined;
+/** The service and region a query names (`resource.labels.service_name`, `resource.labels.location`), when it does. */
+export interface SampleScope {
+  readonly service?: string;
+  readonly location?: string;
+}
+
+/**
+ * What a revision did in one aligned period; undefined = no data for it. `scope` is what the query
+ * named besides the revision: a data source holding several regions answers only the one named.
+ */
+export type SampleFn = (revisionName: string, interval: { start: number; end: number }, scope: SampleScope) => RevisionSample | undefined;
 
 export interface TimeSeriesRequestRecord {
   readonly at: number;
@@ -131,6 +140,10 @@ export class FakeMonitoring extends FakeGrpcServer {
     if (!groupedByRevision) throw new GrpcFault(grpc.status.INVALID_ARGUMENT, 'This fake expects grouping by resource.label.revision_name.');
     const periods = alignedPeriods(start, end, alignmentSeconds * 1000);
     const project = req.name.slice('projects/'.length);
+    const service = clauses.get('resource.labels.service_name')?.[0];
+    const location = clauses.get('resource.labels.location')?.[0];
+    const scope: SampleScope = { ...(service ? { service } : {}), ...(location ? { location } : {}) };
+    const labels = { project_id: project, ...(service ? { service_name: service } : {}), ...(location ? { location } : {}) };
 
     if (metric === REQUEST_COUNT) {
       if (record.aligner !== 'ALIGN_DELTA' || record.reducer !== 'REDUCE_SUM' || !record.groupBy.includes('metric.label.response_code_class')) {
@@ -140,13 +153,13 @@ export class FakeMonitoring extends FakeGrpcServer {
       for (const revision of revisions) {
         for (const codeClass of CLASSES) {
           const points = periods
-            .map((p) => ({ p, n: this.#sample(revision, p)?.counts?.[codeClass] }))
+            .map((p) => ({ p, n: this.#sample(revision, p, scope)?.counts?.[codeClass] }))
             .filter((x): x is { p: { start: number; end: number }; n: number } => x.n !== undefined)
             .map(({ p, n }) => ({ interval: wireInterval(p), value: { int64_value: String(n) } }));
           if (points.length === 0) continue;
           series.push({
             metric: { type: REQUEST_COUNT, labels: { response_code_class: codeClass } },
-            resource: { type: 'cloud_run_revision', labels: { project_id: project, revision_name: revision } },
+            resource: { type: 'cloud_run_revision', labels: { ...labels, revision_name: revision } },
             metric_kind: 'DELTA',
             value_type: 'INT64',
             points: points.reverse(), // newest first, like the real API
@@ -160,7 +173,7 @@ export class FakeMonitoring extends FakeGrpcServer {
       const series = [];
       for (const revision of revisions) {
         const points = periods
-          .map((p) => ({ p, d: this.#sample(revision, p)?.latency }))
+          .map((p) => ({ p, d: this.#sample(revision, p, scope)?.latency }))
           .filter((x): x is { p: { start: number; end: number }; d: NonNullable<RevisionSample['latency']> } => x.d !== undefined)
           .map(({ p, d }) => ({
             interval: wireInterval(p),
@@ -190,13 +203,13 @@ export class FakeMonitoring extends FakeGrpcServer {
       const series = [];
       for (const revision of revisions) {
         const points = periods
-          .map((p) => ({ p, v: this.#sample(revision, p)?.p95Ms }))
+          .map((p) => ({ p, v: this.#sample(revision, p, scope)?.p95Ms }))
           .filter((x): x is { p: { start: number; end: number }; v: number } => x.v !== undefined)
           .map(({ p, v }) => ({ interval: wireInterval(p), value: { double_value: v } }));
         if (points.length === 0) continue;
         series.push({
           metric: { type: REQUEST_LATENCIES, labels: {} },
-          resource: { type: 'cloud_run_revision', labels: { project_id: project, revision_name: revision } },
+          resource: { type: 'cloud_run_revision', labels: { ...labels, revision_name: revision } },
           metric_kind: 'GAUGE',
           value_type: 'DOUBLE',
           points: points.reverse(),

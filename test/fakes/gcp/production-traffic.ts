@@ -125,9 +125,12 @@ export class ProductionTraffic {
    * Monitoring's sample of one revision over one aligned period: requests by code class and the
    * worst p95 of the split segments in which it served traffic; undefined when it served none.
    */
-  readonly sample: SampleFn = (revision, interval) => {
+  readonly sample: SampleFn = (revision, interval, scope = {}) => {
     const side = this.#side(revision);
     if (!side) return undefined;
+    // A query that names another service or region is not about this one's revisions.
+    if (scope.service !== undefined && scope.service !== this.#o.service) return undefined;
+    if (scope.location !== undefined && scope.location !== (this.#o.region ?? 'us-central1')) return undefined;
     const history = this.#o.history();
     const start = Math.max(interval.start, this.#o.origin);
     const end = Math.min(interval.end, this.#now());

@@ -1,0 +1,135 @@
+// A lockstep train and a wave train end to end through Slack: the real bot (Bolt, engine, BullMQ
+// workers, Redis) driven by signed slash commands and clicks, its war room in the fake Slack, its
+// traffic moved by the real Cloud Run adapter in the fake Cloud Run (two regions and a second
+// service), its gates measured in the fake Cloud Monitoring. One region goes bad: the whole train
+// rolls back together, and the one card shows each target back on stable.
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Behaviour } from '../fakes/gcp/production-traffic.ts';
+import { cloudWorld, PROJECT, type CloudService, type CloudWorld } from '../faults/cloud-world.ts';
+import { basePlanDocument } from '../support/plans.ts';
+import { waitForAudit } from '../support/engine.ts';
+import { allText, cardOf, OPS, openRoom, RM2, startedId, waitForButton, WAR_ROOM, type Room } from '../slack/harness.ts';
+
+/** The canary fails (20 % 5xx) once it serves half of its region's traffic. */
+const SOURS_AT_50: Behaviour = (side, moment) => ({ errorRate: side === 'canary' && moment.canaryPercent >= 50 ? 0.2 : 0.001, p95Ms: 180 });
+
+let world: CloudWorld;
+let room: Room;
+const services: Record<string, CloudService[]> = {};
+
+function trainYaml(name: string, targets: readonly CloudService[], strategy: unknown): string {
+  const doc = basePlanDocument();
+  delete doc.service;
+  doc.name = name;
+  doc.targets = targets.map((s) => ({ platform: 'cloud-run', project: PROJECT, region: s.region, name: s.name, ...s.revisions }));
+  doc.strategy = strategy;
+  doc.stages = [10, 50, 100];
+  doc.soak = '1s';
+  doc.check_every = '1s';
+  doc.promotion = 'auto';
+  doc.gates = {
+    preflight: [{ id: 'ready', command: 'true' }],
+    // The fakes publish at once; real Cloud Monitoring data shows up later (the default lag).
+    stage: [{ id: 'five-xx', cloud_monitoring: { metric: 'error_ratio', max: 0.01 }, data_lag: '0s' }],
+  };
+  return stringify(doc);
+}
+
+beforeAll(async () => {
+  world = await cloudWorld();
+  for (const name of ['lock', 'wave']) {
+    const revisions = { stable: `${name}api-00001-sta`, canary: `${name}api-00002-can` };
+    services[name] = [
+      world.addService(`${name}api`, undefined, { region: 'us-central1', revisions }),
+      world.addService(`${name}api`, SOURS_AT_50, { region: 'europe-west1', revisions }),
+      world.addService(`${name}worker`, undefined, { region: 'us-central1' }),
+    ];
+  }
+  room = await openRoom(
+    {
+      'train-lockstep': trainYaml('train-lockstep', services.lock!, 'lockstep'),
+      // Wave 1: the US API and worker through every cohort; wave 2: Europe, which goes bad.
+      'train-waves': trainYaml('train-waves', services.wave!, { waves: [[0, 2], [1]] }),
+      // One service of the lockstep train (Europe's API) on its own.
+      'lockapi-alone': stringify({
+        ...basePlanDocument(),
+        name: 'lockapi-alone',
+        service: { platform: 'cloud-run', project: PROJECT, region: 'europe-west1', name: 'lockapi', ...services.lock![1]!.revisions },
+      }),
+    },
+    { env: world.env },
+  );
+});
+afterAll(async () => {
+  await room?.close();
+  await world?.close();
+});
+
+async function runTrain(plan: string): Promise<string> {
+  const reply = await room.slash('/cutover', `start ${plan}`);
+  const id = startedId(reply);
+  // The go/no-go on the card, by two people other than the starter.
+  const approve = await waitForButton(room.fake, id, 'approve', 0, 30_000);
+  for (const user of [RM2, OPS]) {
+    const clicked = await room.click('approve', approve.value, { user, messageTs: approve.ts });
+    expect(clicked.text).not.toMatch(/not|refused/i);
+  }
+  return id;
+}
+
+/** The train's end, and its card edited to show every target back on stable. */
+async function rolledBack(id: string, targets: number): Promise<void> {
+  await waitForAudit(room.bot.runtime.store, id, (e) => e.type === 'evidence', 90_000);
+  await room.fake.waitFor((f) => (allText(cardOf(f, id)!).match(/back on stable, verified/g)?.length ?? 0) >= targets || undefined, { timeoutMs: 10_000 });
+}
+
+describe('trains through Slack', () => {
+  it('lockstep: /cutover start, approvals on the card, Europe goes bad at 50 %, the whole train rolls back together', async () => {
+    const id = await runTrain('train-lockstep');
+    await rolledBack(id, 3);
+    const state = await room.state(id);
+    expect(state).toMatchObject({ outcome: 'rolled_back', rollback: { trigger: 'gate', gates: ['five-xx@lockapi-europe-west1'] } });
+    for (const s of services.lock!) {
+      expect(s.accepted(), s.resource).toEqual([10, 50, 0]);
+      expect(s.served(), s.resource).toBe(0);
+    }
+    // One card, a row per target, each back on stable.
+    const card = allText(cardOf(room.fake, id)!);
+    for (const target of ['lockapi-us-central1', 'lockapi-europe-west1', 'lockworker-us-central1']) {
+      expect(card).toMatch(new RegExp(`✅ \\*${target}\\*[^\\n"]*back on stable, verified`));
+    }
+    expect(card).toContain('five-xx@lockapi-europe-west1');
+    // The escalation in the channel names the failing target's gate.
+    const channel = room.fake.channelMessages(WAR_ROOM).map(allText).join('\n');
+    expect(channel).toContain('gate five-xx@lockapi-europe-west1 failed at 50 %');
+  });
+
+  it('waves: the US wave reaches 100 %, Europe fails in its own wave, and all three roll back', async () => {
+    const id = await runTrain('train-waves');
+    await rolledBack(id, 3);
+    const state = await room.state(id);
+    expect(state).toMatchObject({ outcome: 'rolled_back', rollback: { gates: ['five-xx@waveapi-europe-west1'] } });
+    const [us, eu, worker] = services.wave! as [CloudService, CloudService, CloudService];
+    expect(us.accepted()).toEqual([10, 50, 100, 0]);
+    expect(worker.accepted()).toEqual([10, 50, 100, 0]);
+    expect(eu.accepted()).toEqual([10, 50, 0]);
+    for (const s of services.wave!) expect(s.served(), s.resource).toBe(0);
+    const card = allText(cardOf(room.fake, id)!);
+    expect(card).toContain('*W1* ✅ 10 %');
+    expect(card).toContain('*W2* ✅ 10 %');
+    for (const target of ['waveapi-us-central1', 'waveapi-europe-west1', 'waveworker-us-central1']) {
+      expect(card).toMatch(new RegExp(`✅ \\*${target}\\*[^\\n"]*back on stable, verified`));
+    }
+  });
+
+  it('a single cutover of a service the train holds is refused, naming the train', async () => {
+    const id = startedId(await room.slash('/cutover', 'start train-lockstep'));
+    const refused = await room.slash('/cutover', 'start lockapi-alone');
+    expect(refused.text).toContain(`A cutover of this service is already running: train-lockstep (${id}) holds cloud-run:projects/${PROJECT}/locations/europe-west1/services/lockapi`);
+    expect((await room.slash('/cutover', 'abort train-lockstep')).text).toContain('borted');
+    await waitForAudit(room.bot.runtime.store, id, (e) => e.type === 'notice' && e.notice.kind === 'aborted');
+    const alone = await room.slash('/cutover', 'start lockapi-alone');
+    expect(alone.text).toMatch(/Started cutover `/);
+  });
+});
