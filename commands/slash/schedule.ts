@@ -4,7 +4,7 @@ import { refusal, scheduled, started, usageReply } from '../../templates/replies
 import { fail, notPlanName, planName, revisionOptions, type Revisions } from '../parse.ts';
 import { parseWhen, resolveT0, type When } from '../when.ts';
 import { slashCommand } from './command.ts';
-import { planHere, revisionsOf } from './start.ts';
+import { planHere, revisionsOf, trainRefusesRevisions } from './start.ts';
 
 /** `when` is resolved against the plan's time zone once the plan is loaded. */
 export type ScheduleRequest = { readonly kind: 'schedule'; readonly plan: string; readonly when: When } & Revisions;
@@ -25,6 +25,8 @@ export const schedule = slashCommand<ScheduleRequest>({
   run: async (deps, request, asker) => {
     const here = await planHere(deps, request.plan, asker);
     if (!here.ok) return here.reply;
+    const refused = trainRefusesRevisions(here.plan, request, 'schedule');
+    if (refused) return refused;
     const t0 = resolveT0(request.when, here.plan.timezone, deps.now());
     if (!t0.ok) return usageReply(t0.problem, 'schedule');
     const result = await deps.engine.start(here.plan, asker.user, { ...revisionsOf(request), t0: t0.t0 });

@@ -1,6 +1,6 @@
 // `/cutover start <plan> [canary=…] [stable=…]`: a cutover starts now (T0 is now).
 import type { Plan } from '../../src/domain/plan.ts';
-import { invalidPlan, refusal, started, unknownPlan, wrongChannel } from '../../templates/replies.ts';
+import { invalidPlan, refusal, started, unknownPlan, usageReply, wrongChannel } from '../../templates/replies.ts';
 import type { Asker, CommandDeps, Reply } from '../common.ts';
 import { fail, notPlanName, planName, revisionOptions, type Revisions } from '../parse.ts';
 import { slashCommand } from './command.ts';
@@ -17,6 +17,12 @@ export async function planHere(deps: CommandDeps, name: string, asker: Asker): P
 
 export const revisionsOf = (request: Revisions): Revisions => ({ ...(request.canary ? { canary: request.canary } : {}), ...(request.stable ? { stable: request.stable } : {}) });
 
+/** A train's revisions are per target, in its plan: one canary= could not say which. */
+export function trainRefusesRevisions(plan: Plan, request: Revisions, usage: 'start' | 'schedule'): Reply | null {
+  if (!plan.train || !(request.canary || request.stable)) return null;
+  return usageReply(`${plan.name} is a train of ${plan.train.targets.length} targets: its revisions are set per target in the plan, so canary= and stable= do not apply.`, usage);
+}
+
 export const start = slashCommand<StartRequest>({
   invoked: { command: '/cutover', word: 'start' },
   parse: (words) => {
@@ -30,6 +36,8 @@ export const start = slashCommand<StartRequest>({
   run: async (deps, request, asker) => {
     const here = await planHere(deps, request.plan, asker);
     if (!here.ok) return here.reply;
+    const refused = trainRefusesRevisions(here.plan, request, 'start');
+    if (refused) return refused;
     const result = await deps.engine.start(here.plan, asker.user, revisionsOf(request));
     return result.ok ? started(result.state) : refusal(result.refusal, result.state, deps.now());
   },

@@ -124,6 +124,10 @@ describe('trains through Slack', () => {
   });
 
   it('a single cutover of a service the train holds is refused, naming the train', async () => {
+    // A train's revisions are per target: one canary= could not say which, so it is refused and nothing starts.
+    const withRevision = await room.slash('/cutover', 'start train-lockstep canary=lockapi-00099-zzz');
+    expect(withRevision.text).toContain('train-lockstep is a train of 3 targets: its revisions are set per target in the plan, so canary= and stable= do not apply.');
+    expect(await room.bot.runtime.engine.active()).toEqual([]);
     const id = startedId(await room.slash('/cutover', 'start train-lockstep'));
     const refused = await room.slash('/cutover', 'start lockapi-alone');
     expect(refused.text).toContain(`A cutover of this service is already running: train-lockstep (${id}) holds cloud-run:projects/${PROJECT}/locations/europe-west1/services/lockapi`);
