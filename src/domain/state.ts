@@ -5,7 +5,7 @@ import type { Measurement } from './measurement.ts';
 import type { ApprovalAction } from './plan.ts';
 import type { Split } from './service.ts';
 
-const PHASES = [
+export const PHASES = [
   'scheduled',
   'preflight',
   'awaiting_go_no_go',
