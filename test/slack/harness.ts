@@ -91,7 +91,16 @@ export function requests(fake: FakeSlack, url: string) {
 }
 
 /** `planSpeed`: the plans' durations divided by it (a timeline's minutes become seconds at 60). */
-export async function openRoom(plans: Record<string, string>, options: { redisUrl?: string; planSpeed?: number } = {}): Promise<Room> {
+export interface RoomOptions {
+  readonly redisUrl?: string;
+  readonly planSpeed?: number;
+  /** More of the bot's configuration (ADMIN_PASSWORD, COMMAND_TTL, …). */
+  readonly config?: Record<string, string>;
+  /** The environment the bot's adapters and gates see (an emulator host); PATH is always there. */
+  readonly env?: Record<string, string>;
+}
+
+export async function openRoom(plans: Record<string, string>, options: RoomOptions = {}): Promise<Room> {
   const fake = await startFakeSlack({ usergroups: USERGROUPS });
   const dir = await mkdtemp(join(tmpdir(), 'cutover-room-'));
   const plansDir = join(dir, 'plans');
@@ -107,13 +116,14 @@ export async function openRoom(plans: Record<string, string>, options: { redisUr
     PLANS_DIR: plansDir,
     EVIDENCE_DIR: join(dir, 'evidence'),
     PORT: '0',
+    ...options.config,
   });
   if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
   let started: Bot | undefined;
   const bot = await startBot(loaded.config, {
     decorate: slowableShifts(() => (started as Bot).runtime.redis, prefix),
     log: silentLogger(),
-    env: { PATH: process.env.PATH },
+    env: { PATH: process.env.PATH, ...options.env },
     workerSettings: { lockDurationMs: 2_000 },
     sweepEveryMs: 1_000,
     slackRetries: FAST_SLACK_RETRIES,
