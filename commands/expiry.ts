@@ -29,7 +29,7 @@ export function isRollback(work: Work): boolean {
 }
 
 /** Whether the work only asks and changes nothing. */
-export function isQuestion(work: Work): boolean {
+function isQuestion(work: Work): boolean {
   return work.kind === 'slash' && QUESTIONS.has(work.request.kind);
 }
 

@@ -28,7 +28,7 @@ export interface AdminOptions {
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
 /** Basic auth, user `admin`: hashed first so the comparison takes the same time whatever the lengths. */
-export function authorised(header: string | undefined, password: string): boolean {
+function authorised(header: string | undefined, password: string): boolean {
   const match = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header ?? '');
   if (!match) return false;
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');

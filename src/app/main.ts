@@ -54,7 +54,7 @@ export interface Bot {
   stop(options?: { graceMs?: number }): Promise<void>;
 }
 
-export interface Launch {
+interface Launch {
   /** The port, once the HTTP side listens: /healthz answers from then on. */
   readonly listening: Promise<number>;
   /** The bot, once Redis has answered and the runtime (and its workers) run. Rejects on a start-up problem. */
@@ -66,10 +66,10 @@ export interface Launch {
 }
 
 /** A start-up problem worth one line to the operator, not a stack trace. */
-export class StartupError extends Error {}
+class StartupError extends Error {}
 
 /** Running jobs get this long to finish at shutdown; the rest are handed back to the queue. */
-export const SHUTDOWN_GRACE_MS = 4_000;
+const SHUTDOWN_GRACE_MS = 4_000;
 /** Past this, main() exits whatever is left: an orchestrator's own grace is often 10 s. */
 const SHUTDOWN_DEADLINE_MS = 9_500;
 
@@ -77,7 +77,7 @@ const SHUTDOWN_DEADLINE_MS = 9_500;
 const AUTH_RETRY = { firstMs: 1_000, maxMs: 30_000 } as const;
 
 /** Starts the bot, each part as soon as it can run: the returned handles say when each is up. */
-export function launchBot(config: Config, overrides: BotOverrides = {}): Launch {
+function launchBot(config: Config, overrides: BotOverrides = {}): Launch {
   const env = overrides.env ?? process.env;
   const log = overrides.log ?? createLogger({ level: config.logLevel });
   const role = config.role;

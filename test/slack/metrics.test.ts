@@ -56,6 +56,10 @@ it('follows a cutover: its phase, its canary share, gate verdicts and timings, C
   const { fake } = room;
   // Slack rate-limits one post and refuses one card edit: the WebClient waits out the first; the
   // second fails its notify job, which BullMQ retries.
+  const notifyWorker = room.bot.runtime.workers!.all.find((w) => w.name === 'notify')!;
+  // Heard after the bot's own listener, which counts the failure. (Not events.once: it would give up
+  // on the worker's first 'error', such as a lock renewal that a loaded machine made late.)
+  const notifyFailed = new Promise<void>((resolve) => notifyWorker.once('failed', () => resolve()));
   fake.failNext('chat.postMessage', { status: 429, retryAfter: 1 }, 1);
   fake.failNext('chat.update', { error: 'internal_error' }, 1);
   const id = startedId(await room.slash('/cutover', 'start metered'));
@@ -66,6 +70,7 @@ it('follows a cutover: its phase, its canary share, gate verdicts and timings, C
   // Check 4 judged: checks 1 to 3 have been counted (each is counted once its judgement is stored).
   await waitForAudit(room.bot.runtime.store, id, (e) => e.type === 'notice' && e.notice.kind === 'gate_check' && e.notice.seq >= 4, 30_000);
   await fake.waitFor((f) => f.calls.filter((c) => c.fault).length >= 2, { timeoutMs: 15_000 });
+  await notifyFailed;
 
   const m = await scrape(room.url);
   expect(m.value('cutover_cutovers', { phase: 'awaiting_promotion' })).toBe(1);
