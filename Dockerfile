@@ -33,4 +33,6 @@ EXPOSE 3000
 # No curl in the slim image: Node's own fetch asks /healthz (Cloud Run ignores HEALTHCHECK; see README).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# node itself, not npm: SIGTERM reaches the bot, which hands running jobs back and exits within 10 s.
+# ROLE=web or ROLE=worker runs one half (see README, Running it in production); the default runs all.
 CMD ["node", "src/app/main.ts"]

@@ -15,7 +15,7 @@ import type { Command } from '../src/domain/command.ts';
  */
 export type Work =
   /** `request` is what one of the commands in commands/slash/ parsed; its `kind` names the command. */
-  | { readonly kind: 'slash'; readonly command: string; readonly request: { readonly kind: string }; readonly asker: Asker }
+  | { readonly kind: 'slash'; readonly command: string; readonly request: { readonly kind: string; readonly [field: string]: unknown }; readonly asker: Asker }
   | { readonly kind: 'click'; readonly action: string; readonly value: unknown; readonly user: string; readonly channel: string | null };
 
 /** What the listeners need: a place to hand work over to, and a log. */

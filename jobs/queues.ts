@@ -30,8 +30,12 @@ export interface JobData {
   };
   readonly notify: { readonly id: string };
   readonly update: { readonly id: string };
-  /** A slash command or click handed over by its listener after validation; answered via `responseUrl`. */
-  readonly command: { readonly work: Work; readonly responseUrl: string };
+  /**
+   * A slash command or click handed over by its listener after validation; answered via
+   * `responseUrl`. `receivedAt` (epoch ms) is when the bot took the request: its time to live
+   * counts from there (absent in jobs queued before it existed).
+   */
+  readonly command: { readonly work: Work; readonly responseUrl: string; readonly receivedAt?: number };
 }
 
 export type JobName = keyof JobData;

@@ -2,7 +2,11 @@
 // Every problem is reported on a line of its own, and no line ever repeats a value: a token put
 // in the wrong variable must not end up in a terminal or a log.
 import { z } from 'zod';
+import { DURATION_HINT, parseDuration } from './domain/duration.ts';
 import { registerSecret } from './log.ts';
+
+/** What one process runs: everything (the default), only the Slack side, or only the workers. */
+export type Role = 'all' | 'web' | 'worker';
 
 export interface Config {
   readonly slack: {
@@ -22,6 +26,15 @@ export interface Config {
   /** HTTP port of /slack/events, /healthz and /readyz; 0 picks a free one. */
   readonly port: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /**
+   * `all`: Slack receiver and workers in one process. `web`: the Slack receiver (commands acked
+   * and queued), probes and metrics; no workers. `worker`: the workers, probes and metrics; no Slack receiver.
+   */
+  readonly role: Role;
+  /** A command or click whose job starts later than this after it came in is not run (rollbacks are). */
+  readonly commandTtlMs: number;
+  /** The queue dashboard at /admin/queues: off (null) unless a password is set. */
+  readonly admin: { readonly password: string; readonly write: boolean } | null;
 }
 
 export type ConfigResult = { readonly ok: true; readonly config: Config } | { readonly ok: false; readonly problems: readonly string[] };
@@ -50,6 +63,19 @@ const schema = z.object({
   EVIDENCE_DIR: optional(z.string()),
   PORT: optional(z.coerce.number({ error: 'must be a port number' }).int({ error: 'must be a whole port number' }).min(0, { error: 'must be 0 to 65535' }).max(65535, { error: 'must be 0 to 65535' })),
   LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], { error: 'must be one of fatal, error, warn, info, debug, trace' })),
+  ROLE: optional(z.enum(['all', 'web', 'worker'], { error: 'must be all (the default), web or worker' })),
+  COMMAND_TTL: optional(
+    z
+      .string()
+      .transform((text, ctx) => {
+        const ms = parseDuration(text);
+        if (ms === null) ctx.addIssue({ code: 'custom', message: `${DURATION_HINT} (default 30s)` });
+        else if (ms < 1_000 || ms > 30 * 60_000) ctx.addIssue({ code: 'custom', message: 'must be from 1s to 30m (a reply can reach the person for 30 minutes)' });
+        return ms ?? 0;
+      }),
+  ),
+  ADMIN_PASSWORD: optional(z.string().min(12, { error: 'must be at least 12 characters (it guards the queue dashboard)' })),
+  ADMIN_QUEUES_WRITE: optional(z.enum(['true', 'false'], { error: 'must be true or false' })),
 });
 
 export const DEFAULT_PLANS_DIR = './plans';
@@ -59,7 +85,7 @@ export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): ConfigResult {
   // Registered before anything can log, whether or not the rest is valid.
-  for (const key of ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN'] as const) registerSecret(env[key]?.trim());
+  for (const key of ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'ADMIN_PASSWORD'] as const) registerSecret(env[key]?.trim());
   const parsed = schema.safeParse(env);
   if (!parsed.success) return { ok: false, problems: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`) };
   const raw = parsed.data;
@@ -74,6 +100,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       evidenceDir: raw.EVIDENCE_DIR ?? './evidence',
       port: raw.PORT ?? 3000,
       logLevel: raw.LOG_LEVEL ?? 'info',
+      role: raw.ROLE ?? 'all',
+      commandTtlMs: raw.COMMAND_TTL ?? 30_000,
+      admin: raw.ADMIN_PASSWORD ? Object.freeze({ password: raw.ADMIN_PASSWORD, write: raw.ADMIN_QUEUES_WRITE === 'true' }) : null,
     }),
   };
 }

@@ -5,7 +5,8 @@ import type { ApprovalAction, Plan } from '../src/domain/plan.ts';
 import type { CutoverState } from '../src/domain/state.ts';
 import { startsAt } from '../src/domain/timeline.ts';
 import { zonedText } from '../src/domain/zone.ts';
-import { LIMIT, clip, escape, mention } from './blocks.ts';
+import { LIMIT, clip, escape, mention, section, type SlackMessage } from './blocks.ts';
+import { formatDuration } from '../src/domain/duration.ts';
 import { describePhase, isoMinute, refusalWords } from './words.ts';
 import type { Command, EngineRefusal } from '../src/domain/command.ts';
 
@@ -49,6 +50,23 @@ export const STORE_SLOW = '⚠️ The state store is slow to answer: this may or
 export const doneBefore = (state: CutoverState): string => `✅ Done, once (the bot restarted while answering): the cutover is ${escape(describePhase(state))}.`;
 
 export const BOT_FAILED = '⚠️ The bot hit an error handling that. Check the status card before trying again.';
+
+/** A command or click whose job started past its time to live: not run, and why. */
+export const expiredCommand = (what: string, ageMs: number, ttlMs: number): string =>
+  `⏱️ ${what} was not run: it reached the bot's workers ${formatDuration(ageMs)} after you sent it, and a command is kept ${formatDuration(ttlMs)} ` +
+  '(the bot was restarting, or could not reach its Redis). Nothing was changed. Check the status card, then send it again if it is still wanted.';
+
+/** Said before the answer to a command run past its time to live (a rollback, or a question). */
+export const lateNote = (what: string, ageMs: number, ttlMs: number, rollback: boolean): string =>
+  rollback
+    ? `⏱️ ${what} reached the bot's workers ${formatDuration(ageMs)} after you sent it (a command is kept ${formatDuration(ttlMs)}); a rollback is carried out however late, so it was.`
+    : `⏱️ This answers ${what} ${formatDuration(ageMs)} after you sent it: the bot could not answer sooner.`;
+
+/** A reply with a note before it. */
+export function withNote(note: string, reply: string | SlackMessage): string | SlackMessage {
+  if (typeof reply === 'string') return `${note}\n${reply}`;
+  return { text: `${note}\n${reply.text}`, blocks: [section(note), ...reply.blocks].slice(0, LIMIT.blocks) };
+}
 
 export const BAD_BUTTON = 'That button was not made by this bot (or is damaged), so nothing was changed. Use the buttons on the current status card.';
 

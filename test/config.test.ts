@@ -1,5 +1,7 @@
 // Configuration from the environment: one clear line per problem, never a secret in any of them,
 // and `npm start` refusing to run on a bad one.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack-api.ts';
@@ -20,6 +22,9 @@ describe('loadConfig', () => {
         evidenceDir: './evidence',
         port: 3000,
         logLevel: 'info',
+        role: 'all',
+        commandTtlMs: 30_000,
+        admin: null,
       },
     });
     expect(result.ok && Object.isFrozen(result.config) && Object.isFrozen(result.config.slack)).toBe(true);
@@ -36,8 +41,15 @@ describe('loadConfig', () => {
       EVIDENCE_DIR: ' ',
       PORT: '0',
       LOG_LEVEL: 'debug',
+      ROLE: 'worker',
+      COMMAND_TTL: '2m',
+      ADMIN_PASSWORD: 'correct horse battery',
+      ADMIN_QUEUES_WRITE: 'true',
     });
     expect(result.ok && result.config).toMatchObject({
+      role: 'worker',
+      commandTtlMs: 120_000,
+      admin: { password: 'correct horse battery', write: true },
       slack: { appToken: 'xapp-1-A0-123-abc', apiUrl: 'http://127.0.0.1:4000/api/' },
       redisUrl: 'redis://127.0.0.1:6390',
       redisPrefix: 'bot-a',
@@ -57,12 +69,19 @@ describe('loadConfig', () => {
       REDIS_URL: 'http://user:hunter2hunter2@redis.internal',
       PORT: '70000',
       LOG_LEVEL: 'chatty',
+      ROLE: 'everything',
+      COMMAND_TTL: '45 seconds',
+      ADMIN_PASSWORD: 'short-pw',
+      ADMIN_QUEUES_WRITE: 'yes',
     };
     const result = loadConfig(env);
     expect(result.ok).toBe(false);
     const problems = result.ok ? [] : result.problems;
-    expect(problems.map((p) => p.split(':')[0])).toEqual(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'SLACK_API_URL', 'REDIS_URL', 'PORT', 'LOG_LEVEL']);
+    expect(problems.map((p) => p.split(':')[0])).toEqual(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'SLACK_API_URL', 'REDIS_URL', 'PORT', 'LOG_LEVEL', 'ROLE', 'COMMAND_TTL', 'ADMIN_PASSWORD', 'ADMIN_QUEUES_WRITE']);
     for (const value of Object.values(env)) expect(problems.join('\n')).not.toContain(value);
+    expect(loadConfig({ ...GOOD, COMMAND_TTL: '45m' })).toEqual({ ok: false, problems: ['COMMAND_TTL: must be from 1s to 30m (a reply can reach the person for 30 minutes)'] });
+    // The dashboard stays off without a password; asking for writes alone does not turn it on.
+    expect(loadConfig({ ...GOOD, ADMIN_QUEUES_WRITE: 'true' })).toMatchObject({ ok: true, config: { admin: null } });
     expect(loadConfig({})).toEqual({
       ok: false,
       problems: [
@@ -97,14 +116,28 @@ describe.concurrent('npm start with a configuration it cannot run on', () => {
 
   it('says in one line that Slack refused the token, without printing it', async () => {
     const token = 'xoxb-revoked-0000-ffff';
-    const { code, stderr } = await runBotToExit({ SLACK_BOT_TOKEN: token, SLACK_SIGNING_SECRET: GOOD.SLACK_SIGNING_SECRET, SLACK_API_URL: fake.apiUrl, LOG_LEVEL: 'error' });
+    // PORT 0: the HTTP side listens before Slack answers, and these run side by side.
+    const { code, stderr } = await runBotToExit({ SLACK_BOT_TOKEN: token, SLACK_SIGNING_SECRET: GOOD.SLACK_SIGNING_SECRET, SLACK_API_URL: fake.apiUrl, LOG_LEVEL: 'error', PORT: '0' });
     expect(code).toBe(1);
     expect(stderr.trimEnd().split('\n')).toEqual(['cutover-bot: Slack did not accept SLACK_BOT_TOKEN: An API error occurred: invalid_auth']);
     expect(stderr).not.toContain(token);
   });
 
+  it('says in one line that its port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const { code, stderr } = await runBotToExit({ ...GOOD, SLACK_BOT_TOKEN: fake.token, SLACK_API_URL: fake.apiUrl, LOG_LEVEL: 'error', PORT: String(port) });
+      expect(code).toBe(1);
+      expect(stderr).toBe(`cutover-bot: cannot listen on PORT ${port}: something else listens there\n`);
+    } finally {
+      taken.close();
+    }
+  });
+
   it('says in one line that there is no Redis to use', async () => {
-    const { code, stderr } = await runBotToExit({ ...GOOD, SLACK_BOT_TOKEN: fake.token, SLACK_API_URL: fake.apiUrl, PATH: '/nonexistent', LOG_LEVEL: 'error' });
+    const { code, stderr } = await runBotToExit({ ...GOOD, SLACK_BOT_TOKEN: fake.token, SLACK_API_URL: fake.apiUrl, PATH: '/nonexistent', LOG_LEVEL: 'error', PORT: '0' });
     expect(code).toBe(1);
     expect(stderr).toMatch(/^cutover-bot: cannot start the embedded Redis: no redis-server on PATH.*\n$/);
   });

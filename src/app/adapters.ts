@@ -6,7 +6,7 @@ import { cloudMonitoringGate } from '../gates/cloud-monitoring.ts';
 import { judgeGate } from '../gates/judge.ts';
 import type { Logger } from '../log.ts';
 import type { AnyGateKind, TrafficPlatform } from '../ports.ts';
-import { cloudRunPlatform, type CloudRunTiming } from '../traffic/cloud-run.ts';
+import { cloudRunPlatform, type CloudRunObserver, type CloudRunTiming } from '../traffic/cloud-run.ts';
 import { httpFlagPlatform, type HttpFlagTiming } from '../traffic/http-flag.ts';
 import { emulatorHostsFromEnv } from '../cloud/clients.ts';
 
@@ -23,12 +23,19 @@ export interface CloudAdapterOptions {
   readonly log?: Logger;
   /** Retry and confirmation timing of the traffic platforms (tests shorten them); defaults otherwise. */
   readonly retry?: { readonly cloudRun?: Partial<CloudRunTiming>; readonly httpFlag?: Partial<HttpFlagTiming> };
+  /** Told of every Cloud Run Admin API call and its outcome (metrics). */
+  readonly observeCloudRun?: CloudRunObserver;
 }
 
 export function cloudAdapters(env: Readonly<Record<string, string | undefined>>, options: CloudAdapterOptions = {}): Adapters {
   const hosts = options.emulators === false ? {} : emulatorHostsFromEnv(env);
   const log = options.log ? { log: options.log } : {};
-  const cloudRun = cloudRunPlatform({ emulatorHost: hosts.run, ...log, ...(options.retry?.cloudRun ? { retry: options.retry.cloudRun } : {}) });
+  const cloudRun = cloudRunPlatform({
+    emulatorHost: hosts.run,
+    ...log,
+    ...(options.retry?.cloudRun ? { retry: options.retry.cloudRun } : {}),
+    ...(options.observeCloudRun ? { observe: options.observeCloudRun } : {}),
+  });
   const logging = cloudLoggingGate({ emulatorHost: hosts.logging });
   const monitoring = cloudMonitoringGate({ emulatorHost: hosts.monitoring });
   // The judge reads Google's APIs too (and Prometheus over HTTP): it opens its own clients, lazily.

@@ -1,7 +1,6 @@
 // The composition root: wires Redis, the store, the queues, the engine, the adapters and the
 // workers. Production, rehearsals, tests and child-process replicas all build the same runtime.
 import { Redis } from 'ioredis';
-import { createCheckProcessor } from '../../jobs/check.ts';
 import { createEvidenceProcessor } from '../../jobs/evidence.ts';
 import { createNotifyProcessor, createUpdateProcessor } from '../../jobs/notify.ts';
 import { createPreflightProcessor } from '../../jobs/preflight.ts';
@@ -21,14 +20,16 @@ import { Backends } from '../runtime/backends.ts';
 import { Dispatcher } from '../../jobs/dispatcher.ts';
 import { Engine } from '../runtime/engine.ts';
 import { GateRunner } from '../runtime/gate-runner.ts';
-import { JOB_OPTIONS, openQueues, QUEUE, type JobData, type Queues } from '../../jobs/queues.ts';
+import { JOB_OPTIONS, openQueues, QUEUE, type JobData, type QueueName, type Queues } from '../../jobs/queues.ts';
+import { createCheckProcessor, type CheckReport } from '../../jobs/check.ts';
 import { Queue } from 'bullmq';
-import { createCommandProcessor, type ReplyPoster } from '../../jobs/command.ts';
+import { createCommandProcessor, type ChannelPoster, type ReplyPoster } from '../../jobs/command.ts';
 import type { Work } from '../../commands/common.ts';
 import type { PlanCatalog } from '../plans/catalog.ts';
 import { startWorkers, type WorkerSettings, type Workers } from '../../jobs/workers.ts';
 import type { PlanVocabulary } from '../plans/schema.ts';
 import type { EvidenceOptions } from '../evidence/build.ts';
+import { within } from '../infra/bounded.ts';
 
 export interface RuntimeOptions {
   readonly redisUrl: string;
@@ -52,8 +53,21 @@ export interface RuntimeOptions {
   readonly lockTtlMs?: number;
   readonly now?: () => number;
   readonly onCheckLag?: (lagMs: number) => void;
+  /** Each judged stage-gate check (metrics). */
+  readonly onCheck?: (report: CheckReport) => void;
+  /** Each job that threw (metrics). */
+  readonly onJobFailed?: (queue: QueueName, name: string) => void;
+  /** Aborts the wait for Redis at start-up (a shutdown before Redis ever answered). */
+  readonly signal?: AbortSignal;
   /** The Slack commands' work: with it, this runtime's workers take the `command` jobs too. */
-  readonly commands?: { readonly catalog: (vocabulary: PlanVocabulary) => PlanCatalog; readonly reply: ReplyPoster };
+  readonly commands?: {
+    readonly catalog: (vocabulary: PlanVocabulary) => PlanCatalog;
+    readonly reply: ReplyPoster;
+    /** Answers in the channel once a request's response_url has expired. */
+    readonly tell?: ChannelPoster;
+    /** A command's time to live (default 30 s). */
+    readonly ttlMs?: number;
+  };
 }
 
 export interface Runtime {
@@ -65,10 +79,46 @@ export interface Runtime {
   readonly vocabulary: PlanVocabulary;
   readonly redis: Redis;
   readonly workers: Workers | null;
-  /** Where listeners hand their work over: fails at once (never queues) when Redis is away. */
-  handOver(work: Work, responseUrl: string): Promise<void>;
+  /**
+   * Where listeners hand their work over: fails at once (never queues) when Redis is away.
+   * `receivedAt` (default now) is when the request came in: the command's time to live counts from it.
+   */
+  handOver(work: Work, responseUrl: string, receivedAt?: number): Promise<void>;
   readonly log: Logger;
-  close(options?: { force?: boolean }): Promise<void>;
+  /** Jobs waiting, active, delayed and failed per queue, read on the store's fail-fast connection. */
+  jobCounts(): Promise<Record<QueueName, Record<JobState, number>>>;
+  /**
+   * Stops the workers and closes every connection. `graceMs`: running jobs get that long to finish,
+   * then are handed back, and every step is bounded (Redis may be gone); `force`: the workers stop
+   * at once; neither: a graceful BullMQ close.
+   */
+  close(options?: { force?: boolean; graceMs?: number }): Promise<void>;
+}
+
+export const JOB_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/**
+ * Connects the store's client, waiting as long as it takes for Redis to answer (ioredis keeps
+ * retrying): a bot started while Redis is away serves its probes and starts when Redis does.
+ */
+async function connected(redis: Redis, signal: AbortSignal | undefined): Promise<void> {
+  await redis.connect().catch(() => undefined);
+  if (redis.status === 'ready') return;
+  // Not events.once: it gives up at the first 'error', and each failed attempt emits one.
+  await new Promise<void>((resolve, reject) => {
+    const stop = () => {
+      redis.off('ready', ready);
+      reject(signal?.reason ?? new Error('aborted'));
+    };
+    const ready = () => {
+      signal?.removeEventListener('abort', stop);
+      resolve();
+    };
+    if (signal?.aborted) return stop();
+    redis.once('ready', ready);
+    signal?.addEventListener('abort', stop, { once: true });
+  });
 }
 
 export interface Decorators {
@@ -111,7 +161,12 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const log = options.log;
   const redis = storeClient(options.redisUrl);
   redis.on('error', (err) => log.debug({ err: err.message }, 'store connection error'));
-  await redis.connect();
+  try {
+    await connected(redis, options.signal);
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
   const queueConnection = queueClient(options.redisUrl);
   queueConnection.on('error', (err) => log.debug({ err: err.message }, 'queue connection error'));
 
@@ -138,7 +193,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       {
           preflight: createPreflightProcessor({ engine, gates, backends, now }),
           shift: createShiftProcessor({ engine, backends, lock }),
-          check: createCheckProcessor({ engine, gates, now, ...(options.onCheckLag ? { onLag: options.onCheckLag } : {}) }),
+          check: createCheckProcessor({ engine, gates, now, ...(options.onCheckLag ? { onLag: options.onCheckLag } : {}), ...(options.onCheck ? { onCheck: options.onCheck } : {}) }),
           stuck: createStuckProcessor({ engine }),
           timer: createTimerProcessor({ engine }),
           'checkpoint-gates': createCheckpointGatesProcessor({ engine, gates, now }),
@@ -147,10 +202,23 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
           rollback: createRollbackProcessor({ engine, backends, gates, lock, now }),
           notify: createNotifyProcessor(notifyDeps),
           update: createUpdateProcessor(notifyDeps),
-          ...(options.commands ? { command: createCommandProcessor({ engine, catalog: options.commands.catalog(vocabulary), log, now, reply: options.commands.reply }) } : {}),
+          ...(options.commands
+            ? {
+                command: createCommandProcessor({
+                  engine,
+                  catalog: options.commands.catalog(vocabulary),
+                  log,
+                  now,
+                  reply: options.commands.reply,
+                  ...(options.commands.tell ? { tell: options.commands.tell } : {}),
+                  ...(options.commands.ttlMs !== undefined ? { ttlMs: options.commands.ttlMs } : {}),
+                }),
+              }
+            : {}),
       },
       options.workerSettings ?? {},
       log,
+      options.onJobFailed ? { failed: options.onJobFailed } : {},
     );
     // Effects a crashed process committed but never dispatched are picked up here.
     await queues.cutover.upsertJobScheduler('sweep', { every: options.sweepEveryMs ?? 5_000 }, { name: 'sweep', data: {} });
@@ -161,10 +229,14 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   // that cannot be handed over is refused now, never replayed later from an offline queue.
   const commandQueue = new Queue<JobData['command']>(QUEUE.commands, { connection: redis, prefix: `${prefix}:bull`, defaultJobOptions: JOB_OPTIONS.commands });
   commandQueue.on('error', (err) => log.debug({ err: err.message }, 'command queue error'));
+  // The queues as the counts see them: on the fail-fast connection, so a scrape while Redis is away
+  // fails at once instead of waiting in an offline queue.
+  const counted = [QUEUE.cutover, QUEUE.rollback, QUEUE.notify].map((name) => new Queue(name, { connection: redis, prefix: `${prefix}:bull` }));
+  for (const queue of counted) queue.on('error', (err) => log.debug({ queue: queue.name, err: err.message }, 'queue connection error'));
 
   return {
-    handOver: async (work, responseUrl) => {
-      await commandQueue.add('command', { work, responseUrl });
+    handOver: async (work, responseUrl, receivedAt = now()) => {
+      await commandQueue.add('command', { work, responseUrl, receivedAt });
     },
     engine,
     store,
@@ -175,10 +247,22 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     redis,
     workers,
     log,
-    close: async ({ force = false } = {}) => {
-      await workers?.close(force);
-      await commandQueue.close();
-      await queues.close();
+    jobCounts: async () => {
+      const entries = await Promise.all(
+        [...counted, commandQueue].map(async (queue) => [queue.name, (await queue.getJobCounts(...JOB_STATES)) as Record<JobState, number>] as const),
+      );
+      return Object.fromEntries(entries) as Record<QueueName, Record<JobState, number>>;
+    },
+    close: async ({ force = false, graceMs } = {}) => {
+      if (graceMs === undefined) {
+        await workers?.close(force);
+        await commandQueue.close();
+        await Promise.all(counted.map((q) => q.close()));
+        await queues.close();
+      } else {
+        await workers?.shutdown(graceMs);
+        await within(1_000, Promise.all([commandQueue.close(), queues.close(), ...counted.map((q) => q.close())]));
+      }
       queueConnection.disconnect();
       redis.disconnect();
     },

@@ -4,7 +4,7 @@
 import { roleFor, tally } from './approvals.ts';
 import { formatDuration } from './duration.ts';
 import { judge, judgeOnce, NEW_TRACK, nextCohortTrack, standsAside, type GateTrack, type Verdict } from './gates.ts';
-import { askGoNoGo, committed, enter, finish, goLive, hold, refuse, rollBack, scheduleCheck, shiftTo, stageAt, type Patch } from './moves.ts';
+import { askGoNoGo, committed, enter, finish, goLive, hold, refuse, rollBack, scheduleCheck, shiftTo, soakSlotsLeft, stageAt, type Patch } from './moves.ts';
 import type { ApprovalAction, Plan } from './plan.ts';
 import {
   canaryMayServe,
@@ -63,6 +63,7 @@ export function openCutover(input: OpenInput): Transition {
     soak: null,
     monitor: null,
     checkSeq: 0,
+    checksSkipped: 0,
     gates: {},
     preflight: {},
     approvals: { go_no_go: [], promote: [], rollback: [] },
@@ -546,14 +547,18 @@ function judgeGrounds(reading: NonNullable<GateLine['reading']['judge']>): strin
 
 function soakClean(plan: Plan, state: CutoverState, now: number, report: Effect, records: GateRecord[]): Transition {
   const stage = stageAt(plan, state.stage);
+  // Slots of this soak the ending check overtook are counted; a cadence that goes on starts after the end.
+  const left = soakSlotsLeft(plan, state);
+  const skipped: Patch = left > 0 ? { checksSkipped: (state.checksSkipped ?? 0) + left } : {};
+  const ended: CutoverState = left > 0 ? { ...state, ...skipped, monitor: { ...state.monitor!, nextAt: state.soak!.endsAt } } : state;
   const last = state.stage === plan.stages.length - 1;
   const clean = (next: 'promotion' | 'auto' | 'complete' | 'hypercare'): Effect => ({ type: 'announce', notice: { kind: 'soak_clean', stage: state.stage, percent: state.traffic, next } });
   if (last && plan.hypercare) {
     // Seed 003's T+180: the stage gates keep running, slower, for the hypercare period.
     const hypercare = { startedAt: now, endsAt: now + plan.hypercare.durationMs };
-    const entered: CutoverState = { ...state, ...enter(state, 'hypercare', now), soak: null, hypercare };
+    const entered: CutoverState = { ...ended, ...enter(state, 'hypercare', now), soak: null, hypercare };
     const check = scheduleCheck(plan, entered, now);
-    return committed(state, { ...enter(state, 'hypercare', now), soak: null, hypercare, ...check.patch }, [
+    return committed(state, { ...skipped, ...enter(state, 'hypercare', now), soak: null, hypercare, ...check.patch }, [
       report,
       clean('hypercare'),
       { type: 'announce', notice: { kind: 'hypercare_started', endsAt: hypercare.endsAt } },
@@ -563,12 +568,12 @@ function soakClean(plan: Plan, state: CutoverState, now: number, report: Effect,
       ...(plan.signOff.length > 0 ? [{ type: 'announce' as const, notice: { kind: 'signoff_requested' as const } }] : []),
     ], records);
   }
-  if (last) return finish(plan, state, 'completed', now, {}, [report, clean('complete'), { type: 'announce', notice: { kind: 'completed' } }], records);
-  if (stage.promotion === 'auto') return shiftTo(plan, state, state.stage + 1, now, {}, [report, clean('auto')], records);
-  const check = scheduleCheck(plan, { ...state, soak: null }, now);
+  if (last) return finish(plan, state, 'completed', now, skipped, [report, clean('complete'), { type: 'announce', notice: { kind: 'completed' } }], records);
+  if (stage.promotion === 'auto') return shiftTo(plan, state, state.stage + 1, now, skipped, [report, clean('auto')], records);
+  const check = scheduleCheck(plan, { ...ended, soak: null }, now);
   return committed(
     state,
-    { ...enter(state, 'awaiting_promotion', now), approvals: { ...state.approvals, promote: [] }, ...check.patch },
+    { ...skipped, ...enter(state, 'awaiting_promotion', now), approvals: { ...state.approvals, promote: [] }, ...check.patch },
     [report, clean('promotion'), check.effect, { type: 'schedule_stuck_check', phaseSeq: state.phaseSeq + 1, at: now + plan.escalation.stuckAfterMs }],
     records,
   );

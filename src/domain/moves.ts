@@ -117,9 +117,13 @@ export function finish(plan: Plan, state: CutoverState, outcome: Outcome, now: n
 }
 
 /**
- * The next stage-gate check. While a soak runs, a check lands exactly on its end so a clean soak
- * advances without waiting a whole interval; hypercare checks at its own slower cadence. With
- * `keep`, an already scheduled check is reused.
+ * The next stage-gate check, at a fixed rate: check k of a cadence is due at `anchor + k × every`,
+ * whatever the checks before it took. The anchor is the soak's start (hypercare's start in
+ * hypercare; otherwise the cadence already running, or now). While a soak runs, a check also lands
+ * exactly on its end so a clean soak advances without waiting a whole interval. A slot that is
+ * already past when the next check is scheduled is skipped and counted, never bunched: the check
+ * after a slow one waits for the next slot still ahead. With `keep`, an already scheduled check is
+ * reused.
  */
 export function scheduleCheck(
   plan: Plan,
@@ -128,9 +132,48 @@ export function scheduleCheck(
   keep: CutoverState['monitor'] = null,
 ): { patch: Patch; effect: Effect; fresh: boolean } {
   if (keep) return { patch: { monitor: keep }, effect: { type: 'schedule_check', seq: keep.seq, at: keep.nextAt }, fresh: false };
-  const every = state.phase === 'hypercare' && plan.hypercare ? plan.hypercare.checkEveryMs : plan.checkEveryMs;
-  let at = now + every;
+  const hypercare = state.phase === 'hypercare' && plan.hypercare && state.hypercare;
+  const every = hypercare ? plan.hypercare!.checkEveryMs : plan.checkEveryMs;
+  // Without a soak (awaiting promotion, held) the running cadence goes on; a state stored before
+  // the anchor existed continues from its last slot.
+  const anchor = hypercare ? state.hypercare!.startedAt : state.soak ? state.soak.startedAt : (state.monitor?.anchor ?? state.monitor?.nextAt ?? now);
+  const slot = nextSlot(anchor, every, state.monitor?.nextAt ?? null, now);
+  let at = slot.at;
   if (state.soak && now < state.soak.endsAt) at = Math.min(at, state.soak.endsAt);
   const seq = state.checkSeq + 1;
-  return { patch: { monitor: { seq, nextAt: at }, checkSeq: seq }, effect: { type: 'schedule_check', seq, at }, fresh: true };
+  return {
+    patch: { monitor: { seq, nextAt: at, anchor }, checkSeq: seq, ...(slot.skipped > 0 ? { checksSkipped: (state.checksSkipped ?? 0) + slot.skipped } : {}) },
+    effect: { type: 'schedule_check', seq, at },
+    fresh: true,
+  };
+}
+
+/**
+ * The first slot of the cadence `anchor + k × every` (k ≥ 1) after the slot last checked, `last`,
+ * and after `now`; `skipped` counts the slots in between, which came due while the previous check
+ * ran (or while no worker could take it) and are not run late. A cadence that starts (no `last`)
+ * has missed nothing.
+ */
+export function nextSlot(anchor: number, every: number, last: number | null, now: number): { at: number; skipped: number } {
+  const ahead = Math.max(1, Math.floor((now - anchor) / every) + 1);
+  if (last === null) return { at: anchor + ahead * every, skipped: 0 };
+  // Slots at or before `last` are done (or belong to an earlier cadence): the next one follows it.
+  const k = Math.floor((Math.max(anchor, last) - anchor) / every) + 1;
+  if (anchor + k * every > now) return { at: anchor + k * every, skipped: 0 };
+  return { at: anchor + ahead * every, skipped: ahead - k };
+}
+
+/**
+ * When a check ends a soak, the soak's slots after the one it was due at, up to the soak's end, are
+ * skipped: that check ran late (or long) and judged the soak whole. A soak of `d` has ⌈d / every⌉
+ * slots (the grid before its end, and its end), each either checked or skipped.
+ */
+export function soakSlotsLeft(plan: Plan, state: CutoverState): number {
+  if (!state.soak || !state.monitor || state.monitor.nextAt >= state.soak.endsAt) return 0;
+  const { startedAt, endsAt } = state.soak;
+  const every = plan.checkEveryMs;
+  const first = Math.floor((Math.max(state.monitor.nextAt, startedAt) - startedAt) / every) + 1;
+  // The last grid slot before the end; the end itself is a slot of its own.
+  const last = Math.ceil((endsAt - startedAt) / every) - 1;
+  return Math.max(0, last - first + 1) + 1;
 }

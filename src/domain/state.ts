@@ -6,7 +6,7 @@ import type { Measurement } from './measurement.ts';
 import type { ApprovalAction } from './plan.ts';
 import type { Split, TargetReport } from './service.ts';
 
-const PHASES = [
+export const PHASES = [
   'scheduled',
   'preflight',
   'awaiting_go_no_go',
@@ -89,10 +89,16 @@ export interface CutoverState {
   /** Canary percent last confirmed on the traffic backend. */
   readonly traffic: number;
   readonly soak: { readonly startedAt: number; readonly endsAt: number } | null;
-  /** Stage gates are checked while the canary serves traffic; `seq` names the next check. */
-  readonly monitor: { readonly seq: number; readonly nextAt: number } | null;
+  /**
+   * Stage gates are checked while the canary serves traffic; `seq` names the next check, due at
+   * `nextAt`, a slot of the fixed-rate cadence that started at `anchor` (absent in states stored
+   * before it existed).
+   */
+  readonly monitor: { readonly seq: number; readonly nextAt: number; readonly anchor?: number } | null;
   /** Checks ever scheduled: a new check always gets a new seq, so a job id is never reused. */
   readonly checkSeq: number;
+  /** Check slots skipped because they were already past when the check before them ended (absent: none). */
+  readonly checksSkipped?: number;
   readonly gates: Readonly<Record<string, GateTrack>>;
   readonly preflight: Readonly<Record<string, GateReading>>;
   readonly approvals: { readonly go_no_go: readonly Approval[]; readonly promote: readonly Approval[]; readonly rollback: readonly Approval[] };

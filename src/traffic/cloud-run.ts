@@ -64,7 +64,13 @@ export interface CloudRunPlatformDeps {
   readonly emulatorHost?: string | undefined;
   readonly retry?: Partial<CloudRunTiming>;
   readonly log?: Logger;
+  /** Told of every Admin API call made (metrics): which method, and `OK` or the gRPC code's name. */
+  readonly observe?: CloudRunObserver;
 }
+
+/** The Admin API methods the platform calls; `Operation` is waiting for an update's long-running operation. */
+export type CloudRunMethod = 'GetService' | 'UpdateService' | 'Operation' | 'GetRevision';
+export type CloudRunObserver = (method: CloudRunMethod, outcome: string) => void;
 
 export interface CloudRunPlatform extends TrafficPlatform<CloudRunService> {
   /** Closes the gRPC channels this platform opened. */
@@ -88,7 +94,7 @@ export function cloudRunPlatform(deps: CloudRunPlatformDeps = {}): CloudRunPlatf
     platform: 'cloud-run',
     schema: cloudRunServiceSchema,
     serviceKey: (spec) => `cloud-run:${serviceResource(spec)}`,
-    create: (spec) => new CloudRunBackend(spec, connect, timing, deps.log),
+    create: (spec) => new CloudRunBackend(spec, connect, timing, deps.log, deps.observe),
     async close() {
       const open = clients;
       clients = undefined;
@@ -110,8 +116,10 @@ class CloudRunBackend implements TrafficBackend {
   readonly #connect: () => Clients;
   readonly #timing: CloudRunTiming;
   readonly #log: Logger | undefined;
+  readonly #observe: CloudRunObserver | undefined;
 
-  constructor(spec: CloudRunService, connect: () => Clients, timing: CloudRunTiming, log: Logger | undefined) {
+  constructor(spec: CloudRunService, connect: () => Clients, timing: CloudRunTiming, log: Logger | undefined, observe: CloudRunObserver | undefined) {
+    this.#observe = observe;
     this.#spec = spec;
     this.#resource = serviceResource(spec);
     this.#connect = connect;
@@ -186,7 +194,7 @@ class CloudRunBackend implements TrafficBackend {
     const context: CallContext = { action: 'update the traffic of the service', permission: 'run.services.update', resource: this.#resource };
     this.#log?.info({ traffic: toWireTargets(traffic), etag: service.etag }, 'updating Cloud Run traffic');
     // The whole service as read, with its etag: the server refuses it if anything changed since.
-    const [operation] = await callGoogle(context, () =>
+    const [operation] = await this.#call('UpdateService', context, () =>
       services.updateService(
         { service: { ...service, traffic: toWireTargets(traffic) } },
         {
@@ -200,7 +208,7 @@ class CloudRunBackend implements TrafficBackend {
         },
       ),
     );
-    await callGoogle({ ...context, action: 'apply the traffic update' }, () => operation.promise());
+    await this.#call('Operation', { ...context, action: 'apply the traffic update' }, () => operation.promise());
   }
 
   /** Waits (bounded) until traffic_statuses serve exactly the requested split. */
@@ -275,7 +283,7 @@ class CloudRunBackend implements TrafficBackend {
   async #getService(signal?: AbortSignal): Promise<Service> {
     signal?.throwIfAborted();
     const { services } = this.#connect();
-    const [service] = await callGoogle({ action: 'read the service', permission: 'run.services.get', resource: this.#resource }, () =>
+    const [service] = await this.#call('GetService', { action: 'read the service', permission: 'run.services.get', resource: this.#resource }, () =>
       services.getService({ name: this.#resource }, this.#callOptions()),
     );
     return service;
@@ -287,12 +295,24 @@ class CloudRunBackend implements TrafficBackend {
     const { revisions } = this.#connect();
     const resource = `${this.#resource}/revisions/${name}`;
     try {
-      const [revision] = await callGoogle({ action: `read revision ${name}`, permission: 'run.revisions.get', resource }, () =>
+      const [revision] = await this.#call('GetRevision', { action: `read revision ${name}`, permission: 'run.revisions.get', resource }, () =>
         revisions.getRevision({ name: resource }, this.#callOptions()),
       );
       return revision;
     } catch (error) {
       if (error instanceof CloudCallError && error.code === GrpcStatus.NOT_FOUND) return undefined;
+      throw error;
+    }
+  }
+
+  /** One Admin API call, told to the observer with its outcome. */
+  async #call<T>(method: CloudRunMethod, context: CallContext, fn: () => Promise<T>): Promise<T> {
+    try {
+      const result = await callGoogle(context, fn);
+      this.#observe?.(method, 'OK');
+      return result;
+    } catch (error) {
+      this.#observe?.(method, error instanceof CloudCallError ? codeName(error.code) : 'error');
       throw error;
     }
   }

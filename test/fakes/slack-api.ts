@@ -38,6 +38,8 @@ export interface FakeSlackOptions {
   channels?: Record<string, string>;
   /** Replies a response_url accepts (Slack: 5 within 30 min); later ones get HTTP 404 `used_url`. */
   responseUrlMaxUses?: number;
+  /** Listen on this port (Slack coming back where a bot expects it); default a free one. */
+  port?: number;
 }
 
 export interface WaitForOptions {
@@ -383,12 +385,12 @@ export class FakeSlack {
   }
 }
 
-/** Starts a fake on 127.0.0.1 and a free port. */
+/** Starts a fake on 127.0.0.1 and a free port (or `options.port`). */
 export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<FakeSlack> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });

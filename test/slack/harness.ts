@@ -91,12 +91,21 @@ export function requests(fake: FakeSlack, url: string) {
   };
 }
 
-/**
- * `planSpeed`: the plans' durations divided by it (a timeline's minutes become seconds at 60);
- * `noPlansFolder`: PLANS_DIR names a folder that is not there; `log`: the bot's (default silent);
- * `env`: more of the bot's environment (the cloud emulator hosts, say).
- */
-export async function openRoom(plans: Record<string, string>, options: { redisUrl?: string; planSpeed?: number; noPlansFolder?: boolean; log?: Logger; env?: Record<string, string> } = {}): Promise<Room> {
+/** `planSpeed`: the plans' durations divided by it (a timeline's minutes become seconds at 60). */
+export interface RoomOptions {
+  readonly redisUrl?: string;
+  readonly planSpeed?: number;
+  /** PLANS_DIR names a folder that is not there. */
+  readonly noPlansFolder?: boolean;
+  /** The bot's logger (default silent). */
+  readonly log?: Logger;
+  /** More of the bot's configuration (ADMIN_PASSWORD, COMMAND_TTL, …). */
+  readonly config?: Record<string, string>;
+  /** The environment the bot's adapters and gates see (an emulator host); PATH is always there. */
+  readonly env?: Record<string, string>;
+}
+
+export async function openRoom(plans: Record<string, string>, options: RoomOptions = {}): Promise<Room> {
   const fake = await startFakeSlack({ usergroups: USERGROUPS });
   const dir = await mkdtemp(join(tmpdir(), 'cutover-room-'));
   const plansDir = join(dir, 'plans');
@@ -112,6 +121,7 @@ export async function openRoom(plans: Record<string, string>, options: { redisUr
     PLANS_DIR: plansDir,
     EVIDENCE_DIR: join(dir, 'evidence'),
     PORT: '0',
+    ...options.config,
   });
   if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
   let started: Bot | undefined;

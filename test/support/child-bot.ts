@@ -1,5 +1,7 @@
 // `node src/app/main.ts` as a child process, the way it runs in production: configured only by its
-// environment. Resolves once it logs "bot ready" (with its port), or rejects with what it printed.
+// environment. Resolves once it logs "bot ready" (with its port), or, with `until: 'listening'`,
+// once its HTTP side listens (the probes answer) whatever Slack and Redis do; rejects with what it
+// printed if it exits first. `npm: true` starts it as `npm start` does.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
 import { join, resolve } from 'node:path';
@@ -10,22 +12,36 @@ const ROOT = resolve(import.meta.dirname, '../..');
 
 export interface ChildBot {
   readonly port: number;
+  /** The process started: npm's when started through npm. */
+  readonly pid: number;
   /** Parsed JSON log lines from stdout, as they arrive. */
   readonly logs: Array<Record<string, unknown>>;
+  /** Resolves with the first log line matching `predicate` (already logged, or later). */
+  logged(predicate: (entry: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Resolves once the bot has written text matching `pattern` to stderr (already, or later). */
   stderrMatching(pattern: RegExp, timeoutMs?: number): Promise<string>;
-  /** Resolves with the first JSON log line on stdout that satisfies `predicate` (already, or later). */
-  logged(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
-  /** SIGTERM, then the exit code. */
-  stop(): Promise<number | null>;
   /** SIGKILL: no warning, no shutdown; resolves once the process is gone. */
   kill(): Promise<void>;
+  /** Resolves with how the process ended. */
+  readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>;
+  /** Sends a signal. */
+  signal(name: NodeJS.Signals): void;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
 }
 
 export interface Finished {
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
+}
+
+export interface ChildBotOptions {
+  /** What to wait for: "bot ready" (default), or the HTTP side listening. */
+  readonly until?: 'ready' | 'listening';
+  readonly timeoutMs?: number;
+  /** Start it with `npm start` instead of node directly. */
+  readonly npm?: boolean;
 }
 
 /** The environment of a bot on the test's Redis and fake Slack, with its plans and evidence under `dir`. */
@@ -40,8 +56,9 @@ export const botEnv = (o: { token: string; secret: string; apiUrl: string; prefi
   PORT: '0',
 });
 
-function launch(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['src/app/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function launch(env: Record<string, string>, npm = false): ChildProcess {
+  const [command, args] = npm ? ['npm', ['start', '--silent']] : [process.execPath, ['src/app/main.ts']];
+  return spawn(command, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Runs the bot to its end (for configurations it must refuse). */
@@ -55,76 +72,65 @@ export async function runBotToExit(env: Record<string, string>): Promise<Finishe
   return { code, stdout, stderr };
 }
 
-export async function startChildBot(env: Record<string, string>, timeoutMs = 30_000): Promise<ChildBot> {
-  const child = launch({ LOG_LEVEL: 'info', ...env });
+export async function startChildBot(env: Record<string, string>, timeoutMs = 30_000, options: ChildBotOptions = {}): Promise<ChildBot> {
+  const child = launch({ LOG_LEVEL: 'info', ...env }, options.npm);
+  const until = options.until === 'listening' ? 'listening' : 'bot ready';
   const logs: Array<Record<string, unknown>> = [];
   let stderr = '';
-  const written = new EventEmitter<{ stderr: []; line: [Record<string, unknown>] }>();
+  const written = new EventEmitter<{ stderr: []; log: [] }>();
+  written.setMaxListeners(0);
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
     written.emit('stderr');
   });
-  const exited = once(child, 'exit') as Promise<[number | null]>;
-  const stderrMatching = (pattern: RegExp, timeoutMs = 10_000) =>
-    new Promise<string>((resolveMatch, reject) => {
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal })));
+  const waitFor = <T>(event: 'stderr' | 'log', probe: () => T | undefined, timeoutMs: number, what: string) =>
+    new Promise<T>((resolveMatch, reject) => {
       const check = () => {
-        const match = pattern.exec(stderr);
-        if (!match) return;
+        const found = probe();
+        if (found === undefined) return;
         clearTimeout(timer);
-        written.off('stderr', check);
-        resolveMatch(match[0]);
+        written.off(event, check);
+        resolveMatch(found);
       };
-      const timer = setTimeout(() => (written.off('stderr', check), reject(new Error(`no ${pattern} on the bot's stderr within ${timeoutMs} ms:\n${stderr}`))), timeoutMs);
-      written.on('stderr', check);
+      const timer = setTimeout(() => (written.off(event, check), reject(new Error(`no ${what} from the bot within ${timeoutMs} ms:\n${stderr}`))), timeoutMs);
+      written.on(event, check);
       check();
     });
-  const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bot not ready after ${timeoutMs} ms\n${stderr}`)), timeoutMs);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      let entry: Record<string, unknown>;
-      try {
-        entry = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        return;
-      }
-      logs.push(entry);
-      written.emit('line', entry);
-      if (entry.msg === 'bot ready') {
-        clearTimeout(timer);
-        resolvePort(Number(entry.port));
-      }
-    });
-    void exited.then(([code]) => {
-      clearTimeout(timer);
-      reject(new Error(`bot exited with ${code} before it was ready\n${stderr}`));
-    });
+  const stderrMatching = (pattern: RegExp, timeoutMs = 10_000) => waitFor('stderr', () => pattern.exec(stderr)?.[0], timeoutMs, `${pattern} on stderr`);
+  const logged = (predicate: (entry: Record<string, unknown>) => boolean, timeoutMs = 10_000) => waitFor('log', () => logs.find(predicate), timeoutMs, 'matching log line');
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    let entry: Record<string, unknown>;
+    try {
+      entry = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    logs.push(entry);
+    written.emit('log');
   });
-  const logged = (predicate: (line: Record<string, unknown>) => boolean, timeoutMs = 10_000) =>
-    new Promise<Record<string, unknown>>((resolveLine, reject) => {
-      const found = logs.find(predicate);
-      if (found) return resolveLine(found);
-      const onLine = (line: Record<string, unknown>) => {
-        if (!predicate(line)) return;
-        clearTimeout(timer);
-        written.off('line', onLine);
-        resolveLine(line);
-      };
-      const timer = setTimeout(() => (written.off('line', onLine), reject(new Error(`no such log line from the bot within ${timeoutMs} ms`))), timeoutMs);
-      written.on('line', onLine);
-    });
+  const ready = logged((entry) => entry.msg === until, timeoutMs).then((entry) => Number(entry.port));
+  const died = exited.then(({ code }) => {
+    throw new Error(`bot exited with ${code} before "${until}"\n${stderr}`);
+  });
+  // Whichever loses the race must not reject unobserved later.
+  for (const p of [ready, died]) p.catch(() => undefined);
+  const port = await Promise.race([ready, died]);
   return {
     port,
+    pid: child.pid!,
     logs,
-    stderrMatching,
     logged,
-    stop: async () => {
-      child.kill('SIGTERM');
-      const [code] = await exited;
-      return code;
-    },
+    stderrMatching,
+    exited,
+    signal: (name) => child.kill(name),
     kill: async () => {
       child.kill('SIGKILL');
       await exited;
+    },
+    stop: async () => {
+      child.kill('SIGTERM');
+      return (await exited).code;
     },
   };
 }

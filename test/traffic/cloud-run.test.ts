@@ -300,6 +300,25 @@ describe('shift', () => {
   });
 });
 
+describe('the call observer (metrics)', () => {
+  it('is told of every Admin API call with its outcome: OK, or the gRPC code of each failed attempt', async () => {
+    const calls: string[] = [];
+    const observed = cloudRunPlatform({ emulatorHost: fake.address, retry: FAST, observe: (method, outcome) => calls.push(`${method} ${outcome}`) });
+    try {
+      const { spec: s, revisions } = fixture();
+      expect((await observed.create(s).preflight({ ...revisions, canary: 'svc-00099-zzz' })).outcome).toBe('fail');
+      expect(calls).toEqual(['GetService OK', 'GetRevision OK', 'GetRevision NOT_FOUND']);
+      calls.length = 0;
+      fake.failNext('UpdateService', status.UNAVAILABLE, 1);
+      await observed.create(s).shift(revisions, 5);
+      expect(calls.filter((c) => c.startsWith('UpdateService'))).toEqual(['UpdateService UNAVAILABLE', 'UpdateService OK']);
+      expect(calls).toContain('Operation OK');
+    } finally {
+      await observed.close();
+    }
+  });
+});
+
 describe('a stop signal (the traffic lease)', () => {
   const stopped = () => {
     const controller = new AbortController();
