@@ -2,6 +2,7 @@
 import { formatDuration } from '../src/domain/duration.ts';
 import { describePhase, readingText } from './words.ts';
 import type { CutoverView } from '../src/domain/view.ts';
+import type { Verdict } from '../src/domain/gates.ts';
 
 export interface UpdateFacts {
   /** 'update' during the cutover (seed 003's 30-minute update); 'hypercare' for the daily summary. */
@@ -15,12 +16,20 @@ export interface UpdateFacts {
   readonly next: string;
 }
 
+/**
+ * Verdicts that make the update say "Issue": a gate failing (even inside its `for:` window, before
+ * it rolls back) or that cannot be measured. `waiting` is not one: the gate's data is not visible
+ * yet (its data lag), which every cohort begins with.
+ */
+const TROUBLE: ReadonlySet<Verdict> = new Set<Verdict>(['watch', 'fail', 'error', 'errors_exhausted']);
+
 export function updateFacts({ state, plan }: CutoverView, now: number): UpdateFacts {
-  const failing = Object.values(state.gates).some((t) => t.last && t.last.verdict !== 'pass');
-  const troubled = state.phase === 'held' || state.phase === 'rolling_back' || state.phase === 'failed' || (state.phase === 'hypercare' && failing);
   const resolved = state.phase === 'rolled_back' || state.phase === 'completed';
   const lines = Object.entries(state.gates).filter(([, t]) => t.last);
-  const issues = lines.filter(([, t]) => t.last?.verdict !== 'pass').map(([id, t]) => `${id} ${readingText(t.last ?? undefined)}`);
+  const troubling = lines.filter(([, t]) => t.last && TROUBLE.has(t.last.verdict));
+  // A gate listed under Issues is never "On Track": the status and the list come from the same readings.
+  const troubled = state.phase === 'held' || state.phase === 'rolling_back' || state.phase === 'failed' || (!resolved && troubling.length > 0);
+  const issues = troubling.map(([id, t]) => `${id} ${readingText(t.last ?? undefined)}`);
   const observations = lines.flatMap(([, t]) => t.last?.observations ?? []);
   // The first name found wins, so a measured 5xx ratio is preferred to an error-budget share.
   const metric = (...names: RegExp[]) => {
