@@ -3,7 +3,7 @@
 // roles, then the Bolt app; SIGTERM or SIGINT stops it all in order.
 import { webApi } from '@slack/bolt';
 import { register } from '../../commands/index.ts';
-import { rebuildEvidence } from '../../jobs/evidence.ts';
+import { chartOf, rebuildEvidence } from '../../jobs/evidence.ts';
 import { cloudAdapters } from './adapters.ts';
 import { loadConfig, type Config } from '../config.ts';
 import { locateRedis, NoRedisError } from '../infra/redis-url.ts';
@@ -81,6 +81,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       client,
       log,
       evidence: async (id) => rebuildEvidence(await store(), id),
+      chart: async (id, now) => chartOf(await store(), id, now),
       memory: { recall: async (id, key) => (await store()).roomMessage(id, key), remember: async (id, key, ts) => (await store()).setRoomMessage(id, key, ts) },
     });
     // Its own WebClient: while Slack rate-limits the war room's posts, the WebClient holds its whole

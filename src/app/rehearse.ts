@@ -5,6 +5,7 @@
 // Cloud Run adapter moves their traffic and the cloud_logging / cloud_monitoring gates are measured
 // through the official clients; every other gate is still answered by the simulation.
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { everyGate, mapGates, type Plan } from '../domain/plan.ts';
@@ -21,8 +22,7 @@ import { SimulatedWorld } from '../sim/world.ts';
 import { rehearsalWrappers } from './rehearsal/wrappers.ts';
 import { cloudAdapters, type Adapters } from './adapters.ts';
 import type { RehearsalEmulators } from './rehearsal/emulators.ts';
-import { loadEvidenceInput } from '../../jobs/evidence.ts';
-import { buildEvidence } from '../evidence/build.ts';
+import { evidencePackage, loadEvidenceInput } from '../../jobs/evidence.ts';
 import { writeEvidence } from '../evidence/writer.ts';
 import { compressPlan } from './rehearsal/compress.ts';
 
@@ -167,12 +167,15 @@ export async function rehearse(args: RehearsalArgs, out: (line: string) => void,
     const result = await finished;
     // Sign-offs after the end rewrite the package in the background; write the final one now.
     const input = await loadEvidenceInput(runtime.store, start.state.id);
-    if (input) await writeEvidence(evidenceDir, input.state, buildEvidence({ ...input, audit: input.audit.filter((e) => e.type !== 'evidence') }));
+    // Its chart speaks plan time: a 30-minute soak reads 30 minutes, not 1.8 s.
+    const files = input ? await evidencePackage({ ...input, audit: input.audit.filter((e) => e.type !== 'evidence') }, { now: Date.now(), speed: args.speed }) : null;
+    if (input && files) await writeEvidence(evidenceDir, input.state, files);
     const state = input?.state ?? null;
     out('');
     out(`Outcome: ${result.outcome}${state && isTerminal(state.phase) ? ` (canary ${state.traffic} %, stable ${100 - state.traffic} %)` : ''}`);
     out(`Evidence: ${result.evidence}`);
-    out(`  summary.json  SUMMARY.md  gate-results.jsonl  cohort-results.jsonl  logs/`);
+    out(`  summary.json  SUMMARY.md  gate-results.jsonl  cohort-results.jsonl  logs/${files?.has('chart.png') ? '  chart.svg' : ''}`);
+    if (files?.has('chart.png')) out(`Chart: ${join(result.evidence, 'chart.png')}`);
     out(`Wall time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return { outcome: result.outcome, evidence: result.evidence, wallMs: Date.now() - started };
   } finally {

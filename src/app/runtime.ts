@@ -139,7 +139,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
           stuck: createStuckProcessor({ engine }),
           timer: createTimerProcessor({ engine }),
           'checkpoint-gates': createCheckpointGatesProcessor({ engine, gates, now }),
-          evidence: createEvidenceProcessor({ store, dispatcher, root: options.evidenceRoot, now }),
+          evidence: createEvidenceProcessor({ store, dispatcher, root: options.evidenceRoot, now, log }),
           sweep: async () => `swept ${await dispatcher.sweep()}`,
           rollback: createRollbackProcessor({ engine, backends, gates, lock, now }),
           notify: createNotifyProcessor(notifyDeps),

@@ -12,6 +12,14 @@ export interface EvidenceInput {
   readonly gates: readonly GateRecord[];
 }
 
+/** A package's files: text, and the chart's PNG as bytes. */
+export type EvidenceFiles = Map<string, string | Uint8Array>;
+
+export interface EvidenceOptions {
+  /** The chart's alt text when the package carries `chart.png` and `chart.svg`; SUMMARY.md shows and names them. */
+  readonly chart?: string;
+}
+
 interface CohortResult {
   readonly cohort: number;
   readonly percent: number;
@@ -155,7 +163,7 @@ function logs(input: EvidenceInput): Map<string, string> {
   return files;
 }
 
-export function buildEvidence(input: EvidenceInput): Map<string, string> {
+export function buildEvidence(input: EvidenceInput, options: EvidenceOptions = {}): Map<string, string> {
   const { state, plan } = input;
   const cohorts = cohortResults(input);
   const count = steps(input, cohorts);
@@ -188,7 +196,7 @@ export function buildEvidence(input: EvidenceInput): Map<string, string> {
   };
   const files = new Map<string, string>();
   files.set('summary.json', JSON.stringify(summary, null, 2) + '\n');
-  files.set('SUMMARY.md', summaryMarkdown(input, summary, cohorts, checkpoints));
+  files.set('SUMMARY.md', summaryMarkdown(input, summary, cohorts, checkpoints, options.chart));
   files.set('gate-results.jsonl', gateRecords.map((g) => JSON.stringify(gateLine(g, kinds))).join('\n') + (gateRecords.length ? '\n' : ''));
   files.set('cohort-results.jsonl', cohorts.map((c) => JSON.stringify(c)).join('\n') + (cohorts.length ? '\n' : ''));
   const sloGates = new Set(plan.gates.stage.filter((s) => s.kind === 'slo_snapshot').map((s) => s.id));
@@ -243,6 +251,7 @@ function summaryMarkdown(
   summary: { overall_status: OverallStatus; step_count: number; passed: number; failed: number },
   cohorts: readonly CohortResult[],
   checkpoints: ReturnType<typeof timeline>,
+  chart: string | undefined,
 ): string {
   const { state, plan } = input;
   const at = (label: string, fallback: string) => {
@@ -309,11 +318,25 @@ function summaryMarkdown(
     '|---|---|---|---|---|---|',
     ...state.decisions.map((d) => `| ${iso(d.at)} | ${d.action} | ${d.by} | ${d.role ?? ''} | ${d.stage >= 0 ? d.stage + 1 : ''} | ${d.reason ?? ''} |`),
     '',
+    ...(chart
+      ? [
+          '## Chart',
+          '',
+          '![Canary against stable: error rate, p95 latency, traffic share and decisions](chart.png)',
+          '',
+          // The same in words (it is the image's alt text in Slack), for whoever reads this as text.
+          chart,
+          '',
+          'Drawn from `gate-results.jsonl` and the audit trail; `chart.svg` is the same picture as a vector.',
+          '',
+        ]
+      : []),
     '## Files',
     '',
     '- `summary.json`: overall status, step counts, revisions, times, approvals',
     '- `gate-results.jsonl`: every gate evaluation (time, cohort, gate, value, threshold, outcome)',
     '- `cohort-results.jsonl`: each cohort entered, its soak result and why it was left',
+    ...(chart ? ['- `chart.png`, `chart.svg`: the chart above'] : []),
     '- `logs/`: command output and the full audit trail (`logs/audit.jsonl`)',
     '',
   ];

@@ -7,7 +7,7 @@ import type { AuditEntry } from '../domain/audit.ts';
 import { isTerminal, type Notice } from '../domain/state.ts';
 import type { Logger } from '../log.ts';
 import type { RoomRef, WarRoom } from '../ports.ts';
-import type { SlackMessage } from '../../templates/blocks.ts';
+import { LIMIT, clip, type SlackMessage } from '../../templates/blocks.ts';
 import { statusCard } from '../../templates/card.ts';
 import { checklistMessage, nudgeMessage, signOffMessage } from '../../templates/checklist.ts';
 import { closingMessage, escalationMessage, statusPageDraft, threadNotice, updateMessage } from '../../templates/messages.ts';
@@ -20,7 +20,10 @@ export interface RoomClient {
 }
 
 /** The evidence package of a cutover (file name → content), or null when the cutover is gone. */
-export type EvidenceSource = (cutoverId: string) => Promise<ReadonlyMap<string, string> | null>;
+export type EvidenceSource = (cutoverId: string) => Promise<ReadonlyMap<string, string | Uint8Array> | null>;
+
+/** The cutover's chart as of `now`, drawn from its records, with the same in words; null when it is gone. */
+export type ChartSource = (cutoverId: string, now: number) => Promise<{ readonly png: Uint8Array; readonly alt: string } | null>;
 
 /**
  * Where the room keeps the ts of each message it edits in place (in Redis beside the room state,
@@ -53,12 +56,24 @@ export class SlackWarRoom implements WarRoom {
   readonly #evidence: EvidenceSource;
   readonly #memory: RoomMemory;
   readonly #log: Logger;
+  readonly #chart: ChartSource | undefined;
+  readonly #now: () => number;
 
-  constructor(deps: { readonly client: RoomClient; readonly evidence: EvidenceSource; readonly memory: RoomMemory; readonly log: Logger }) {
+  constructor(deps: {
+    readonly client: RoomClient;
+    readonly evidence: EvidenceSource;
+    readonly memory: RoomMemory;
+    readonly log: Logger;
+    /** Without it, no chart is posted (the evidence package still carries one). */
+    readonly chart?: ChartSource;
+    readonly now?: () => number;
+  }) {
     this.#client = deps.client;
     this.#evidence = deps.evidence;
     this.#memory = deps.memory;
     this.#log = deps.log;
+    this.#chart = deps.chart;
+    this.#now = deps.now ?? Date.now;
   }
 
   async open(view: CutoverView): Promise<RoomRef> {
@@ -91,7 +106,31 @@ export class SlackWarRoom implements WarRoom {
   }
 
   async update(ref: RoomRef, view: CutoverView, now: number): Promise<void> {
-    await this.#inChannel(cardRef(ref), updateMessage(view, now));
+    const card = cardRef(ref);
+    await this.#inChannel(card, updateMessage(view, now));
+    await this.#postChart(card, card.ts, view, now, 'Chart with the update');
+  }
+
+  /**
+   * The chart, drawn from the records as of `now`, into the thread rooted at `threadTs`, with the
+   * same in words as its alt text and comment. A picture is not worth a failed delivery: a chart
+   * that cannot be drawn or uploaded is logged, and the entry counts as posted.
+   */
+  async #postChart(card: CardRef, threadTs: string, view: CutoverView, now: number, why: string): Promise<void> {
+    if (!this.#chart) return;
+    try {
+      const chart = await this.#chart(view.state.id, now);
+      if (!chart) return;
+      const png = Buffer.from(chart.png.buffer, chart.png.byteOffset, chart.png.byteLength);
+      await this.#client.filesUploadV2({
+        channel_id: card.channel,
+        thread_ts: threadTs,
+        initial_comment: clip(`📈 ${why}: ${chart.alt}`, LIMIT.text),
+        file_uploads: [{ file: png, filename: `chart-${view.state.id}.png`, title: `Cutover ${view.plan.name}: canary against stable`, alt_text: chart.alt }],
+      });
+    } catch (error) {
+      this.#log.warn({ cutover: view.state.id, err: error instanceof Error ? error.message : String(error) }, 'chart not posted');
+    }
   }
 
   async #notice(card: CardRef, notice: Notice, view: CutoverView): Promise<void> {
@@ -122,6 +161,10 @@ export class SlackWarRoom implements WarRoom {
         await this.#inThread(card, threadNotice(notice, view));
         if (notice.kind === 'started') await this.#inThread(card, statusPageDraft('start', view));
         if (notice.kind === 'rollback_started') await this.#inThread(card, statusPageDraft('rollback', view));
+        // Where the war room decides: each promotion (by hand or automatic) and each hold shows the picture.
+        if (notice.kind === 'promoted' || notice.kind === 'held' || (notice.kind === 'soak_clean' && notice.next === 'auto')) {
+          await this.#postChart(card, card.ts, view, this.#now(), notice.kind === 'held' ? 'Chart at the hold' : 'Chart at the promotion');
+        }
     }
   }
 
@@ -145,7 +188,7 @@ export class SlackWarRoom implements WarRoom {
     // Before the closing message, there is nothing to redo: the package it uploads is built from this state.
     if (!(await this.#memory.recall(view.state.id, CLOSING_KEY))) return;
     const files = await this.#evidence(view.state.id);
-    const summaries = [...(files ?? [])].filter(([name]) => name === 'SUMMARY.md' || name === 'summary.json');
+    const summaries = [...(files ?? [])].filter((f): f is [string, string] => (f[0] === 'SUMMARY.md' || f[0] === 'summary.json') && typeof f[1] === 'string');
     if (summaries.length === 0) return;
     await this.#client.filesUploadV2({
       channel_id: card.channel,
@@ -175,7 +218,12 @@ export class SlackWarRoom implements WarRoom {
       return;
     }
     const sent = uploads(files);
-    await this.#inPlace(card, view, CLOSING_KEY, closingMessage(view, files.get('SUMMARY.md') ?? '', { path: entry.path, files: sent.length }), 'channel');
+    const summary = files.get('SUMMARY.md');
+    const closed = await this.#memory.recall(view.state.id, CLOSING_KEY);
+    await this.#inPlace(card, view, CLOSING_KEY, closingMessage(view, typeof summary === 'string' ? summary : '', { path: entry.path, files: sent.length }), 'channel');
+    // The final chart, attached to the closing message (in its thread); once, even if this entry comes again.
+    const closing = closed ? null : await this.#memory.recall(view.state.id, CLOSING_KEY);
+    if (closing) await this.#postChart(card, closing, view, view.state.endedAt ?? this.#now(), 'Final chart');
     // Checklists left open: a tick now would be refused, so their buttons go.
     for (const [index, run] of view.state.checkpoints.entries()) {
       const ts = run.status === 'open' ? await this.#memory.recall(view.state.id, checklistKey(index)) : null;
@@ -185,10 +233,14 @@ export class SlackWarRoom implements WarRoom {
       channel_id: card.channel,
       thread_ts: card.ts,
       initial_comment: `Evidence package of cutover \`${view.state.id}\` (${sent.length} files)`,
-      file_uploads: sent.map(([name, text]) => ({ content: text, filename: name.replaceAll('/', '_'), title: name })),
+      file_uploads: sent.map(([name, content]) => ({ ...fileData(content), filename: name.replaceAll('/', '_'), title: name })),
     });
   }
 }
+
+/** Text travels as `content`; bytes (the chart's PNG) as a `file` buffer. */
+const fileData = (content: string | Uint8Array) =>
+  typeof content === 'string' ? { content } : { file: Buffer.from(content.buffer, content.byteOffset, content.byteLength) };
 
 /** The one log every package has; the others (one per command-gate run) can be many. */
 const AUDIT_LOG = 'logs/audit.jsonl';
@@ -199,9 +251,10 @@ export const COMBINED_LOGS = 'logs/gate-logs.txt';
  * file, so a long cutover with a command gate does not upload hundreds of files. The package on
  * disk keeps them apart.
  */
-export function uploads(files: ReadonlyMap<string, string>): Array<[string, string]> {
+export function uploads(files: ReadonlyMap<string, string | Uint8Array>): Array<[string, string | Uint8Array]> {
   const all = [...files];
-  const gateLogs = all.filter(([name]) => name.startsWith('logs/') && name !== AUDIT_LOG);
-  const rest = all.filter(([name]) => !name.startsWith('logs/') || name === AUDIT_LOG);
-  return gateLogs.length ? [...rest, [COMBINED_LOGS, gateLogs.map(([name, text]) => `==> ${name} <==\n${text}`).join('\n')]] : rest;
+  const isGateLog = (name: string) => name.startsWith('logs/') && name !== AUDIT_LOG;
+  const gateLogs = all.filter(([name]) => isGateLog(name));
+  const rest = all.filter(([name]) => !isGateLog(name));
+  return gateLogs.length ? [...rest, [COMBINED_LOGS, gateLogs.map(([name, text]) => `==> ${name} <==\n${String(text)}`).join('\n')]] : rest;
 }
