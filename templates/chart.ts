@@ -127,7 +127,7 @@ function markerOf(notice: Notice, t: number): Marker | null {
       return notice.next === 'auto' ? { t, kind: 'promotion', label: 'auto →', words: `promoted automatically after a clean soak at ${notice.percent} %` } : null;
     case 'held': {
       const why = notice.reason || HOLD_WORDS[notice.code];
-      return { t, kind: 'hold', label: clipLabel(`hold: ${why}`, 28), words: `held${notice.by ? ` by ${notice.by}` : ''}: ${why}` };
+      return { t, kind: 'hold', label: clipLabel(`hold: ${why}`), words: `held${notice.by ? ` by ${notice.by}` : ''}: ${why}` };
     }
     case 'resumed':
       return { t, kind: 'hold', label: 'resume', words: `resumed by ${notice.by}` };
