@@ -153,8 +153,11 @@ function getUploadUrl(body: Json, ctx: MethodContext): Json {
   const filename = str(body.filename);
   const length = Number(body.length);
   if (filename === undefined || !Number.isInteger(length) || length <= 0) return fail('invalid_arguments');
+  // Slack documents `alt_txt`; @slack/web-api 8 sends `alt_text`. Either is kept; over 1,000 characters is refused.
+  const alt = str(body.alt_txt) ?? str(body.alt_text);
+  if (alt !== undefined && alt.length > 1000) return fail('alt_txt_too_large');
   const id = ctx.model.nextFileId();
-  ctx.model.files.push({ id, filename, length, completed: false });
+  ctx.model.files.push({ id, filename, length, completed: false, ...(alt !== undefined ? { alt_text: alt } : {}) });
   return { ok: true, upload_url: `${ctx.baseUrl}/upload/${id}`, file_id: id };
 }
 

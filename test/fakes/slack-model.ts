@@ -91,6 +91,8 @@ export interface FakeFile {
   title?: string;
   /** Set by files.completeUploadExternal. */
   completed: boolean;
+  /** The image's description for screen readers (files.getUploadURLExternal). */
+  alt_text?: string;
   channel?: string;
   thread_ts?: string;
   initial_comment?: string;
