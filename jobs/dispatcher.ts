@@ -33,6 +33,14 @@ export class Dispatcher {
     await this.#queues.add('notify', { id }, { deduplication: { id: `notify.${id}`, keepLastIfActive: true } });
   }
 
+  /**
+   * Has the App Home refreshed for its recent viewers, a moment from now: one job waits at a time,
+   * so a burst of phase changes (many cutovers, or one moving fast) costs one refresh.
+   */
+  async home(): Promise<void> {
+    await this.#queues.add('home', {}, { delay: 1_000, deduplication: { id: 'home', keepLastIfActive: true } });
+  }
+
   /** Drains every outbox a crash may have left behind. */
   async sweep(): Promise<number> {
     const ids = await this.#store.withPendingEffects();

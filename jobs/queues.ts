@@ -28,6 +28,8 @@ export interface JobData {
   };
   readonly notify: { readonly id: string };
   readonly update: { readonly id: string };
+  /** The recent App Home viewers' views published again (after a cutover changed phase). */
+  readonly home: Record<string, never>;
   /** A slash command or click handed over by its listener after validation; answered via `responseUrl`. */
   readonly command: { readonly work: Work; readonly responseUrl: string };
 }
@@ -47,6 +49,7 @@ export const QUEUE_OF = {
   rollback: QUEUE.rollback,
   notify: QUEUE.notify,
   update: QUEUE.notify,
+  home: QUEUE.notify,
   command: QUEUE.commands,
 } as const satisfies Record<JobName, QueueName>;
 

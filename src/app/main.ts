@@ -2,7 +2,7 @@
 // embedded default), the cloud adapters, the runtime with its workers, the Slack war room and
 // roles, then the Bolt app; SIGTERM or SIGINT stops it all in order.
 import { webApi } from '@slack/bolt';
-import { register } from '../../commands/index.ts';
+import { register, Home } from '../../commands/index.ts';
 import { chartOf, rebuildEvidence } from '../../jobs/evidence.ts';
 import { cloudAdapters } from './adapters.ts';
 import { loadConfig, type Config } from '../config.ts';
@@ -12,6 +12,7 @@ import type { Plan } from '../domain/plan.ts';
 import { PlanCatalog } from '../plans/catalog.ts';
 import { createRuntime, type Decorators, type Runtime } from './runtime.ts';
 import type { WorkerSettings } from '../../jobs/workers.ts';
+import type { PlanVocabulary } from '../plans/schema.ts';
 import { createSlackApp } from './slack-app.ts';
 import { boltLogger } from '../slack/bolt-logger.ts';
 import { SlackRoles } from '../slack/roles.ts';
@@ -88,6 +89,8 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
     // request queue for the Retry-After, and a /rollback waiting on a role lookup behind it would
     // wait with it.
     const roles = new SlackRoles(new webApi.WebClient(config.slack.botToken, clientOptions), { log });
+    const catalogOf = (vocabulary: PlanVocabulary) => new PlanCatalog(config.plansDir, vocabulary, overrides.adjustPlan ? { adjust: overrides.adjustPlan } : {});
+    let home: Home | undefined;
     const runtime = await createRuntime({
       redisUrl: redis.url,
       prefix: config.redisPrefix,
@@ -102,7 +105,8 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       ...(overrides.sweepEveryMs ? { sweepEveryMs: overrides.sweepEveryMs } : {}),
       ...(overrides.decorate ? { decorate: overrides.decorate } : {}),
       // Listeners only ack and hand over; the workers do the commands' work and answer.
-      commands: { catalog: (vocabulary) => new PlanCatalog(config.plansDir, vocabulary, overrides.adjustPlan ? { adjust: overrides.adjustPlan } : {}), reply: postResponse },
+      commands: { catalog: catalogOf, reply: postResponse },
+      home: ({ store, vocabulary }) => (home = new Home({ store, catalog: catalogOf(vocabulary), roles, client, log, now: Date.now })),
     });
     built.resolve(runtime);
     undo.push(() => runtime.close());
@@ -117,7 +121,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       logger: slackLog,
       readiness: () => readiness(runtime),
     });
-    register(slack.app, { handOver: runtime.handOver, log });
+    register(slack.app, { handOver: runtime.handOver, log }, { ...(home ? { home } : {}) });
     const port = await slack.start();
     undo.push(() => slack.stop());
     log.info({ port, mode: config.slack.appToken ? 'socket' : 'http', redis: redis.description, plansDir: config.plansDir, evidenceDir: config.evidenceDir }, 'bot ready');

@@ -3,7 +3,7 @@
 import { Redis } from 'ioredis';
 import { createCheckProcessor } from '../../jobs/check.ts';
 import { createEvidenceProcessor } from '../../jobs/evidence.ts';
-import { createNotifyProcessor, createUpdateProcessor } from '../../jobs/notify.ts';
+import { createHomeProcessor, createNotifyProcessor, createUpdateProcessor, type HomeRefresher } from '../../jobs/notify.ts';
 import { createPreflightProcessor } from '../../jobs/preflight.ts';
 import { createRollbackProcessor } from '../../jobs/rollback.ts';
 import { createShiftProcessor } from '../../jobs/shift.ts';
@@ -49,6 +49,8 @@ export interface RuntimeOptions {
   readonly lockTtlMs?: number;
   readonly now?: () => number;
   readonly onCheckLag?: (lagMs: number) => void;
+  /** The App Home, built from the runtime's store and plan vocabulary: refreshed when a cutover changes phase. */
+  readonly home?: (parts: { readonly store: CutoverStore; readonly vocabulary: PlanVocabulary }) => HomeRefresher;
   /** The Slack commands' work: with it, this runtime's workers take the `command` jobs too. */
   readonly commands?: { readonly catalog: (vocabulary: PlanVocabulary) => PlanCatalog; readonly reply: ReplyPoster };
 }
@@ -127,8 +129,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const lock = new TrafficLock(redis, prefix, { ttlMs: options.lockTtlMs ?? 10_000 });
 
   let workers: Workers | null = null;
+  const home = options.home?.({ store, vocabulary });
   if (options.workers !== false) {
-    const notifyDeps = { store, room: options.room, now };
+    const notifyDeps = { store, room: options.room, now, ...(home ? { home: () => dispatcher.home() } : {}) };
     workers = startWorkers(
       queueConnection,
       prefix,
@@ -144,6 +147,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
           rollback: createRollbackProcessor({ engine, backends, gates, lock, now }),
           notify: createNotifyProcessor(notifyDeps),
           update: createUpdateProcessor(notifyDeps),
+          home: createHomeProcessor(home),
           ...(options.commands ? { command: createCommandProcessor({ engine, catalog: options.commands.catalog(vocabulary), log, now, reply: options.commands.reply }) } : {}),
       },
       options.workerSettings ?? {},
