@@ -5,7 +5,7 @@ import type { AuditEntry } from './domain/audit.ts';
 import type { Measurement } from './domain/measurement.ts';
 import type { Plan } from './domain/plan.ts';
 import type { CutoverView } from './domain/view.ts';
-import type { Revisions, ServiceBase, Split } from './domain/service.ts';
+import type { RevisionChoice, Revisions, ServiceBase, Split } from './domain/service.ts';
 
 /**
  * Why a traffic operation could not be confirmed. `transient` errors were already retried by the
@@ -40,6 +40,12 @@ export interface TrafficBackend {
    * `shift(revisions, 0)` is the rollback: 100 % on stable.
    */
   shift(revisions: Revisions, canaryPercent: number, signal?: AbortSignal): Promise<Split>;
+  /**
+   * Optional: the revisions people may choose from when they start a cutover (the start dialog):
+   * ready ones only, newest first, each with the share it serves now. A platform without the notion
+   * (a feature flag) leaves it out. Throws TrafficError.
+   */
+  revisions?(signal?: AbortSignal): Promise<RevisionChoice[]>;
 }
 
 /** A traffic platform plug-in: the schema of its `service:` block and how to drive it. */

@@ -2,7 +2,7 @@
 // first use. What a platform is (real, simulated, or wrapped by a rehearsal) is the composition
 // root's business, not this registry's.
 import type { Plan } from '../domain/plan.ts';
-import type { Revisions, Split } from '../domain/service.ts';
+import type { RevisionChoice, Revisions, Split } from '../domain/service.ts';
 import type { TrafficBackend, TrafficPlatform } from '../ports.ts';
 
 export class Backends {
@@ -21,6 +21,12 @@ export class Backends {
     const backend = platform.create(plan.service);
     this.#cache.set(plan.serviceKey, backend);
     return backend;
+  }
+
+  /** The revisions of the plan's service people may choose from; null when its platform cannot list them. */
+  async revisions(plan: Plan): Promise<RevisionChoice[] | null> {
+    const backend = this.for(plan);
+    return backend.revisions ? backend.revisions() : null;
   }
 
   /** The split the plan's service serves now. */
