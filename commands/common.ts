@@ -1,6 +1,6 @@
 // What every listener shares: what it hands over after its ack, how it answers the person (always
 // ephemerally), and how a failure of the state store becomes a plain sentence instead of a crash.
-import type { RespondFn } from '@slack/bolt';
+import type { AllMiddlewareArgs, RespondFn, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { Logger } from '../src/log.ts';
 import type { PlanCatalog } from '../src/plans/catalog.ts';
 import type { Engine } from '../src/runtime/engine.ts';
@@ -23,6 +23,8 @@ export interface ListenerDeps {
   /** Enqueues the work; throws at once when the state store cannot be reached. */
   readonly handOver: (work: Work, responseUrl: string) => Promise<void>;
   readonly log: Logger;
+  /** `/cutover start` with no plan: acks and opens the start dialog (commands/start-dialog.ts); absent, the usage is shown. */
+  readonly startDialog?: (args: SlackCommandMiddlewareArgs & Pick<AllMiddlewareArgs, 'client'>) => Promise<void>;
 }
 
 /** Hands the work over; if that is impossible, tells the person nothing was changed. */

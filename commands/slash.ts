@@ -1,7 +1,7 @@
 // The three slash commands. Each listener parses the text and acks at once (with the usage when the
 // text is malformed), then hands the request over to a `command` job, which resolves which cutover
 // is meant and asks the engine (`runSlash`). Nothing here waits on traffic or a gate.
-import type { App, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import type { AllMiddlewareArgs, App, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { CutoverState } from '../src/domain/state.ts';
 import { statusCard } from '../templates/card.ts';
 import { HELP, invalidPlan, plansList, refusal, scheduled, started, unknownPlan, usageReply, wrongChannel, type UsageKey } from '../templates/replies.ts';
@@ -13,7 +13,10 @@ import type { Command } from '../src/domain/command.ts';
 
 export function register(app: App, deps: ListenerDeps): void {
   const listen = (name: string, parse: (text: string) => Parsed) =>
-    app.command(name, async ({ command, ack, respond }: SlackCommandMiddlewareArgs) => {
+    app.command(name, async (args: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
+      const { command, ack, respond } = args;
+      // `/cutover start` alone opens the start dialog: its trigger_id lives 3 s, so here, not in a job.
+      if (deps.startDialog && name === '/cutover' && /^\s*start\s*$/i.test(command.text)) return deps.startDialog(args);
       const parsed = parse(command.text);
       if (!parsed.ok) {
         await ack(ephemeral(usageReply(parsed.problem, parsed.usage)));

@@ -2,7 +2,7 @@
 // embedded default), the cloud adapters, the runtime with its workers, the Slack war room and
 // roles, then the Bolt app; SIGTERM or SIGINT stops it all in order.
 import { webApi } from '@slack/bolt';
-import { register, Home } from '../../commands/index.ts';
+import { register, Home, StartDialog } from '../../commands/index.ts';
 import { chartOf, rebuildEvidence } from '../../jobs/evidence.ts';
 import { cloudAdapters } from './adapters.ts';
 import { loadConfig, type Config } from '../config.ts';
@@ -121,7 +121,14 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       logger: slackLog,
       readiness: () => readiness(runtime),
     });
-    register(slack.app, { handOver: runtime.handOver, log }, { ...(home ? { home } : {}) });
+    const startDialog = new StartDialog({
+      catalog: catalogOf(runtime.vocabulary),
+      revisions: (plan) => runtime.backends.revisions(plan),
+      handOver: runtime.handOver,
+      log,
+      now: Date.now,
+    });
+    register(slack.app, { handOver: runtime.handOver, log }, { ...(home ? { home } : {}), startDialog });
     const port = await slack.start();
     undo.push(() => slack.stop());
     log.info({ port, mode: config.slack.appToken ? 'socket' : 'http', redis: redis.description, plansDir: config.plansDir, evidenceDir: config.evidenceDir }, 'bot ready');
