@@ -65,6 +65,17 @@ export function createNotifyProcessor(deps: NotifyDeps) {
   };
 }
 
+export function createChartProcessor(deps: NotifyDeps) {
+  return async (job: Job<JobData['chart']>): Promise<string> => {
+    if (!deps.room.chart) return 'no charts';
+    const loaded = await deps.store.load(job.data.id);
+    const ref = (await deps.store.roomState(job.data.id)).ref;
+    if (!loaded || !ref) return 'gone';
+    await deps.room.chart(ref, loaded, job.data.moment, deps.now());
+    return 'posted';
+  };
+}
+
 export function createUpdateProcessor(deps: NotifyDeps) {
   return async (job: Job<JobData['update']>): Promise<string> => {
     const loaded = await deps.store.load(job.data.id);

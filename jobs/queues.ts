@@ -6,6 +6,7 @@
 import { Queue, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
 import type { Work } from '../commands/common.ts';
 import type { JobEvent } from '../src/domain/state.ts';
+import type { ChartMoment } from '../src/ports.ts';
 
 export const QUEUE = { cutover: 'cutover', rollback: 'rollback', notify: 'notify', commands: 'commands' } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
@@ -28,6 +29,8 @@ export interface JobData {
   };
   readonly notify: { readonly id: string };
   readonly update: { readonly id: string };
+  /** The war room's chart of a moment (`at` names it, so a moment is charted once). */
+  readonly chart: { readonly id: string; readonly moment: ChartMoment; readonly at: number };
   /** The recent App Home viewers' views published again (after a cutover changed phase). */
   readonly home: Record<string, never>;
   /** A slash command or click handed over by its listener after validation; answered via `responseUrl`. */
@@ -49,6 +52,7 @@ export const QUEUE_OF = {
   rollback: QUEUE.rollback,
   notify: QUEUE.notify,
   update: QUEUE.notify,
+  chart: QUEUE.notify,
   home: QUEUE.notify,
   command: QUEUE.commands,
 } as const satisfies Record<JobName, QueueName>;

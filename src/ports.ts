@@ -113,6 +113,9 @@ export type AnyGateKind = GateKind<any>;
 /** Where the room keeps its own handle on a cutover (the status card's message, say). Opaque. */
 export type RoomRef = Readonly<Record<string, string>>;
 
+/** When the war room shows the chart: with the periodic update, at a promotion or a hold, at the end. */
+export type ChartMoment = 'update' | 'promotion' | 'hold' | 'final';
+
 /**
  * The war room: Slack in production, the terminal in a rehearsal. It presents; it decides
  * nothing. Entries arrive in audit order, once each (at least once after a crash).
@@ -126,6 +129,11 @@ export interface WarRoom {
   post(ref: RoomRef, entry: AuditEntry, view: CutoverView): Promise<void>;
   /** The periodic internal update (seed 003's 30-minute template). */
   update(ref: RoomRef, view: CutoverView, now: number): Promise<void>;
+  /**
+   * Optional: the chart, drawn from the records as of `now`, for `moment`. Run as its own job, asked
+   * for by the room itself, so a picture never holds up the entries after it (an escalation above all).
+   */
+  chart?(ref: RoomRef, view: CutoverView, moment: ChartMoment, now: number): Promise<void>;
 }
 
 /** Who holds which plan role: Slack users and user groups in production, a fixed list in a rehearsal. */

@@ -83,6 +83,7 @@ export async function startBot(config: Config, overrides: BotOverrides = {}): Pr
       log,
       evidence: async (id) => rebuildEvidence(await store(), id),
       chart: async (id, now) => chartOf(await store(), id, now),
+      chartLater: async (id, moment, at) => (await built.promise).dispatcher.chart(id, moment, at),
       memory: { recall: async (id, key) => (await store()).roomMessage(id, key), remember: async (id, key, ts) => (await store()).setRoomMessage(id, key, ts) },
     });
     // Its own WebClient: while Slack rate-limits the war room's posts, the WebClient holds its whole

@@ -3,7 +3,7 @@
 import { Redis } from 'ioredis';
 import { createCheckProcessor } from '../../jobs/check.ts';
 import { createEvidenceProcessor } from '../../jobs/evidence.ts';
-import { createHomeProcessor, createNotifyProcessor, createUpdateProcessor, type HomeRefresher } from '../../jobs/notify.ts';
+import { createChartProcessor, createHomeProcessor, createNotifyProcessor, createUpdateProcessor, type HomeRefresher } from '../../jobs/notify.ts';
 import { createPreflightProcessor } from '../../jobs/preflight.ts';
 import { createRollbackProcessor } from '../../jobs/rollback.ts';
 import { createShiftProcessor } from '../../jobs/shift.ts';
@@ -147,6 +147,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
           rollback: createRollbackProcessor({ engine, backends, gates, lock, now }),
           notify: createNotifyProcessor(notifyDeps),
           update: createUpdateProcessor(notifyDeps),
+          chart: createChartProcessor(notifyDeps),
           home: createHomeProcessor(home),
           ...(options.commands ? { command: createCommandProcessor({ engine, catalog: options.commands.catalog(vocabulary), log, now, reply: options.commands.reply }) } : {}),
       },

@@ -6,7 +6,7 @@ import type { webApi } from '@slack/bolt';
 import type { AuditEntry } from '../domain/audit.ts';
 import { isTerminal, type Notice } from '../domain/state.ts';
 import type { Logger } from '../log.ts';
-import type { RoomRef, WarRoom } from '../ports.ts';
+import type { ChartMoment, RoomRef, WarRoom } from '../ports.ts';
 import { LIMIT, clip, type SlackMessage } from '../../templates/blocks.ts';
 import { statusCard } from '../../templates/card.ts';
 import { checklistMessage, nudgeMessage, signOffMessage } from '../../templates/checklist.ts';
@@ -24,6 +24,16 @@ export type EvidenceSource = (cutoverId: string) => Promise<ReadonlyMap<string, 
 
 /** The cutover's chart as of `now`, drawn from its records, with the same in words; null when it is gone. */
 export type ChartSource = (cutoverId: string, now: number) => Promise<{ readonly png: Uint8Array; readonly alt: string } | null>;
+
+/** Asks for the chart of `moment` to be posted by a job of its own (idempotent per cutover, moment and `at`). */
+export type ChartScheduler = (cutoverId: string, moment: ChartMoment, at: number) => Promise<void>;
+
+const CHART_WORDS: Readonly<Record<ChartMoment, string>> = {
+  update: 'Chart with the update',
+  promotion: 'Chart at the promotion',
+  hold: 'Chart at the hold',
+  final: 'Final chart',
+};
 
 /**
  * Where the room keeps the ts of each message it edits in place (in Redis beside the room state,
@@ -57,6 +67,7 @@ export class SlackWarRoom implements WarRoom {
   readonly #memory: RoomMemory;
   readonly #log: Logger;
   readonly #chart: ChartSource | undefined;
+  readonly #chartLater: ChartScheduler | undefined;
   readonly #now: () => number;
 
   constructor(deps: {
@@ -64,8 +75,10 @@ export class SlackWarRoom implements WarRoom {
     readonly evidence: EvidenceSource;
     readonly memory: RoomMemory;
     readonly log: Logger;
-    /** Without it, no chart is posted (the evidence package still carries one). */
+    /** Draws the chart; without it, none is posted (the evidence package still carries one). */
     readonly chart?: ChartSource;
+    /** Has `chart()` run by a job; without it, charts are posted inline. */
+    readonly chartLater?: ChartScheduler;
     readonly now?: () => number;
   }) {
     this.#client = deps.client;
@@ -73,6 +86,7 @@ export class SlackWarRoom implements WarRoom {
     this.#memory = deps.memory;
     this.#log = deps.log;
     this.#chart = deps.chart;
+    this.#chartLater = deps.chartLater;
     this.#now = deps.now ?? Date.now;
   }
 
@@ -94,7 +108,7 @@ export class SlackWarRoom implements WarRoom {
         // The person was answered ephemerally; the refusal stays in the audit trail only.
         return;
       case 'notice':
-        await this.#notice(card, entry.notice, view);
+        await this.#notice(card, entry.notice, view, entry.at);
         return;
       case 'escalation':
         await this.#inChannel(card, escalationMessage(entry.escalation, view));
@@ -108,7 +122,26 @@ export class SlackWarRoom implements WarRoom {
   async update(ref: RoomRef, view: CutoverView, now: number): Promise<void> {
     const card = cardRef(ref);
     await this.#inChannel(card, updateMessage(view, now));
-    await this.#postChart(card, card.ts, view, now, 'Chart with the update');
+    await this.#showChart(card, view, 'update', now);
+  }
+
+  /** The chart of `moment`: by its own job when there is a scheduler, else here and now. */
+  async #showChart(card: CardRef, view: CutoverView, moment: ChartMoment, at: number): Promise<void> {
+    if (!this.#chart) return;
+    if (!this.#chartLater) return this.chart({ channel: card.channel, ts: card.ts }, view, moment, at);
+    try {
+      await this.#chartLater(view.state.id, moment, at);
+    } catch (error) {
+      this.#log.warn({ cutover: view.state.id, moment, err: error instanceof Error ? error.message : String(error) }, 'chart not scheduled');
+    }
+  }
+
+  /** Posts the chart of `moment`: into the card's thread, or (the final one) the closing message's. */
+  async chart(ref: RoomRef, view: CutoverView, moment: ChartMoment, now: number): Promise<void> {
+    const card = cardRef(ref);
+    const thread = moment === 'final' ? await this.#memory.recall(view.state.id, CLOSING_KEY) : card.ts;
+    if (!thread) return;
+    await this.#postChart(card, thread, view, moment === 'final' ? (view.state.endedAt ?? now) : now, CHART_WORDS[moment]);
   }
 
   /**
@@ -133,7 +166,8 @@ export class SlackWarRoom implements WarRoom {
     }
   }
 
-  async #notice(card: CardRef, notice: Notice, view: CutoverView): Promise<void> {
+  /** `at`: when the notice was recorded (names its chart's job, so a notice delivered twice charts once). */
+  async #notice(card: CardRef, notice: Notice, view: CutoverView, at: number): Promise<void> {
     switch (notice.kind) {
       case 'checkpoint_opened':
       case 'checkpoint_ticked':
@@ -163,7 +197,7 @@ export class SlackWarRoom implements WarRoom {
         if (notice.kind === 'rollback_started') await this.#inThread(card, statusPageDraft('rollback', view));
         // Where the war room decides: each promotion (by hand or automatic) and each hold shows the picture.
         if (notice.kind === 'promoted' || notice.kind === 'held' || (notice.kind === 'soak_clean' && notice.next === 'auto')) {
-          await this.#postChart(card, card.ts, view, this.#now(), notice.kind === 'held' ? 'Chart at the hold' : 'Chart at the promotion');
+          await this.#showChart(card, view, notice.kind === 'held' ? 'hold' : 'promotion', at);
         }
     }
   }
@@ -222,8 +256,7 @@ export class SlackWarRoom implements WarRoom {
     const closed = await this.#memory.recall(view.state.id, CLOSING_KEY);
     await this.#inPlace(card, view, CLOSING_KEY, closingMessage(view, typeof summary === 'string' ? summary : '', { path: entry.path, files: sent.length }), 'channel');
     // The final chart, attached to the closing message (in its thread); once, even if this entry comes again.
-    const closing = closed ? null : await this.#memory.recall(view.state.id, CLOSING_KEY);
-    if (closing) await this.#postChart(card, closing, view, view.state.endedAt ?? this.#now(), 'Final chart');
+    if (!closed) await this.#showChart(card, view, 'final', entry.at);
     // Checklists left open: a tick now would be refused, so their buttons go.
     for (const [index, run] of view.state.checkpoints.entries()) {
       const ts = run.status === 'open' ? await this.#memory.recall(view.state.id, checklistKey(index)) : null;
