@@ -46,7 +46,7 @@ describe('a cutover through the real workers', () => {
 
     const dir = evidenceDir(r.evidenceRoot, state!);
     expect(evidence).toMatchObject({ type: 'evidence', path: dir });
-    expect(readdirSync(dir).sort()).toEqual(['SUMMARY.md', 'cohort-results.jsonl', 'gate-results.jsonl', 'logs', 'slo-results.jsonl', 'summary.json']);
+    expect(readdirSync(dir).sort()).toEqual(['SUMMARY.md', 'chart.png', 'chart.svg', 'cohort-results.jsonl', 'gate-results.jsonl', 'logs', 'slo-results.jsonl', 'summary.json']);
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
     expect(summary).toMatchObject({ overall_status: 'passed', step_count: 5, passed: 5, failed: 0, revisions: { stable: 'demo-001', canary: 'demo-002' }, cohorts_completed: [1, 5, 25, 100] });
     expect(summary.approvals.filter((a: { action: string }) => a.action === 'go_no_go').map((a: { by: string }) => a.by)).toEqual(['U0OPS', 'U0RM2']);

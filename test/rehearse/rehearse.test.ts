@@ -38,6 +38,13 @@ describe('npm run rehearse', () => {
     expect(evidence.startsWith(join(dir, 'control-service'))).toBe(true);
     expect(readdirSync(evidence)).toEqual(expect.arrayContaining(['summary.json', 'SUMMARY.md', 'gate-results.jsonl', 'cohort-results.jsonl', 'logs']));
     expect(JSON.parse(readFileSync(join(evidence, 'summary.json'), 'utf8'))).toMatchObject({ overall_status: 'passed', step_count: 7, passed: 7, failed: 0 });
+    // The chart, on the plan's clock, and its path for a newcomer to open.
+    expect(run.stdout).toContain(`Chart: ${join(evidence, 'chart.png')}`);
+    expect(readFileSync(join(evidence, 'chart.png')).subarray(1, 4).toString()).toBe('PNG');
+    // Six 30-minute soaks: the axis reads three hours of plan time, not the seconds the rehearsal took.
+    expect(readFileSync(join(evidence, 'chart.svg'), 'utf8')).toContain('minutes since T0');
+    expect(readFileSync(join(evidence, 'chart.svg'), 'utf8')).toMatch(/>180<\/text>/);
+    expect(readFileSync(join(evidence, 'SUMMARY.md'), 'utf8')).toContain('](chart.png)');
   });
 
   it('rolls a bad canary back automatically and says why', async () => {
