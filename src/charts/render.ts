@@ -5,6 +5,7 @@
 // canvas it guesses (0.8 × size per character), and labels collide or get clipped once resvg sets
 // them in the real font. So vega measures with that same font's advance widths and kerning.
 import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { Resvg } from '@resvg/resvg-js';
 import opentype, { type Font } from 'opentype.js';
@@ -62,8 +63,12 @@ interface TextMetrics {
   return textWidth(value, item.fontSize ?? 11, isBold(item.fontWeight));
 };
 
-/** SVG from vega, PNG from resvg at `scale` (2: sharp on high-density screens). */
-export async function renderChart(spec: TopLevelSpec, scale = 2): Promise<RenderedChart> {
+/**
+ * SVG from vega, PNG from resvg at `scale` (2: sharp on high-density screens), on this thread. Both
+ * take a few hundred milliseconds of CPU for a long cutover: the bot renders through `renderChart`,
+ * which does this on a worker thread so its event loop keeps acking Slack.
+ */
+export async function renderChartHere(spec: TopLevelSpec, scale = 2): Promise<RenderedChart> {
   const compiled = compile(spec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Error });
   try {
@@ -78,4 +83,57 @@ export async function renderChart(spec: TopLevelSpec, scale = 2): Promise<Render
   } finally {
     view.finalize();
   }
+}
+
+// ---- off the event loop ------------------------------------------------------------------------
+
+type Pending = { resolve: (chart: RenderedChart) => void; reject: (error: Error) => void };
+
+/** One worker thread per process, started on first use, renders one chart at a time. */
+class ChartWorker {
+  #worker: Worker | undefined;
+  #seq = 0;
+  readonly #pending = new Map<number, Pending>();
+
+  render(spec: TopLevelSpec, scale: number): Promise<RenderedChart> {
+    const worker = this.#start();
+    const id = ++this.#seq;
+    // A render in flight keeps the process alive; an idle worker does not.
+    worker.ref();
+    return new Promise<RenderedChart>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      worker.postMessage({ id, spec, scale });
+    });
+  }
+
+  #start(): Worker {
+    if (this.#worker) return this.#worker;
+    const worker = new Worker(new URL('./render-worker.ts', import.meta.url));
+    worker.on('message', (message: { id: number; chart?: RenderedChart; error?: string }) => {
+      const pending = this.#pending.get(message.id);
+      this.#pending.delete(message.id);
+      if (this.#pending.size === 0) worker.unref();
+      if (!pending) return;
+      if (message.chart) pending.resolve({ ...message.chart, png: new Uint8Array(message.chart.png) });
+      else pending.reject(new Error(message.error ?? 'chart worker failed'));
+    });
+    const fail = (error: Error) => {
+      // The next render starts a fresh worker; these ones are told why they got nothing.
+      this.#worker = undefined;
+      for (const pending of this.#pending.values()) pending.reject(error);
+      this.#pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`chart worker exited with code ${code}`)));
+    worker.unref();
+    this.#worker = worker;
+    return worker;
+  }
+}
+
+const worker = new ChartWorker();
+
+/** `renderChartHere` on the chart worker thread. */
+export function renderChart(spec: TopLevelSpec, scale = 2): Promise<RenderedChart> {
+  return worker.render(spec, scale);
 }
