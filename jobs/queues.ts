@@ -1,7 +1,8 @@
 // Every BullMQ job of the bot, declared once: its name, the queue it runs on and the data it
 // carries. The dispatcher, the workers and each processor take their types from here.
-// Rollbacks have a queue of their own so they never wait behind gate checks; notifications have
-// theirs so a slow Slack never delays the engine; and Slack commands and clicks theirs, so the work
+// Rollbacks have a queue of their own so they never wait behind gate checks; notifications (and the
+// evidence package, the charts and the App Home) have theirs so a slow Slack or a chart never delays
+// the engine; and Slack commands and clicks theirs, so the work
 // behind an ack never waits behind a soak.
 import { Queue, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
 import type { Work } from '../commands/common.ts';
@@ -47,7 +48,9 @@ export const QUEUE_OF = {
   stuck: QUEUE.cutover,
   timer: QUEUE.cutover,
   'checkpoint-gates': QUEUE.cutover,
-  evidence: QUEUE.cutover,
+  // Not the engine's queue: drawing the package's chart waits its turn on the chart worker, and a
+  // burst of cutovers ending together must not hold the slots their neighbours' gate checks need.
+  evidence: QUEUE.notify,
   sweep: QUEUE.cutover,
   rollback: QUEUE.rollback,
   notify: QUEUE.notify,
@@ -56,6 +59,12 @@ export const QUEUE_OF = {
   home: QUEUE.notify,
   command: QUEUE.commands,
 } as const satisfies Record<JobName, QueueName>;
+
+/**
+ * Jobs that ran on another queue in an earlier version: one enqueued there before an upgrade is still
+ * run where it waits, rather than failed for want of a processor.
+ */
+export const MOVED_FROM: Partial<Record<JobName, QueueName>> = { evidence: QUEUE.cutover };
 
 /** A processor of one job: built from its dependencies, idempotent, returns a word for the logs. */
 export type Processor<N extends JobName> = (job: Job<JobData[N], string, N>) => Promise<string>;

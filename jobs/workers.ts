@@ -1,7 +1,7 @@
 // BullMQ workers: one per queue that has processors here, each job routed to its processor by name.
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from '../src/log.ts';
-import { cappedBackoff, QUEUE, QUEUE_OF, type JobName, type Processors, type QueueName } from './queues.ts';
+import { cappedBackoff, MOVED_FROM, QUEUE, QUEUE_OF, type JobName, type Processors, type QueueName } from './queues.ts';
 
 export interface WorkerSettings {
   readonly concurrency?: { readonly cutover?: number; readonly rollback?: number; readonly notify?: number; readonly commands?: number };
@@ -28,7 +28,8 @@ export function startWorkers(
     const worker = new Worker(
       queue,
       async (job: Job) => {
-        const processor = QUEUE_OF[job.name as JobName] === queue ? table[job.name as JobName] : undefined;
+        const name = job.name as JobName;
+        const processor = QUEUE_OF[name] === queue || MOVED_FROM[name] === queue ? table[name] : undefined;
         if (!processor) throw new Error(`no processor for ${queue}/${job.name}`);
         return processor(job);
       },
