@@ -285,3 +285,26 @@ describe('two conflicting events at once: exactly one is applied', () => {
     expect(existsSync(a.evidenceRoot)).toBe(true);
   });
 });
+
+describe('an evidence job enqueued on the cutover queue by an earlier version', () => {
+  it('still runs there after the upgrade: the package is written again, the same', async () => {
+    const r = await runtime();
+    const plan = fast((p) => (p.promotion = 'auto'));
+    const started = await r.engine.start(plan, 'U0RM1');
+    if (!started.ok) throw new Error(started.refusal.code);
+    const id = started.state.id;
+    await approveGoNoGo(r, id);
+    await waitForAudit(r.store, id, ended);
+    // The same package again, as an old replica would have asked for it: on the engine's queue.
+    const dir = evidenceDir(r.evidenceRoot, (await r.store.loadState(id))!);
+    const before = readFileSync(join(dir, 'summary.json'), 'utf8');
+    const job = await r.queues.cutover.add('evidence', { id }, { jobId: `legacy-evidence.${id}` });
+    const events = new (await import('bullmq')).QueueEvents('cutover', { connection: r.redis.duplicate({ maxRetriesPerRequest: null }), prefix: `${r.prefix}:bull` });
+    try {
+      expect(await job.waitUntilFinished(events, 30_000)).toBe(dir);
+    } finally {
+      await events.close();
+    }
+    expect(readFileSync(join(dir, 'summary.json'), 'utf8')).toBe(before);
+  });
+});
