@@ -7,7 +7,7 @@ import type { AuditEntry } from '../domain/audit.ts';
 import { isTerminal, type Notice } from '../domain/state.ts';
 import type { Logger } from '../log.ts';
 import type { ChartMoment, RoomRef, WarRoom } from '../ports.ts';
-import { LIMIT, clip, type SlackMessage } from '../../templates/blocks.ts';
+import { LIMIT, clip, escape, type SlackMessage } from '../../templates/blocks.ts';
 import { statusCard } from '../../templates/card.ts';
 import { checklistMessage, nudgeMessage, signOffMessage } from '../../templates/checklist.ts';
 import { closingMessage, escalationMessage, statusPageDraft, threadNotice, updateMessage } from '../../templates/messages.ts';
@@ -158,7 +158,8 @@ export class SlackWarRoom implements WarRoom {
       await this.#client.filesUploadV2({
         channel_id: card.channel,
         thread_ts: threadTs,
-        initial_comment: clip(`📈 ${why}: ${chart.alt}`, LIMIT.text),
+        // The comment is mrkdwn: a reason someone typed (`<!channel>`…) is escaped there; alt text is plain.
+        initial_comment: clip(`📈 ${why}: ${escape(chart.alt)}`, LIMIT.text),
         file_uploads: [{ file: png, filename: `chart-${view.state.id}.png`, title: `Cutover ${view.plan.name}: canary against stable`, alt_text: chart.alt }],
       });
     } catch (error) {

@@ -50,7 +50,7 @@ it('posts the chart with the update, at the promotion, with the closing message 
   expect(final.channel).toBe(WAR_ROOM);
   expect(final.initial_comment).toMatch(/^📈 Final chart: Cutover charted: canary .* \(Completed: the canary serves 100 %\)\. /);
   // The alt text says the same as the comment, in words, within Slack's limit.
-  expect(final.alt_text).toBe(final.initial_comment!.replace('📈 Final chart: ', ''));
+  expect(final.alt_text).toBe(final.initial_comment!.replace('📈 Final chart: ', '').replaceAll('&gt;', '>').replaceAll('&lt;', '<').replaceAll('&amp;', '&'));
   expect(final.alt_text!.length).toBeLessThanOrEqual(1000);
   expect(final.alt_text).toContain('Canary traffic: 0 % → 10 % → 100 %.');
   const image = PNG.sync.read(final.content!);
