@@ -1,7 +1,7 @@
 // What every listener shares: how it keeps a request in Redis before acking it, how it answers the
 // person (always ephemerally), and how a failure of the state store becomes a plain sentence
 // instead of a crash.
-import type { RespondFn } from '@slack/bolt';
+import type { AllMiddlewareArgs, RespondFn, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { Logger } from '../src/log.ts';
 import type { PlanCatalog } from '../src/plans/catalog.ts';
 import type { Engine } from '../src/runtime/engine.ts';
@@ -25,6 +25,8 @@ export interface ListenerDeps {
   readonly log: Logger;
   /** How long the ack waits for Redis to take the work (default KEEP_WITHIN_MS): Slack wants the ack within 3 s. */
   readonly keepWithinMs?: number;
+  /** `/cutover start` with no plan: acks and opens the start dialog (commands/start-dialog.ts); absent, the usage is shown. */
+  readonly startDialog?: (args: SlackCommandMiddlewareArgs & Pick<AllMiddlewareArgs, 'client'>) => Promise<void>;
 }
 
 /** Slack shows an error when a request is not acked within 3 s: leave room for the ack itself. */

@@ -1,6 +1,7 @@
 // Carries out the effects a committed transition left in the cutover's outbox. Every effect maps
 // to a job with a deterministic id (or an idempotent scheduler call), so running the same outbox
 // twice, from two replicas or after a crash, adds nothing the first run did not.
+import type { ChartMoment } from '../src/ports.ts';
 import type { CutoverStore } from '../src/store/cutover-store.ts';
 import type { Effect } from '../src/domain/state.ts';
 import { jobId, type Queues } from './queues.ts';
@@ -31,6 +32,19 @@ export class Dispatcher {
   /** Wakes the notifier of a cutover: one runs at a time, and one more is kept if it is busy. */
   async notify(id: string): Promise<void> {
     await this.#queues.add('notify', { id }, { deduplication: { id: `notify.${id}`, keepLastIfActive: true } });
+  }
+
+  /** Has the war room's chart of `moment` posted by its own job: once per cutover, moment and time. */
+  async chart(id: string, moment: ChartMoment, at: number): Promise<void> {
+    await this.#queues.add('chart', { id, moment, at }, { jobId: jobId(`chart-${moment}`, id, at) });
+  }
+
+  /**
+   * Has the App Home refreshed for its recent viewers, a moment from now: one job waits at a time,
+   * so a burst of phase changes (many cutovers, or one moving fast) costs one refresh.
+   */
+  async home(): Promise<void> {
+    await this.#queues.add('home', {}, { delay: 1_000, deduplication: { id: 'home', keepLastIfActive: true } });
   }
 
   /** Drains every outbox a crash may have left behind. */

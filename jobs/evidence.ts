@@ -1,7 +1,9 @@
 // Writes the evidence package once a cutover has ended, then tells the room where it is.
 import type { Job } from 'bullmq';
 import type { JobData } from './queues.ts';
-import { buildEvidence, type EvidenceOptions } from '../src/evidence/build.ts';
+import { buildEvidence, type EvidenceFiles, type EvidenceInput, type EvidenceOptions } from '../src/evidence/build.ts';
+import { renderCutoverChart } from '../src/charts/cutover-chart.ts';
+import type { Logger } from '../src/log.ts';
 import { writeEvidence } from '../src/evidence/writer.ts';
 import type { CutoverStore } from '../src/store/cutover-store.ts';
 import type { Dispatcher } from './dispatcher.ts';
@@ -13,6 +15,31 @@ export interface EvidenceDeps {
   readonly now: () => number;
   /** How the package is labelled: a rehearsal's says so in every file. */
   readonly options?: EvidenceOptions;
+  readonly log?: Logger;
+}
+
+/**
+ * The whole package: the text files and the chart (`chart.png`, `chart.svg`), drawn from the same
+ * records. The chart's time axis ends where the cutover ended, so building the package again later,
+ * on any replica, gives the same bytes. A chart that cannot be drawn leaves the package without it.
+ * `speed`: a rehearsal's chart speaks plan time.
+ */
+export async function evidencePackage(
+  input: EvidenceInput,
+  options: { readonly now: number; readonly speed?: number; readonly log?: Logger; readonly label?: EvidenceOptions },
+): Promise<EvidenceFiles> {
+  let chart;
+  try {
+    chart = await renderCutoverChart({ ...input, now: input.state.endedAt ?? options.now, ...(options.speed ? { speed: options.speed } : {}) });
+  } catch (error) {
+    options.log?.warn({ cutover: input.state.id, err: error instanceof Error ? error.message : String(error) }, 'chart could not be drawn; evidence written without it');
+  }
+  const files: EvidenceFiles = buildEvidence(input, { ...options.label, ...(chart ? { chart: chart.alt } : {}) });
+  if (chart) {
+    files.set('chart.png', chart.png);
+    files.set('chart.svg', chart.svg);
+  }
+  return files;
 }
 
 export async function loadEvidenceInput(store: CutoverStore, id: string) {
@@ -26,11 +53,17 @@ export async function loadEvidenceInput(store: CutoverStore, id: string) {
  * The package as the evidence job built it, built again from Redis: the audit trail up to the
  * job's own `evidence` entry. Any replica can do this, whichever host's disk holds the files.
  */
-export async function rebuildEvidence(store: CutoverStore, id: string): Promise<Map<string, string> | null> {
+export async function rebuildEvidence(store: CutoverStore, id: string, now: () => number = Date.now): Promise<EvidenceFiles | null> {
   const input = await loadEvidenceInput(store, id);
   if (!input) return null;
   const end = input.audit.findIndex((e) => e.type === 'evidence');
-  return buildEvidence({ ...input, audit: end < 0 ? input.audit : input.audit.slice(0, end) });
+  return evidencePackage({ ...input, audit: end < 0 ? input.audit : input.audit.slice(0, end) }, { now: now() });
+}
+
+/** The cutover's chart as of `now`, drawn from its records (for the war room's updates and decisions). */
+export async function chartOf(store: CutoverStore, id: string, now: number) {
+  const input = await loadEvidenceInput(store, id);
+  return input ? renderCutoverChart({ ...input, now }) : null;
 }
 
 export function createEvidenceProcessor(deps: EvidenceDeps) {
@@ -39,7 +72,7 @@ export function createEvidenceProcessor(deps: EvidenceDeps) {
     if (!input) return 'gone';
     // Our own earlier "evidence" entry (from a run cut short) must not change the package.
     const audit = input.audit.filter((e) => e.type !== 'evidence');
-    const files = buildEvidence({ ...input, audit }, deps.options);
+    const files = await evidencePackage({ ...input, audit }, { now: deps.now(), ...(deps.log ? { log: deps.log } : {}), ...(deps.options ? { label: deps.options } : {}) });
     const path = await writeEvidence(deps.root, input.state, files);
     if (!input.audit.some((e) => e.type === 'evidence')) {
       await deps.store.appendAudit(job.data.id, { type: 'evidence', at: deps.now(), path, files: [...files.keys()] });

@@ -10,6 +10,17 @@ export interface NotifyDeps {
   readonly store: CutoverStore;
   readonly room: WarRoom;
   readonly now: () => number;
+  /** Asks for the App Home to be refreshed for its recent viewers (absent: there is no Home, a rehearsal). */
+  readonly home?: () => Promise<void>;
+}
+
+/** What the `home` job needs: the recent viewers' views published again. */
+export interface HomeRefresher {
+  refreshRecent(): Promise<number>;
+}
+
+export function createHomeProcessor(home: HomeRefresher | undefined) {
+  return async (): Promise<string> => (home ? `published ${await home.refreshRecent()}` : 'no home');
 }
 
 export function createNotifyProcessor(deps: NotifyDeps) {
@@ -45,7 +56,23 @@ export function createNotifyProcessor(deps: NotifyDeps) {
       await deps.room.refresh(ref, loaded);
       await deps.store.setRoomState(id, { cardVersion: loaded.state.version });
     }
+    // A new phase shows on the App Home of whoever looked at it lately (checks alone do not).
+    if (deps.home && loaded.state.phaseSeq !== room.homePhaseSeq) {
+      await deps.home();
+      await deps.store.setRoomState(id, { homePhaseSeq: loaded.state.phaseSeq });
+    }
     return `posted ${posted}`;
+  };
+}
+
+export function createChartProcessor(deps: NotifyDeps) {
+  return async (job: Job<JobData['chart']>): Promise<string> => {
+    if (!deps.room.chart) return 'no charts';
+    const loaded = await deps.store.load(job.data.id);
+    const ref = (await deps.store.roomState(job.data.id)).ref;
+    if (!loaded || !ref) return 'gone';
+    await deps.room.chart(ref, loaded, job.data.moment, deps.now());
+    return 'posted';
   };
 }
 

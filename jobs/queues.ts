@@ -1,11 +1,13 @@
 // Every BullMQ job of the bot, declared once: its name, the queue it runs on and the data it
 // carries. The dispatcher, the workers and each processor take their types from here.
-// Rollbacks have a queue of their own so they never wait behind gate checks; notifications have
-// theirs so a slow Slack never delays the engine; and Slack commands and clicks theirs, so the work
+// Rollbacks have a queue of their own so they never wait behind gate checks; notifications (and the
+// evidence package, the charts and the App Home) have theirs so a slow Slack or a chart never delays
+// the engine; and Slack commands and clicks theirs, so the work
 // behind an ack never waits behind a soak.
 import { Queue, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
 import type { Work } from '../commands/common.ts';
 import type { JobEvent } from '../src/domain/state.ts';
+import type { ChartMoment } from '../src/ports.ts';
 
 export const QUEUE = { cutover: 'cutover', rollback: 'rollback', notify: 'notify', commands: 'commands' } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
@@ -30,6 +32,10 @@ export interface JobData {
   };
   readonly notify: { readonly id: string };
   readonly update: { readonly id: string };
+  /** The war room's chart of a moment (`at` names it, so a moment is charted once). */
+  readonly chart: { readonly id: string; readonly moment: ChartMoment; readonly at: number };
+  /** The recent App Home viewers' views published again (after a cutover changed phase). */
+  readonly home: Record<string, never>;
   /**
    * A slash command or click handed over by its listener after validation; answered via
    * `responseUrl`. `receivedAt` (epoch ms) is when the bot took the request: its time to live
@@ -48,13 +54,23 @@ export const QUEUE_OF = {
   stuck: QUEUE.cutover,
   timer: QUEUE.cutover,
   'checkpoint-gates': QUEUE.cutover,
-  evidence: QUEUE.cutover,
+  // Not the engine's queue: drawing the package's chart waits its turn on the chart worker, and a
+  // burst of cutovers ending together must not hold the slots their neighbours' gate checks need.
+  evidence: QUEUE.notify,
   sweep: QUEUE.cutover,
   rollback: QUEUE.rollback,
   notify: QUEUE.notify,
   update: QUEUE.notify,
+  chart: QUEUE.notify,
+  home: QUEUE.notify,
   command: QUEUE.commands,
 } as const satisfies Record<JobName, QueueName>;
+
+/**
+ * Jobs that ran on another queue in an earlier version: one enqueued there before an upgrade is still
+ * run where it waits, rather than failed for want of a processor.
+ */
+export const MOVED_FROM: Partial<Record<JobName, QueueName>> = { evidence: QUEUE.cutover };
 
 /** A processor of one job: built from its dependencies, idempotent, returns a word for the logs. */
 export type Processor<N extends JobName> = (job: Job<JobData[N], string, N>) => Promise<string>;

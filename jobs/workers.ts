@@ -1,7 +1,7 @@
 // BullMQ workers: one per queue that has processors here, each job routed to its processor by name.
 import { Job, Queue, Worker, type ConnectionOptions } from 'bullmq';
 import type { Logger } from '../src/log.ts';
-import { cappedBackoff, QUEUE, QUEUE_OF, type JobName, type Processors, type QueueName } from './queues.ts';
+import { cappedBackoff, MOVED_FROM, QUEUE, QUEUE_OF, type JobName, type Processors, type QueueName } from './queues.ts';
 import { within } from '../src/infra/bounded.ts';
 
 /**
@@ -84,7 +84,8 @@ export function startWorkers(
     const worker = new Worker(
       queue,
       async (job: Job, token?: string) => {
-        const processor = QUEUE_OF[job.name as JobName] === queue ? table[job.name as JobName] : undefined;
+        const name = job.name as JobName;
+        const processor = QUEUE_OF[name] === queue || MOVED_FROM[name] === queue ? table[name] : undefined;
         if (!processor) throw new Error(`no processor for ${queue}/${job.name}`);
         const done = processor(job);
         inFlight.set(job, { token, done });

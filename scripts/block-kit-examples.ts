@@ -18,6 +18,8 @@ import type { SlackMessage } from '../templates/blocks.ts';
 import { statusCard } from '../templates/card.ts';
 import { checklistMessage, signOffMessage } from '../templates/checklist.ts';
 import { closingMessage, escalationMessage, updateMessage } from '../templates/messages.ts';
+import { homeView } from '../templates/home.ts';
+import { startDialog } from '../templates/start-dialog.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 export const EXAMPLES_DIR = resolve(ROOT, 'docs/block-kit');
@@ -149,6 +151,24 @@ export async function renderExamples(): Promise<Map<string, unknown>> {
 
   story.at(12, { type: 'approve', actor: OPS }).confirm(13).checksUntil(43).promote(45).confirm(46).checksUntil(76).promote(80).confirm(81).checksUntil(93);
   out.set('status-card.json', asBuilderPayload(statusCard(story.view())));
+  // The start dialog as it looked before this cutover: control-service picked, its revisions listed.
+  out.set(
+    'start-dialog.json',
+    startDialog({
+      context: { channel: plan.channel, user: RELEASE.id, responseUrl: 'https://hooks.slack.com/commands/T0123/1/example' },
+      plans: ['control-service', 'simulated-service', 'timeline-service'],
+      chosen: {
+        name: plan.name,
+        plan,
+        problems: [],
+        revisions: [
+          { name: 'control-00011-def', createdAt: T0 - 50 * MINUTE, percent: 0 },
+          { name: 'control-00010-abc', createdAt: T0 - 6 * 24 * 60 * MINUTE, percent: 100 },
+          { name: 'control-00009-xyz', createdAt: T0 - 13 * 24 * 60 * MINUTE, percent: 0 },
+        ],
+      },
+    }),
+  );
   out.set('update.json', asBuilderPayload(updateMessage(story.view(), T0 + 93.5 * MINUTE)));
 
   story.checksUntil(111);
@@ -163,7 +183,25 @@ export async function renderExamples(): Promise<Map<string, unknown>> {
   const files = buildEvidence({ state: story.state, plan, audit: story.audit, gates: story.gates });
   out.set('closing.json', asBuilderPayload(closingMessage(story.view(), files.get('SUMMARY.md') ?? '', { path: `./evidence/${plan.name}/20261123T154700Z`, files: files.size })));
 
-  for (const [name, payload] of timelineExamples(await loadExample('timeline-service.yaml', vocabulary))) out.set(name, payload);
+  const timeline = timelineExamples(await loadExample('timeline-service.yaml', vocabulary));
+  for (const [name, payload] of timeline.out) out.set(name, payload);
+
+  // The App Home of the release manager: the timeline cutover in hypercare, control-service rolled back, the plans.
+  const broken = parsePlanText((await readFile(resolve(ROOT, 'examples/plans/simulated-service.yaml'), 'utf8')).replace('name: simulated-service', 'name: checkout-service').replace('stages: [1, 5, 10, 25, 50, 100]', 'stages: [50, 10]'), vocabulary);
+  out.set(
+    'home.json',
+    homeView({
+      viewer: RELEASE.id,
+      running: [{ ...timeline.view, permalink: 'https://example.slack.com/archives/C0123WARROOM/p1795960800000100' }],
+      finished: [{ ...story.view(), permalink: 'https://example.slack.com/archives/C0123WARROOM/p1795880820000100' }],
+      plans: [
+        { name: 'checkout-service', plan: null, problems: broken.ok ? [] : broken.errors, roles: [] },
+        { name: plan.name, plan, problems: [], roles: ['release-manager'] },
+        { name: timeline.view.plan.name, plan: timeline.view.plan, problems: [], roles: ['release-manager'] },
+      ],
+      now: timeline.view.state.phaseSince + 45 * MINUTE,
+    }),
+  );
   return out;
 }
 
@@ -174,7 +212,7 @@ async function loadExample(file: string, vocabulary: ReturnType<typeof buildVoca
 }
 
 /** Seed 001's timeline (examples/plans/timeline-service.yaml), scheduled for 14:00 UTC the next day. */
-function timelineExamples(plan: Plan): Map<string, unknown> {
+function timelineExamples(plan: Plan): { out: Map<string, unknown>; view: ReturnType<Story['view']> } {
   const out = new Map<string, unknown>();
   const person = (id: string, role: string) => ({ id, roles: [role] });
   const [operator, qa, oncall, owner] = [person('U05OPERATOR', 'release-operator'), person('U06QA', 'qa-owner'), person('U03ONCALL', 'oncall-ops'), person('U07OWNER', 'project-owner')];
@@ -197,7 +235,7 @@ function timelineExamples(plan: Plan): Map<string, unknown> {
   story.at(story.minutes() + 30, { type: 'sign_off', actor: operator, item: 0 }).at(story.minutes() + 5, { type: 'sign_off', actor: qa, item: 1 });
   out.set('sign-off.json', asBuilderPayload(signOffMessage(story.view())));
   out.set('status-card-hypercare.json', asBuilderPayload(statusCard(story.view())));
-  return out;
+  return { out, view: story.view() };
 }
 
 export const exampleJson = (payload: unknown): string => `${JSON.stringify(payload, null, 2)}\n`;

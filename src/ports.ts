@@ -5,7 +5,7 @@ import type { AuditEntry } from './domain/audit.ts';
 import type { Measurement } from './domain/measurement.ts';
 import type { JudgeRule, Plan } from './domain/plan.ts';
 import type { CutoverView } from './domain/view.ts';
-import type { Revisions, ServiceBase, Split, TargetReport } from './domain/service.ts';
+import type { RevisionChoice, Revisions, ServiceBase, Split, TargetReport } from './domain/service.ts';
 
 /**
  * Why a traffic operation could not be confirmed. `transient` errors were already retried by the
@@ -62,6 +62,12 @@ export interface TrafficBackend {
    * `shift(revisions, 0)` is the rollback: 100 % on stable.
    */
   shift(revisions: Revisions, canaryPercent: number, signal?: AbortSignal): Promise<Split>;
+  /**
+   * Optional: the revisions people may choose from when they start a cutover (the start dialog):
+   * ready ones only, newest first, each with the share it serves now. A platform without the notion
+   * (a feature flag) leaves it out. Throws TrafficError.
+   */
+  revisions?(signal?: AbortSignal): Promise<RevisionChoice[]>;
 }
 
 /** A traffic platform plug-in: the schema of its `service:` block and how to drive it. */
@@ -154,6 +160,9 @@ export type AnyGateKind = GateKind<any>;
 /** Where the room keeps its own handle on a cutover (the status card's message, say). Opaque. */
 export type RoomRef = Readonly<Record<string, string>>;
 
+/** When the war room shows the chart: with the periodic update, at a promotion or a hold, at the end. */
+export type ChartMoment = 'update' | 'promotion' | 'hold' | 'final';
+
 /**
  * The war room: Slack in production, the terminal in a rehearsal. It presents; it decides
  * nothing. Entries arrive in audit order, once each (at least once after a crash).
@@ -167,6 +176,11 @@ export interface WarRoom {
   post(ref: RoomRef, entry: AuditEntry, view: CutoverView): Promise<void>;
   /** The periodic internal update (seed 003's 30-minute template). */
   update(ref: RoomRef, view: CutoverView, now: number): Promise<void>;
+  /**
+   * Optional: the chart, drawn from the records as of `now`, for `moment`. Run as its own job, asked
+   * for by the room itself, so a picture never holds up the entries after it (an escalation above all).
+   */
+  chart?(ref: RoomRef, view: CutoverView, moment: ChartMoment, now: number): Promise<void>;
 }
 
 /** Who holds which plan role: Slack users and user groups in production, a fixed list in a rehearsal. */

@@ -4,6 +4,7 @@ import { standsAside } from '../src/domain/gates.ts';
 import { describePhase, readingText } from './words.ts';
 import type { CutoverView } from '../src/domain/view.ts';
 import { trainTrafficWords } from './train.ts';
+import type { Verdict } from '../src/domain/gates.ts';
 
 export interface UpdateFacts {
   /** 'update' during the cutover (seed 003's 30-minute update); 'hypercare' for the daily summary. */
@@ -17,14 +18,21 @@ export interface UpdateFacts {
   readonly next: string;
 }
 
+/**
+ * Verdicts that make the update say "Issue": a gate failing (even inside its `for:` window, before
+ * it rolls back) or that cannot be measured. `waiting` is not one: the gate's data is not visible
+ * yet (its data lag), which every cohort begins with.
+ */
+const TROUBLE: ReadonlySet<Verdict> = new Set<Verdict>(['watch', 'fail', 'error', 'errors_exhausted']);
+
 export function updateFacts({ state, plan }: CutoverView, now: number): UpdateFacts {
-  // A judge standing aside at 100 % (nothing to compare with) is not an issue: its guard still watches.
-  const unwell = (t: (typeof state.gates)[string]) => t.last !== null && t.last.verdict !== 'pass' && !standsAside(t.last, state.traffic);
-  const failing = Object.values(state.gates).some(unwell);
-  const troubled = state.phase === 'held' || state.phase === 'rolling_back' || state.phase === 'failed' || (state.phase === 'hypercare' && failing);
   const resolved = state.phase === 'rolled_back' || state.phase === 'completed';
   const lines = Object.entries(state.gates).filter(([, t]) => t.last);
-  const issues = lines.filter(([, t]) => unwell(t)).map(([id, t]) => `${id} ${readingText(t.last ?? undefined)}`);
+  // A judge standing aside at 100 % (nothing to compare with) is not an issue: its guard still watches.
+  const troubling = lines.filter(([, t]) => t.last && TROUBLE.has(t.last.verdict) && !standsAside(t.last, state.traffic));
+  // A gate listed under Issues is never "On Track": the status and the list come from the same readings.
+  const troubled = state.phase === 'held' || state.phase === 'rolling_back' || state.phase === 'failed' || (!resolved && troubling.length > 0);
+  const issues = troubling.map(([id, t]) => `${id} ${readingText(t.last ?? undefined)}`);
   const observations = lines.flatMap(([, t]) => t.last?.observations ?? []);
   // The first name found wins, so a measured 5xx ratio is preferred to an error-budget share.
   const metric = (...names: RegExp[]) => {

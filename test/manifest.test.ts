@@ -13,3 +13,9 @@ it('declares the three commands, interactivity and the four bot scopes', async (
   expect(manifest.settings.interactivity).toEqual({ is_enabled: true, request_url: commands[0]!.url });
   expect(manifest.oauth_config.scopes.bot).toEqual(['commands', 'chat:write', 'files:write', 'usergroups:read']);
 });
+
+it('has a Home tab, published on app_home_opened delivered to /slack/events', async () => {
+  const manifest = parse(await readFile(resolve(import.meta.dirname, '../manifest.yml'), 'utf8'));
+  expect(manifest.features.app_home).toEqual({ home_tab_enabled: true, messages_tab_enabled: false });
+  expect(manifest.settings.event_subscriptions).toEqual({ request_url: manifest.features.slash_commands[0].url, bot_events: ['app_home_opened'] });
+});

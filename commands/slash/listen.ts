@@ -3,14 +3,17 @@
 // then acks: an ack means the command survives this process dying. If Redis does not take it, the
 // ack itself says nothing was changed. The job resolves which cutover is meant and asks the engine
 // (`runSlash`). Nothing here waits on traffic or a gate.
-import type { App, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import type { AllMiddlewareArgs, App, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { HELP, usageReply } from '../../templates/replies.ts';
 import { ephemeral, keep, type Asker, type ListenerDeps } from '../common.ts';
 import { parseSlash, SLASH_COMMANDS } from './index.ts';
 
 export function register(app: App, deps: ListenerDeps): void {
   for (const name of SLASH_COMMANDS) {
-    app.command(name, async ({ command, ack }: SlackCommandMiddlewareArgs) => {
+    app.command(name, async (args: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
+      const { command, ack } = args;
+      // `/cutover start` alone opens the start dialog: its trigger_id lives 3 s, so here, not in a job.
+      if (deps.startDialog && name === '/cutover' && /^\s*start\s*$/i.test(command.text ?? '')) return deps.startDialog(args);
       const parsed = parseSlash(name, command.text);
       if (!parsed.ok) {
         await ack(ephemeral(usageReply(parsed.problem, parsed.usage)));

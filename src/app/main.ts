@@ -10,8 +10,8 @@
 // included), with probes and metrics, and takes no Slack requests.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { webApi } from '@slack/bolt';
-import { register } from '../../commands/index.ts';
-import { rebuildEvidence } from '../../jobs/evidence.ts';
+import { register, Home, StartDialog, type ListenerDeps } from '../../commands/index.ts';
+import { chartOf, rebuildEvidence } from '../../jobs/evidence.ts';
 import { cloudAdapters } from './adapters.ts';
 import { DEFAULT_PLANS_DIR, loadConfig, type Config, type Role } from '../config.ts';
 import { within } from '../infra/bounded.ts';
@@ -99,6 +99,9 @@ function launchBot(config: Config, overrides: BotOverrides = {}): Launch {
   // Whoever launched may not listen to each; an unobserved rejection must not take the process down.
   for (const p of [listening.promise, started.promise, fatal.promise]) p.catch(() => undefined);
 
+  const runtimeReady = Promise.withResolvers<Runtime>();
+  const homeReady = Promise.withResolvers<Home | undefined>();
+  const catalogOf = (vocabulary: PlanVocabulary) => new PlanCatalog(config.plansDir, vocabulary, overrides.adjustPlan ? { adjust: overrides.adjustPlan } : {});
   let identity: Identity | null = null;
   let slackProblem: string | null = 'Slack auth.test has not answered yet';
   let runtime: Runtime | null = null;
@@ -189,7 +192,19 @@ function launchBot(config: Config, overrides: BotOverrides = {}): Launch {
         routes,
       });
       // Until Redis answers, a command is refused as when Redis is away ("nothing was changed").
-      register(slack.app, { handOver: (work, responseUrl) => (runtime ? runtime.handOver(work, responseUrl) : Promise.reject(new Error('Connection is closed: Redis has not answered yet'))), log });
+      const handOver: ListenerDeps['handOver'] = (work, responseUrl) =>
+        runtime ? runtime.handOver(work, responseUrl) : Promise.reject(new Error('Connection is closed: Redis has not answered yet'));
+      // The Home view and the start dialog need the plans and the traffic backends: they wait for the runtime.
+      const catalog = async () => catalogOf((await runtimeReady.promise).vocabulary);
+      const startDialog = new StartDialog({
+        catalog: { list: async () => (await catalog()).list(), load: async (name) => (await catalog()).load(name) },
+        revisions: async (plan) => (await runtimeReady.promise).backends.revisions(plan),
+        handOver,
+        log,
+        now: Date.now,
+      });
+      const home = { opened: async (user: string) => (await homeReady.promise)?.opened(user) };
+      register(slack.app, { handOver, log }, { home, startDialog });
       port = await slack.start().catch(cannotListen);
       undo.push(() => within(1_500, slack.stop()));
     }
@@ -215,6 +230,8 @@ function launchBot(config: Config, overrides: BotOverrides = {}): Launch {
       client,
       log,
       evidence: async (id) => rebuildEvidence(await store(), id),
+      chart: async (id, now) => chartOf(await store(), id, now),
+      chartLater: async (id, moment, at) => (await built.promise).dispatcher.chart(id, moment, at),
       memory: { recall: async (id, key) => (await store()).roomMessage(id, key), remember: async (id, key, ts) => (await store()).setRoomMessage(id, key, ts) },
     });
     // Its own WebClient: while Slack rate-limits the war room's posts, the WebClient holds its whole
@@ -224,6 +241,7 @@ function launchBot(config: Config, overrides: BotOverrides = {}): Launch {
     const roles = new SlackRoles(rolesClient, { log });
     if (role !== 'all') log.info({ role }, role === 'web' ? 'web process: Slack requests are queued for the worker processes' : 'worker process: no Slack receiver here');
     log.info({ redis: redis.description }, 'waiting for Redis');
+    let home: Home | undefined;
     const r = await createRuntime({
       redisUrl: redis.url,
       prefix: config.redisPrefix,
@@ -246,7 +264,7 @@ function launchBot(config: Config, overrides: BotOverrides = {}): Launch {
       ...(role !== 'web'
         ? {
             commands: {
-              catalog: (vocabulary) => new PlanCatalog(config.plansDir, vocabulary, overrides.adjustPlan ? { adjust: overrides.adjustPlan } : {}),
+              catalog: catalogOf,
               reply: postResponse,
               tell: async (channel, user, message) => {
                 await rolesClient.chat.postEphemeral({ channel, user, text: message.text, ...('blocks' in message ? { blocks: message.blocks } : {}) });
@@ -255,9 +273,12 @@ function launchBot(config: Config, overrides: BotOverrides = {}): Launch {
             },
           }
         : {}),
+      home: ({ store, vocabulary }) => (home = new Home({ store, catalog: catalogOf(vocabulary), roles, client, log, now: Date.now })),
     });
     built.resolve(r);
     runtime = r;
+    runtimeReady.resolve(r);
+    homeReady.resolve(home);
     await reportPlans(config.plansDir, r.vocabulary, log, config.plansDir === DEFAULT_PLANS_DIR ? `PLANS_DIR unset: the default ${DEFAULT_PLANS_DIR}` : 'PLANS_DIR');
 
     metrics.attach(() => runtime);

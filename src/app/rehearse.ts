@@ -25,8 +25,8 @@ import { SimulatedWorld } from '../sim/world.ts';
 import { rehearsalWrappers } from './rehearsal/wrappers.ts';
 import { cloudAdapters, type Adapters } from './adapters.ts';
 import type { RehearsalEmulators } from './rehearsal/emulators.ts';
-import { loadEvidenceInput } from '../../jobs/evidence.ts';
-import { buildEvidence, type RehearsalFacts } from '../evidence/build.ts';
+import { evidencePackage, loadEvidenceInput } from '../../jobs/evidence.ts';
+import type { RehearsalFacts } from '../evidence/build.ts';
 import { writeEvidence } from '../evidence/writer.ts';
 import { compressPlan } from './rehearsal/compress.ts';
 
@@ -353,7 +353,8 @@ export async function rehearse(args: RehearsalArgs, out: (line: string) => void,
     room.flush();
     // Sign-offs after the end rewrite the package in the background; write the final one now.
     const input = await loadEvidenceInput(runtime.store, start.state.id);
-    const files = input ? buildEvidence({ ...input, audit: input.audit.filter((e) => e.type !== 'evidence') }, { rehearsal: facts }) : null;
+    // Its chart speaks plan time: a 30-minute soak reads 30 minutes, not 1.8 s.
+    const files = input ? await evidencePackage({ ...input, audit: input.audit.filter((e) => e.type !== 'evidence') }, { now: Date.now(), speed: args.speed, label: { rehearsal: facts } }) : null;
     if (input && files) await writeEvidence(evidenceDir, input.state, files);
     const state = input?.state ?? null;
     const listed = files ? [...new Set([...files.keys()].map((name) => (name.includes('/') ? `${name.split('/')[0]}/` : name)))] : [];
@@ -362,6 +363,7 @@ export async function rehearse(args: RehearsalArgs, out: (line: string) => void,
     out(`Evidence: ${result.evidence}`);
     out(`  ${listed.join('  ')}`);
     out(`  (a rehearsal's package: REHEARSAL in every file, never evidence for a change ticket)`);
+    if (files?.has('chart.png')) out(`Chart: ${join(result.evidence, 'chart.png')}`);
     out(`Wall time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return { outcome: result.outcome, evidence: result.evidence, wallMs: Date.now() - started };
   } finally {

@@ -2,7 +2,7 @@
 // workers. Production, rehearsals, tests and child-process replicas all build the same runtime.
 import { Redis } from 'ioredis';
 import { createEvidenceProcessor } from '../../jobs/evidence.ts';
-import { createNotifyProcessor, createUpdateProcessor } from '../../jobs/notify.ts';
+import { createChartProcessor, createHomeProcessor, createNotifyProcessor, createUpdateProcessor, type HomeRefresher } from '../../jobs/notify.ts';
 import { createPreflightProcessor } from '../../jobs/preflight.ts';
 import { createRollbackProcessor } from '../../jobs/rollback.ts';
 import { createShiftProcessor } from '../../jobs/shift.ts';
@@ -59,6 +59,8 @@ export interface RuntimeOptions {
   readonly onJobFailed?: (queue: QueueName, name: string) => void;
   /** Aborts the wait for Redis at start-up (a shutdown before Redis ever answered). */
   readonly signal?: AbortSignal;
+  /** The App Home, built from the runtime's store and plan vocabulary: refreshed when a cutover changes phase. */
+  readonly home?: (parts: { readonly store: CutoverStore; readonly vocabulary: PlanVocabulary }) => HomeRefresher;
   /** The Slack commands' work: with it, this runtime's workers take the `command` jobs too. */
   readonly commands?: {
     readonly catalog: (vocabulary: PlanVocabulary) => PlanCatalog;
@@ -185,8 +187,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const lock = new TrafficLock(redis, prefix, { ttlMs: options.lockTtlMs ?? 10_000 });
 
   let workers: Workers | null = null;
+  const home = options.home?.({ store, vocabulary });
   if (options.workers !== false) {
-    const notifyDeps = { store, room: options.room, now };
+    const notifyDeps = { store, room: options.room, now, ...(home ? { home: () => dispatcher.home() } : {}) };
     workers = startWorkers(
       queueConnection,
       prefix,
@@ -197,11 +200,13 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
           stuck: createStuckProcessor({ engine }),
           timer: createTimerProcessor({ engine }),
           'checkpoint-gates': createCheckpointGatesProcessor({ engine, gates, now }),
-          evidence: createEvidenceProcessor({ store, dispatcher, root: options.evidenceRoot, now, ...(options.evidence ? { options: options.evidence } : {}) }),
+          evidence: createEvidenceProcessor({ store, dispatcher, root: options.evidenceRoot, now, log, ...(options.evidence ? { options: options.evidence } : {}) }),
           sweep: async () => `swept ${await dispatcher.sweep()}`,
           rollback: createRollbackProcessor({ engine, backends, gates, lock, now }),
           notify: createNotifyProcessor(notifyDeps),
           update: createUpdateProcessor(notifyDeps),
+          chart: createChartProcessor(notifyDeps),
+          home: createHomeProcessor(home),
           ...(options.commands
             ? {
                 command: createCommandProcessor({

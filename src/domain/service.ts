@@ -31,3 +31,12 @@ export interface TargetReport {
   readonly split: Split | null;
   readonly error?: string;
 }
+
+/** A revision someone may pick for a cutover: ready to serve, with the share it serves now. */
+export interface RevisionChoice {
+  readonly name: string;
+  /** When it was created (ms), if the platform says. */
+  readonly createdAt: number | null;
+  /** Percent of traffic it serves now. */
+  readonly percent: number;
+}

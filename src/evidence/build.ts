@@ -28,7 +28,12 @@ export interface RehearsalFacts {
   readonly emulators: boolean;
 }
 
+/** A package's files: text, and the chart's PNG as bytes. */
+export type EvidenceFiles = Map<string, string | Uint8Array>;
+
 export interface EvidenceOptions {
+  /** The chart's alt text when the package carries `chart.png` and `chart.svg`; SUMMARY.md shows and names them. */
+  readonly chart?: string;
   /** Set for a rehearsal's package; production packages leave it out. */
   readonly rehearsal?: RehearsalFacts | null;
 }
@@ -445,7 +450,7 @@ export function buildEvidence(input: EvidenceInput, options: EvidenceOptions = {
   const slo = gateRecords.filter((g) => sloGates.has(g.gate));
   const files = new Map<string, string>();
   files.set('summary.json', JSON.stringify(summary, null, 2) + '\n');
-  files.set('SUMMARY.md', summaryMarkdown(input, summary, cohorts, checkpoints, { rehearsal, cause, steps: count.list, slo: slo.length > 0 }, targetTables(input, perTarget)));
+  files.set('SUMMARY.md', summaryMarkdown(input, summary, cohorts, checkpoints, { rehearsal, cause, steps: count.list, slo: slo.length > 0, chart: options.chart }, targetTables(input, perTarget)));
   files.set('gate-results.jsonl', jsonl(gateRecords.map((g) => gateLine(g, kinds, state)), rehearsal));
   // A train's rows carry their target: one per cohort and target it moved.
   files.set('cohort-results.jsonl', jsonl(isTrain(plan) ? perTarget : cohorts, rehearsal));
@@ -507,7 +512,7 @@ function summaryMarkdown(
   summary: { overall_status: OverallStatus; step_count: number; passed: number; failed: number },
   cohorts: readonly CohortResult[],
   checkpoints: ReturnType<typeof timeline>,
-  extra: { rehearsal: RehearsalFacts | null; cause: ReturnType<typeof rollbackCause>; steps: readonly Step[]; slo: boolean },
+  extra: { rehearsal: RehearsalFacts | null; cause: ReturnType<typeof rollbackCause>; steps: readonly Step[]; slo: boolean; chart?: string | undefined },
   targets: readonly string[] = [],
 ): string {
   const { state, plan } = input;
@@ -604,12 +609,26 @@ function summaryMarkdown(
     '|---|---|---|---|---|---|',
     ...state.decisions.map((d) => `| ${iso(d.at)} | ${d.action} | ${d.by} | ${d.role ?? ''} | ${d.stage >= 0 ? d.stage + 1 : ''} | ${d.reason ?? ''} |`),
     '',
+    ...(extra.chart
+      ? [
+          '## Chart',
+          '',
+          '![Canary against stable: error rate, p95 latency, traffic share and decisions](chart.png)',
+          '',
+          // The same in words (it is the image's alt text in Slack), for whoever reads this as text.
+          extra.chart,
+          '',
+          'Drawn from `gate-results.jsonl` and the audit trail; `chart.svg` is the same picture as a vector.',
+          '',
+        ]
+      : []),
     '## Files',
     '',
     '- `summary.json`: overall status, steps, revisions, times, approvals',
     '- `gate-results.jsonl`: every gate evaluation (time, cohort, gate, value, threshold, outcome; a judge\'s evidence and counts under `judge`)',
     '- `cohort-results.jsonl`: each cohort entered, its soak result and why it was left',
     ...(extra.slo ? ['- `slo-results.jsonl`: the SLO snapshot evaluations'] : []),
+    ...(extra.chart ? ['- `chart.png`, `chart.svg`: the chart above'] : []),
     '- `logs/`: command output, what each rollback step called and what came back, and the full audit trail (`logs/audit.jsonl`)',
     '',
   ];

@@ -10,7 +10,7 @@ export function evidenceDir(root: string, state: Pick<CutoverState, 'plan' | 'st
   return resolve(root, state.plan, compactTimestamp(state.startedAt));
 }
 
-export async function writeEvidence(root: string, state: Pick<CutoverState, 'plan' | 'startedAt'>, files: ReadonlyMap<string, string>): Promise<string> {
+export async function writeEvidence(root: string, state: Pick<CutoverState, 'plan' | 'startedAt'>, files: ReadonlyMap<string, string | Uint8Array>): Promise<string> {
   const dir = evidenceDir(root, state);
   for (const [name, content] of files) {
     const path = join(dir, name);

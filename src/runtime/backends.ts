@@ -2,7 +2,7 @@
 // first use; a train's is a TrainTraffic over the backends of its targets. What a platform is
 // (real, simulated, or wrapped by a rehearsal) is the composition root's business, not this registry's.
 import type { Plan } from '../domain/plan.ts';
-import type { Revisions, ServiceBase, Split } from '../domain/service.ts';
+import type { RevisionChoice, Revisions, ServiceBase, Split } from '../domain/service.ts';
 import { isTrain } from '../domain/train.ts';
 import type { TrafficBackend, TrafficPlatform } from '../ports.ts';
 import { TrainTraffic } from './train-traffic.ts';
@@ -30,6 +30,12 @@ export class Backends {
     const backend = platform.create(spec);
     this.#cache.set(key, backend);
     return backend;
+  }
+
+  /** The revisions of the plan's service people may choose from; null when its platform cannot list them. */
+  async revisions(plan: Plan): Promise<RevisionChoice[] | null> {
+    const backend = this.for(plan);
+    return backend.revisions ? backend.revisions() : null;
   }
 
   /** The split the plan's service serves now (a train's: see TrainTraffic.read). */

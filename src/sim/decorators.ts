@@ -32,7 +32,7 @@ export const simulatedService = (ctx: GateContext): boolean => ctx.service.platf
 export function trafficInSimulation<Spec extends TrafficPlatform<any>>(platform: Spec, world: () => SimulatedWorld): Spec {
   return {
     ...platform,
-    create: (spec) => world().backend(platform.serviceKey(spec), `${platform.platform} service ${spec.name}`),
+    create: (spec) => world().backend(platform.serviceKey(spec), `${platform.platform} service ${spec.name}`, { stable: spec.stable, canary: spec.canary }),
   };
 }
 
@@ -63,6 +63,7 @@ export function trafficMirroredInSimulation<Spec extends TrafficPlatform<any>>(p
           await observe(split);
           return split;
         },
+        ...(backend.revisions ? { revisions: backend.revisions.bind(backend) } : {}),
       } satisfies TrafficBackend;
     },
   };

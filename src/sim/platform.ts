@@ -29,6 +29,6 @@ export function simulatedPlatform(world: SimulatedWorld | (() => SimulatedWorld)
       })
       .strict(),
     serviceKey: (spec) => `simulated:${spec.name}`,
-    create: (spec) => resolve().backend(`simulated:${spec.name}`, `service ${spec.name}`),
+    create: (spec) => resolve().backend(`simulated:${spec.name}`, `service ${spec.name}`, { stable: spec.stable, canary: spec.canary }),
   };
 }

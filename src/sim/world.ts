@@ -86,8 +86,21 @@ export class SimulatedWorld {
     };
   }
 
-  backend(serviceKey: string, label: string): TrafficBackend {
+  /** `offered`: the two revisions a simulated service has, offered to the start dialog (stable serving what the split leaves). */
+  backend(serviceKey: string, label: string, offered?: Revisions): TrafficBackend {
     return {
+      ...(offered
+        ? {
+            revisions: async (signal?: AbortSignal) => {
+              signal?.throwIfAborted();
+              const split = await this.split(serviceKey);
+              return [
+                { name: offered.canary, createdAt: null, percent: split.canary },
+                { name: offered.stable, createdAt: null, percent: split.stable },
+              ];
+            },
+          }
+        : {}),
       label: `simulated ${label}`,
       preflight: async (revisions: Revisions) =>
         measured(

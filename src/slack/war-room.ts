@@ -6,8 +6,8 @@ import type { webApi } from '@slack/bolt';
 import type { AuditEntry } from '../domain/audit.ts';
 import { isTerminal, type Notice } from '../domain/state.ts';
 import type { Logger } from '../log.ts';
-import type { RoomRef, WarRoom } from '../ports.ts';
-import type { SlackMessage } from '../../templates/blocks.ts';
+import type { ChartMoment, RoomRef, WarRoom } from '../ports.ts';
+import { LIMIT, clip, escape, type SlackMessage } from '../../templates/blocks.ts';
 import { statusCard } from '../../templates/card.ts';
 import { checklistMessage, nudgeMessage, signOffMessage } from '../../templates/checklist.ts';
 import { closingMessage, escalationMessage, statusPageDraft, threadNotice, updateMessage } from '../../templates/messages.ts';
@@ -20,7 +20,20 @@ export interface RoomClient {
 }
 
 /** The evidence package of a cutover (file name → content), or null when the cutover is gone. */
-export type EvidenceSource = (cutoverId: string) => Promise<ReadonlyMap<string, string> | null>;
+export type EvidenceSource = (cutoverId: string) => Promise<ReadonlyMap<string, string | Uint8Array> | null>;
+
+/** The cutover's chart as of `now`, drawn from its records, with the same in words; null when it is gone. */
+export type ChartSource = (cutoverId: string, now: number) => Promise<{ readonly png: Uint8Array; readonly alt: string } | null>;
+
+/** Asks for the chart of `moment` to be posted by a job of its own (idempotent per cutover, moment and `at`). */
+export type ChartScheduler = (cutoverId: string, moment: ChartMoment, at: number) => Promise<void>;
+
+const CHART_WORDS: Readonly<Record<ChartMoment, string>> = {
+  update: 'Chart with the update',
+  promotion: 'Chart at the promotion',
+  hold: 'Chart at the hold',
+  final: 'Final chart',
+};
 
 /**
  * Where the room keeps the ts of each message it edits in place (in Redis beside the room state,
@@ -53,12 +66,28 @@ export class SlackWarRoom implements WarRoom {
   readonly #evidence: EvidenceSource;
   readonly #memory: RoomMemory;
   readonly #log: Logger;
+  readonly #chart: ChartSource | undefined;
+  readonly #chartLater: ChartScheduler | undefined;
+  readonly #now: () => number;
 
-  constructor(deps: { readonly client: RoomClient; readonly evidence: EvidenceSource; readonly memory: RoomMemory; readonly log: Logger }) {
+  constructor(deps: {
+    readonly client: RoomClient;
+    readonly evidence: EvidenceSource;
+    readonly memory: RoomMemory;
+    readonly log: Logger;
+    /** Draws the chart; without it, none is posted (the evidence package still carries one). */
+    readonly chart?: ChartSource;
+    /** Has `chart()` run by a job; without it, charts are posted inline. */
+    readonly chartLater?: ChartScheduler;
+    readonly now?: () => number;
+  }) {
     this.#client = deps.client;
     this.#evidence = deps.evidence;
     this.#memory = deps.memory;
     this.#log = deps.log;
+    this.#chart = deps.chart;
+    this.#chartLater = deps.chartLater;
+    this.#now = deps.now ?? Date.now;
   }
 
   async open(view: CutoverView): Promise<RoomRef> {
@@ -79,7 +108,7 @@ export class SlackWarRoom implements WarRoom {
         // The person was answered ephemerally; the refusal stays in the audit trail only.
         return;
       case 'notice':
-        await this.#notice(card, entry.notice, view);
+        await this.#notice(card, entry.notice, view, entry.at);
         return;
       case 'escalation':
         await this.#inChannel(card, escalationMessage(entry.escalation, view));
@@ -91,10 +120,55 @@ export class SlackWarRoom implements WarRoom {
   }
 
   async update(ref: RoomRef, view: CutoverView, now: number): Promise<void> {
-    await this.#inChannel(cardRef(ref), updateMessage(view, now));
+    const card = cardRef(ref);
+    await this.#inChannel(card, updateMessage(view, now));
+    await this.#showChart(card, view, 'update', now);
   }
 
-  async #notice(card: CardRef, notice: Notice, view: CutoverView): Promise<void> {
+  /** The chart of `moment`: by its own job when there is a scheduler, else here and now. */
+  async #showChart(card: CardRef, view: CutoverView, moment: ChartMoment, at: number): Promise<void> {
+    if (!this.#chart) return;
+    if (!this.#chartLater) return this.chart({ channel: card.channel, ts: card.ts }, view, moment, at);
+    try {
+      await this.#chartLater(view.state.id, moment, at);
+    } catch (error) {
+      this.#log.warn({ cutover: view.state.id, moment, err: error instanceof Error ? error.message : String(error) }, 'chart not scheduled');
+    }
+  }
+
+  /** Posts the chart of `moment`: into the card's thread, or (the final one) the closing message's. */
+  async chart(ref: RoomRef, view: CutoverView, moment: ChartMoment, now: number): Promise<void> {
+    const card = cardRef(ref);
+    const thread = moment === 'final' ? await this.#memory.recall(view.state.id, CLOSING_KEY) : card.ts;
+    if (!thread) return;
+    await this.#postChart(card, thread, view, moment === 'final' ? (view.state.endedAt ?? now) : now, CHART_WORDS[moment]);
+  }
+
+  /**
+   * The chart, drawn from the records as of `now`, into the thread rooted at `threadTs`, with the
+   * same in words as its alt text and comment. A picture is not worth a failed delivery: a chart
+   * that cannot be drawn or uploaded is logged, and the entry counts as posted.
+   */
+  async #postChart(card: CardRef, threadTs: string, view: CutoverView, now: number, why: string): Promise<void> {
+    if (!this.#chart) return;
+    try {
+      const chart = await this.#chart(view.state.id, now);
+      if (!chart) return;
+      const png = Buffer.from(chart.png.buffer, chart.png.byteOffset, chart.png.byteLength);
+      await this.#client.filesUploadV2({
+        channel_id: card.channel,
+        thread_ts: threadTs,
+        // The comment is mrkdwn: a reason someone typed (`<!channel>`…) is escaped there; alt text is plain.
+        initial_comment: clip(`📈 ${why}: ${escape(chart.alt)}`, LIMIT.text),
+        file_uploads: [{ file: png, filename: `chart-${view.state.id}.png`, title: `Cutover ${view.plan.name}: canary against stable`, alt_text: chart.alt }],
+      });
+    } catch (error) {
+      this.#log.warn({ cutover: view.state.id, err: error instanceof Error ? error.message : String(error) }, 'chart not posted');
+    }
+  }
+
+  /** `at`: when the notice was recorded (names its chart's job, so a notice delivered twice charts once). */
+  async #notice(card: CardRef, notice: Notice, view: CutoverView, at: number): Promise<void> {
     switch (notice.kind) {
       case 'checkpoint_opened':
       case 'checkpoint_ticked':
@@ -122,6 +196,10 @@ export class SlackWarRoom implements WarRoom {
         await this.#inThread(card, threadNotice(notice, view));
         if (notice.kind === 'started') await this.#inThread(card, statusPageDraft('start', view));
         if (notice.kind === 'rollback_started') await this.#inThread(card, statusPageDraft('rollback', view));
+        // Where the war room decides: each promotion (by hand or automatic) and each hold shows the picture.
+        if (notice.kind === 'promoted' || notice.kind === 'held' || (notice.kind === 'soak_clean' && notice.next === 'auto')) {
+          await this.#showChart(card, view, notice.kind === 'held' ? 'hold' : 'promotion', at);
+        }
     }
   }
 
@@ -145,7 +223,7 @@ export class SlackWarRoom implements WarRoom {
     // Before the closing message, there is nothing to redo: the package it uploads is built from this state.
     if (!(await this.#memory.recall(view.state.id, CLOSING_KEY))) return;
     const files = await this.#evidence(view.state.id);
-    const summaries = [...(files ?? [])].filter(([name]) => name === 'SUMMARY.md' || name === 'summary.json');
+    const summaries = [...(files ?? [])].filter((f): f is [string, string] => (f[0] === 'SUMMARY.md' || f[0] === 'summary.json') && typeof f[1] === 'string');
     if (summaries.length === 0) return;
     await this.#client.filesUploadV2({
       channel_id: card.channel,
@@ -175,7 +253,11 @@ export class SlackWarRoom implements WarRoom {
       return;
     }
     const sent = uploads(files);
-    await this.#inPlace(card, view, CLOSING_KEY, closingMessage(view, files.get('SUMMARY.md') ?? '', { path: entry.path, files: sent.length }), 'channel');
+    const summary = files.get('SUMMARY.md');
+    const closed = await this.#memory.recall(view.state.id, CLOSING_KEY);
+    await this.#inPlace(card, view, CLOSING_KEY, closingMessage(view, typeof summary === 'string' ? summary : '', { path: entry.path, files: sent.length }), 'channel');
+    // The final chart, attached to the closing message (in its thread); once, even if this entry comes again.
+    if (!closed) await this.#showChart(card, view, 'final', entry.at);
     // Checklists left open: a tick now would be refused, so their buttons go.
     for (const [index, run] of view.state.checkpoints.entries()) {
       const ts = run.status === 'open' ? await this.#memory.recall(view.state.id, checklistKey(index)) : null;
@@ -185,10 +267,14 @@ export class SlackWarRoom implements WarRoom {
       channel_id: card.channel,
       thread_ts: card.ts,
       initial_comment: `Evidence package of cutover \`${view.state.id}\` (${sent.length} files)`,
-      file_uploads: sent.map(([name, text]) => ({ content: text, filename: name.replaceAll('/', '_'), title: name })),
+      file_uploads: sent.map(([name, content]) => ({ ...fileData(content), filename: name.replaceAll('/', '_'), title: name })),
     });
   }
 }
+
+/** Text travels as `content`; bytes (the chart's PNG) as a `file` buffer. */
+const fileData = (content: string | Uint8Array) =>
+  typeof content === 'string' ? { content } : { file: Buffer.from(content.buffer, content.byteOffset, content.byteLength) };
 
 /** The one log every package has; the others (one per command-gate run) can be many. */
 const AUDIT_LOG = 'logs/audit.jsonl';
@@ -199,9 +285,10 @@ export const COMBINED_LOGS = 'logs/gate-logs.txt';
  * file, so a long cutover with a command gate does not upload hundreds of files. The package on
  * disk keeps them apart.
  */
-export function uploads(files: ReadonlyMap<string, string>): Array<[string, string]> {
+export function uploads(files: ReadonlyMap<string, string | Uint8Array>): Array<[string, string | Uint8Array]> {
   const all = [...files];
-  const gateLogs = all.filter(([name]) => name.startsWith('logs/') && name !== AUDIT_LOG);
-  const rest = all.filter(([name]) => !name.startsWith('logs/') || name === AUDIT_LOG);
-  return gateLogs.length ? [...rest, [COMBINED_LOGS, gateLogs.map(([name, text]) => `==> ${name} <==\n${text}`).join('\n')]] : rest;
+  const isGateLog = (name: string) => name.startsWith('logs/') && name !== AUDIT_LOG;
+  const gateLogs = all.filter(([name]) => isGateLog(name));
+  const rest = all.filter(([name]) => !isGateLog(name));
+  return gateLogs.length ? [...rest, [COMBINED_LOGS, gateLogs.map(([name, text]) => `==> ${name} <==\n${String(text)}`).join('\n')]] : rest;
 }

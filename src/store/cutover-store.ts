@@ -289,20 +289,23 @@ export class CutoverStore {
   }
 
   /** The war room's handle, how far it has posted the audit trail, and the card version shown. */
-  async roomState(id: string): Promise<{ ref: Record<string, string> | null; cursor: string; cardVersion: number }> {
+  async roomState(id: string): Promise<{ ref: Record<string, string> | null; cursor: string; cardVersion: number; homePhaseSeq: number }> {
     const fields = await this.redis.hgetall(this.key(id, 'room'));
     return {
       ref: fields.ref ? (JSON.parse(fields.ref) as Record<string, string>) : null,
       cursor: fields.cursor ?? '-',
       cardVersion: Number(fields.card ?? 0),
+      homePhaseSeq: Number(fields.home ?? 0),
     };
   }
 
-  async setRoomState(id: string, fields: { ref?: Record<string, string>; cursor?: string; cardVersion?: number }): Promise<void> {
+  /** `homePhaseSeq`: the phase the App Home views were last refreshed for. */
+  async setRoomState(id: string, fields: { ref?: Record<string, string>; cursor?: string; cardVersion?: number; homePhaseSeq?: number }): Promise<void> {
     const values: string[] = [];
     if (fields.ref) values.push('ref', JSON.stringify(fields.ref));
     if (fields.cursor) values.push('cursor', fields.cursor);
     if (fields.cardVersion !== undefined) values.push('card', String(fields.cardVersion));
+    if (fields.homePhaseSeq !== undefined) values.push('home', String(fields.homePhaseSeq));
     if (values.length > 0) await this.redis.hset(this.key(id, 'room'), ...values);
   }
 
@@ -328,6 +331,30 @@ export class CutoverStore {
 
   async activeForService(serviceKey: string): Promise<string | null> {
     return this.redis.get(this.slotKey(serviceKey));
+  }
+
+  get homeViewersKey(): string {
+    return `${this.prefix}:home:viewers`;
+  }
+
+  /**
+   * Remembers that `user` opened the App Home: a sorted set by time, cut to the `keep` newest and to
+   * `ttlMs`, and gone altogether after `ttlMs` without an opening. Bounds the refresh work whatever
+   * the size of the workspace.
+   */
+  async noteHomeViewer(user: string, now: number, { keep = 50, ttlMs = 86_400_000 } = {}): Promise<void> {
+    await this.redis
+      .multi()
+      .zadd(this.homeViewersKey, now, user)
+      .zremrangebyscore(this.homeViewersKey, '-inf', `(${now - ttlMs}`)
+      .zremrangebyrank(this.homeViewersKey, 0, -(keep + 1))
+      .pexpire(this.homeViewersKey, ttlMs)
+      .exec();
+  }
+
+  /** The users who opened the App Home within `ttlMs`, most recent first. */
+  async homeViewers(now: number, ttlMs = 86_400_000): Promise<string[]> {
+    return this.redis.zrevrangebyscore(this.homeViewersKey, '+inf', now - ttlMs);
   }
 
   /** Most recent cutovers first, active or not. */

@@ -21,7 +21,7 @@ import {
   trafficFor,
 } from './cloud-run-traffic.ts';
 import { cloudRunServiceSchema, serviceResource, type CloudRunService } from './cloud-run-schema.ts';
-import type { Revisions, Split } from '../domain/service.ts';
+import type { RevisionChoice, Revisions, Split } from '../domain/service.ts';
 
 export type { CloudRunService };
 
@@ -162,6 +162,40 @@ class CloudRunBackend implements TrafficBackend {
       signal?.throwIfAborted();
       throw this.#translate(error, revisions);
     }
+  }
+
+  /**
+   * The start dialog's choice: the service's ready revisions (ListRevisions; permission
+   * run.revisions.list), newest first, each with the share the service serves it now.
+   */
+  async revisions(signal?: AbortSignal): Promise<RevisionChoice[]> {
+    try {
+      const [service, listed] = await Promise.all([this.#retrying(() => this.#getService(signal), signal), this.#retrying(() => this.#listRevisions(signal), signal)]);
+      const served = new Map<string, number>();
+      for (const t of normalizeTargets(service.trafficStatuses)) {
+        const name = t.kind === 'latest' ? shortName(service.latestReadyRevision ?? '') : t.revision;
+        served.set(name, (served.get(name) ?? 0) + t.percent);
+      }
+      return listed
+        .filter((r) => r.conditions?.some((c) => c.type === 'Ready' && c.state === 'CONDITION_SUCCEEDED'))
+        .map((r) => ({ name: shortName(r.name ?? ''), createdAt: millisOf(r.createTime) }))
+        .filter((r) => r.name !== '')
+        // Newest first; revision names carry a sequence number, which breaks ties of equal times.
+        .sort((a, b) => (b.createdAt ?? 0) - (a.createdAt ?? 0) || b.name.localeCompare(a.name))
+        .map((r) => ({ ...r, percent: served.get(r.name) ?? 0 }));
+    } catch (error) {
+      signal?.throwIfAborted();
+      throw this.#translate(error, { stable: '', canary: '' });
+    }
+  }
+
+  async #listRevisions(signal: AbortSignal | undefined): Promise<Revision[]> {
+    signal?.throwIfAborted();
+    const { revisions } = this.#connect();
+    const [listed] = await callGoogle({ action: 'list the revisions of the service', permission: 'run.revisions.list', resource: this.#resource }, () =>
+      revisions.listRevisions({ parent: this.#resource }, this.#callOptions()),
+    );
+    return listed;
   }
 
   async #shiftOnce(revisions: Revisions, canaryPercent: number, signal: AbortSignal | undefined): Promise<Split> {
@@ -368,4 +402,10 @@ class CloudRunBackend implements TrafficBackend {
         return new TrafficError('unconfirmed', message, { cause: error });
     }
   }
+}
+
+function millisOf(ts: { seconds?: number | string | { toString(): string } | null; nanos?: number | null } | null | undefined): number | null {
+  if (!ts) return null;
+  const seconds = Number(String(ts.seconds ?? 0));
+  return Number.isFinite(seconds) ? seconds * 1000 + Math.floor((ts.nanos ?? 0) / 1_000_000) : null;
 }

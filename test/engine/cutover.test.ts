@@ -46,7 +46,7 @@ describe('a cutover through the real workers', () => {
 
     const dir = evidenceDir(r.evidenceRoot, state!);
     expect(evidence).toMatchObject({ type: 'evidence', path: dir });
-    expect(readdirSync(dir).sort()).toEqual(['SUMMARY.md', 'cohort-results.jsonl', 'gate-results.jsonl', 'logs', 'slo-results.jsonl', 'summary.json']);
+    expect(readdirSync(dir).sort()).toEqual(['SUMMARY.md', 'chart.png', 'chart.svg', 'cohort-results.jsonl', 'gate-results.jsonl', 'logs', 'slo-results.jsonl', 'summary.json']);
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
     expect(summary).toMatchObject({ overall_status: 'completed', step_count: 5, passed: 5, failed: 0, revisions: { stable: 'demo-001', canary: 'demo-002' }, cohorts_completed: [1, 5, 25, 100] });
     expect(summary.approvals.filter((a: { action: string }) => a.action === 'go_no_go').map((a: { by: string }) => a.by)).toEqual(['U0OPS', 'U0RM2']);
@@ -283,5 +283,28 @@ describe('two conflicting events at once: exactly one is applied', () => {
     const shifts = [...pending.map((p) => p.effect.type), ...dispatched.filter((j) => j.data.id === id).map((j) => j.name)].filter((t) => t === 'shift' || t === 'shift_traffic');
     expect(shifts).toHaveLength(1);
     expect(existsSync(a.evidenceRoot)).toBe(true);
+  });
+});
+
+describe('an evidence job enqueued on the cutover queue by an earlier version', () => {
+  it('still runs there after the upgrade: the package is written again, the same', async () => {
+    const r = await runtime();
+    const plan = fast((p) => (p.promotion = 'auto'));
+    const started = await r.engine.start(plan, 'U0RM1');
+    if (!started.ok) throw new Error(started.refusal.code);
+    const id = started.state.id;
+    await approveGoNoGo(r, id);
+    await waitForAudit(r.store, id, ended);
+    // The same package again, as an old replica would have asked for it: on the engine's queue.
+    const dir = evidenceDir(r.evidenceRoot, (await r.store.loadState(id))!);
+    const before = readFileSync(join(dir, 'summary.json'), 'utf8');
+    const job = await r.queues.cutover.add('evidence', { id }, { jobId: `legacy-evidence.${id}` });
+    const events = new (await import('bullmq')).QueueEvents('cutover', { connection: r.redis.duplicate({ maxRetriesPerRequest: null }), prefix: `${r.prefix}:bull` });
+    try {
+      expect(await job.waitUntilFinished(events, 30_000)).toBe(dir);
+    } finally {
+      await events.close();
+    }
+    expect(readFileSync(join(dir, 'summary.json'), 'utf8')).toBe(before);
   });
 });

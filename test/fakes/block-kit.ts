@@ -7,6 +7,13 @@
 
 export const LIMITS = {
   blocksPerMessage: 50,
+  blocksPerView: 100,
+  viewTitle: 24,
+  viewButton: 24,
+  privateMetadata: 3_000,
+  selectOptions: 100,
+  optionText: 75,
+  optionValue: 150,
   messageBlocksJson: 40_000,
   messageText: 40_000,
   sectionText: 3_000,
@@ -82,11 +89,25 @@ function checkConfirm(confirm: unknown, at: string, p: Problems): void {
   p.maxLength(textOf(confirm.deny), LIMITS.confirmButton, `${at}/deny/text`);
 }
 
-/** Interactive elements (buttons in depth; any element's action_id and confirm dialog). */
+function checkOption(option: unknown, at: string, p: Problems): void {
+  if (!isObject(option)) return p.add('must be an object', at);
+  p.maxLength(textOf(option.text), LIMITS.optionText, `${at}/text/text`);
+  if (typeof option.value === 'string') p.maxLength(option.value, LIMITS.optionValue, `${at}/value`);
+}
+
+/** Interactive elements (buttons in depth; selects' options; any element's action_id and confirm dialog). */
 function checkElement(element: unknown, at: string, p: Problems): void {
   if (!isObject(element)) return p.add('must be an object', at);
   if (typeof element.action_id === 'string') p.maxLength(element.action_id, LIMITS.id, `${at}/action_id`);
   checkConfirm(element.confirm, `${at}/confirm`, p);
+  if (Array.isArray(element.options)) {
+    p.maxItems(element.options, LIMITS.selectOptions, `${at}/options`);
+    element.options.forEach((option, i) => checkOption(option, `${at}/options/${i}`, p));
+    // An initial option must be one of the options, as Slack requires.
+    if (isObject(element.initial_option) && !element.options.some((o) => isObject(o) && o.value === (element.initial_option as Json).value)) {
+      p.add('initial_option must match one of the options', `${at}/initial_option`);
+    }
+  }
   if (element.type !== 'button') return;
   const text = textOf(element.text);
   if (text === undefined) p.add('must provide an object', `${at}/text`);
@@ -175,6 +196,40 @@ export function checkBlocks(blocks: unknown): BlockProblem | null {
   p.maxItems(parsed, LIMITS.blocksPerMessage, '/blocks');
   parsed.forEach((block, i) => checkBlock(block, `/blocks/${i}`, p));
   return p.messages.length > 0 ? { error: 'invalid_blocks', messages: p.messages } : null;
+}
+
+/**
+ * A view (views.publish, views.open, views.update): a `home` or `modal`, at most 100 blocks each
+ * checked as in a message; a modal's title and buttons at most 24 characters; private_metadata
+ * at most 3,000. Slack answers `invalid_arguments` with these messages.
+ */
+export function checkView(view: unknown): BlockProblem<'invalid_arguments'> | null {
+  let parsed = view;
+  if (typeof view === 'string') {
+    try {
+      parsed = JSON.parse(view);
+    } catch {
+      return { error: 'invalid_arguments', messages: ['[ERROR] view is not valid JSON'] };
+    }
+  }
+  if (!isObject(parsed)) return { error: 'invalid_arguments', messages: ['[ERROR] must provide an object [json-pointer:/view]'] };
+  const p = new Problems();
+  if (parsed.type !== 'home' && parsed.type !== 'modal') p.add('must be home or modal', '/view/type');
+  const blocks = Array.isArray(parsed.blocks) ? parsed.blocks : [];
+  if (!Array.isArray(parsed.blocks)) p.add('must provide an array', '/view/blocks');
+  p.maxItems(blocks, LIMITS.blocksPerView, '/view/blocks');
+  blocks.forEach((block, i) => checkBlock(block, `/view/blocks/${i}`, p));
+  if (parsed.type === 'modal') {
+    const title = textOf(parsed.title);
+    if (title === undefined) p.add('must provide an object', '/view/title');
+    p.maxLength(title, LIMITS.viewTitle, '/view/title/text');
+    p.maxLength(textOf(parsed.submit), LIMITS.viewButton, '/view/submit/text');
+    p.maxLength(textOf(parsed.close), LIMITS.viewButton, '/view/close/text');
+    if (blocks.some((b) => isObject(b) && b.type === 'input') && parsed.submit === undefined) p.add('a modal with inputs must have a submit button', '/view/submit');
+  }
+  if (typeof parsed.private_metadata === 'string') p.maxLength(parsed.private_metadata, LIMITS.privateMetadata, '/view/private_metadata');
+  if (typeof parsed.callback_id === 'string') p.maxLength(parsed.callback_id, LIMITS.id, '/view/callback_id');
+  return p.messages.length > 0 ? { error: 'invalid_arguments', messages: p.messages } : null;
 }
 
 /** The error code Slack would answer for these blocks, or null when they are fine. */

@@ -14,12 +14,13 @@ import {
   type FakeFault,
   type FakeFile,
   type FakeMessage,
+  type FakeView,
   type FakeResponse,
   type Json,
   type RecordedCall,
 } from './slack-model.ts';
 
-export { checkBlocks, checkMessage, validateBlocks, LIMITS } from './block-kit.ts';
+export { checkBlocks, checkMessage, checkView, validateBlocks, LIMITS } from './block-kit.ts';
 export type * from './slack-model.ts';
 
 /** `method` names under which the two non-API endpoints are recorded and faulted. */
@@ -208,6 +209,16 @@ export class FakeSlack {
 
   file(id: string): FakeFile | undefined {
     return this.model.file(id);
+  }
+
+  /** The Home view last published for `user`. */
+  home(user: string): Json | undefined {
+    return this.model.homes.get(user);
+  }
+
+  /** Modals opened (views.open) and as last updated, oldest first. */
+  get views(): FakeView[] {
+    return [...this.model.views.values()];
   }
 
   /** A response_url to put in a request payload; replies to it are kept under `id`. */

@@ -1,7 +1,7 @@
 // Web API methods of the fake: each takes the parsed body and answers what Slack would.
 // Only the fields a bot reads are returned; the model in slack-model.ts keeps the rest.
-import { checkMessage, type BlockProblem } from './block-kit.ts';
-import type { FakeMessage, Json, SlackModel } from './slack-model.ts';
+import { checkMessage, checkView, type BlockProblem } from './block-kit.ts';
+import type { FakeMessage, FakeView, Json, SlackModel } from './slack-model.ts';
 
 export interface MethodContext {
   model: SlackModel;
@@ -153,8 +153,11 @@ function getUploadUrl(body: Json, ctx: MethodContext): Json {
   const filename = str(body.filename);
   const length = Number(body.length);
   if (filename === undefined || !Number.isInteger(length) || length <= 0) return fail('invalid_arguments');
+  // Slack documents `alt_txt`; @slack/web-api 8 sends `alt_text`. Either is kept; over 1,000 characters is refused.
+  const alt = str(body.alt_txt) ?? str(body.alt_text);
+  if (alt !== undefined && alt.length > 1000) return fail('alt_txt_too_large');
   const id = ctx.model.nextFileId();
-  ctx.model.files.push({ id, filename, length, completed: false });
+  ctx.model.files.push({ id, filename, length, completed: false, ...(alt !== undefined ? { alt_text: alt } : {}) });
   return { ok: true, upload_url: `${ctx.baseUrl}/upload/${id}`, file_id: id };
 }
 
@@ -210,6 +213,54 @@ function completeUpload(body: Json, ctx: MethodContext): Json {
   };
 }
 
+function viewOf(body: Json): Json | BlockProblem<'invalid_arguments'> {
+  const raw = typeof body.view === 'string' ? (() => { try { return JSON.parse(body.view as string) as unknown; } catch { return undefined; } })() : body.view;
+  const problem = checkView(raw);
+  return problem ?? (raw as Json);
+}
+
+const isProblem = (v: unknown): v is BlockProblem<'invalid_arguments'> => typeof v === 'object' && v !== null && 'messages' in v && 'error' in v;
+
+function publishView(body: Json, ctx: MethodContext): Json {
+  const user = str(body.user_id);
+  if (user === undefined) return fail('invalid_arguments', { response_metadata: { messages: ['[ERROR] missing required field: user_id'] } });
+  const view = viewOf(body);
+  if (isProblem(view)) return blocked(view);
+  if (view.type !== 'home') return fail('invalid_arguments', { response_metadata: { messages: ['[ERROR] views.publish takes a home view [json-pointer:/view/type]'] } });
+  ctx.model.homes.set(user, view);
+  return { ok: true, view: { id: `VHOME${user}`, ...view } };
+}
+
+/** A trigger lives 3 s: the fake's triggers (test/support/slack-requests.ts) start with the ms they were made. */
+const TRIGGER_LIFE_MS = 3_000;
+
+function openView(body: Json, ctx: MethodContext): Json {
+  const trigger = str(body.trigger_id);
+  const made = trigger === undefined ? NaN : Number(trigger.split('.')[0]);
+  if (!Number.isFinite(made)) return fail('invalid_trigger_id');
+  if (Date.now() - made > TRIGGER_LIFE_MS) return fail('expired_trigger_id');
+  const view = viewOf(body);
+  if (isProblem(view)) return blocked(view);
+  const id = ctx.model.nextViewId();
+  const stored: FakeView = { id, hash: `${id}.1`, user: undefined, view, history: [] };
+  ctx.model.views.set(id, stored);
+  return { ok: true, view: { id, hash: stored.hash, ...view } };
+}
+
+function updateView(body: Json, ctx: MethodContext): Json {
+  const id = str(body.view_id);
+  const stored = id === undefined ? undefined : ctx.model.views.get(id);
+  if (stored === undefined) return fail('not_found');
+  const hash = str(body.hash);
+  if (hash !== undefined && hash !== stored.hash) return fail('hash_conflict');
+  const view = viewOf(body);
+  if (isProblem(view)) return blocked(view);
+  stored.history.push(stored.view);
+  stored.view = view;
+  stored.hash = `${stored.id}.${stored.history.length + 1}`;
+  return { ok: true, view: { id: stored.id, hash: stored.hash, ...view } };
+}
+
 function authTest(_body: Json, ctx: MethodContext): Json {
   return {
     ok: true,
@@ -233,4 +284,7 @@ export const METHODS: Readonly<Record<string, MethodHandler>> = {
   'usergroups.users.list': usergroupUsers,
   'files.getUploadURLExternal': getUploadUrl,
   'files.completeUploadExternal': completeUpload,
+  'views.publish': publishView,
+  'views.open': openView,
+  'views.update': updateView,
 };

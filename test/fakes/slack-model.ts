@@ -91,6 +91,8 @@ export interface FakeFile {
   title?: string;
   /** Set by files.completeUploadExternal. */
   completed: boolean;
+  /** The image's description for screen readers (files.getUploadURLExternal). */
+  alt_text?: string;
   channel?: string;
   thread_ts?: string;
   initial_comment?: string;
@@ -98,8 +100,24 @@ export interface FakeFile {
   shared_ts?: string;
 }
 
+/** A modal as views.open / views.update left it. */
+export interface FakeView {
+  id: string;
+  /** Changes with every update; views.update with an older one is `hash_conflict`. */
+  hash: string;
+  /** The user who opened it (the trigger's). */
+  user: string | undefined;
+  view: Json;
+  /** Earlier versions, oldest first. */
+  history: Json[];
+}
+
 export class SlackModel {
   readonly calls: RecordedCall[] = [];
+  /** user id → the Home view published for them (views.publish). */
+  readonly homes = new Map<string, Json>();
+  /** Modals by view id. */
+  readonly views = new Map<string, FakeView>();
   readonly messages: FakeMessage[] = [];
   readonly ephemerals: FakeEphemeral[] = [];
   readonly responseLog: FakeResponse[] = [];
@@ -107,6 +125,7 @@ export class SlackModel {
   // Never reset: ts and ids stay unique across reset(), as they would in one real workspace.
   private seq = 0;
   private fileSeq = 0;
+  private viewSeq = 0;
 
   /** Slack-style ts "1700000000.000100", strictly increasing. */
   nextTs(): string {
@@ -121,7 +140,14 @@ export class SlackModel {
     return `F${String(this.fileSeq).padStart(8, '0')}`;
   }
 
+  nextViewId(): string {
+    this.viewSeq += 1;
+    return `V${String(this.viewSeq).padStart(8, '0')}`;
+  }
+
   reset(): void {
+    this.homes.clear();
+    this.views.clear();
     this.calls.length = 0;
     this.messages.length = 0;
     this.ephemerals.length = 0;

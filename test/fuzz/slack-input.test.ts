@@ -397,8 +397,17 @@ describe('through real signed HTTP to /slack/events', () => {
     const jobs: Array<() => Promise<void>> = [
       ...texts.map(([name, text, who]) => async () => {
         const id = `fz${++n}`;
-        const body = slashCommand({ command: name, text, user_id: who.user, channel_id: who.channel, response_url: fake.responseUrl(id) });
-        const reply = await awaitReply(fake, await room.post(body), id);
+        const trigger = `${Date.now()}.${id}.fake-trigger`;
+        const body = slashCommand({ command: name, text, user_id: who.user, channel_id: who.channel, response_url: fake.responseUrl(id), trigger_id: trigger });
+        const res = await room.post(body);
+        // `/cutover start` alone is answered with the start dialog (a modal), not a reply: it changes nothing until submitted.
+        if (name === '/cutover' && /^\s*start\s*$/i.test(text)) {
+          expect([res.status, res.body]).toEqual([200, '']);
+          const opened = await fake.waitFor((f) => f.callsTo('views.open').find((c) => c.body.trigger_id === trigger));
+          expect(opened.response).toMatchObject({ ok: true });
+          return;
+        }
+        const reply = await awaitReply(fake, res, id);
         expectReadable({ response_type: reply.response_type, text: reply.text, ...(reply.blocks ? { blocks: reply.blocks } : {}) }, text);
       }),
       ...clicks.map(([actionId, value, who]) => async () => {

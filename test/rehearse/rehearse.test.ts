@@ -77,7 +77,7 @@ describe('npm run rehearse', () => {
     const evidence = evidenceIn(run.stdout);
     expect(evidence.startsWith(join(dir, 'control-service'))).toBe(true);
     const files = packageFiles(evidence);
-    expect([...files.keys()]).toEqual(expect.arrayContaining(['summary.json', 'SUMMARY.md', 'gate-results.jsonl', 'cohort-results.jsonl', 'slo-results.jsonl', 'logs/audit.jsonl']));
+    expect([...files.keys()]).toEqual(expect.arrayContaining(['summary.json', 'SUMMARY.md', 'gate-results.jsonl', 'cohort-results.jsonl', 'slo-results.jsonl', 'logs/audit.jsonl', 'chart.png', 'chart.svg']));
     expect(JSON.parse(files.get('summary.json')!)).toMatchObject({
       rehearsal: true,
       rehearsal_settings: { scenario: 'healthy', breach_at: null, speed: 4000, emulators: false },
@@ -92,6 +92,13 @@ describe('npm run rehearse', () => {
       if (name.endsWith('.jsonl')) for (const line of content.trim().split('\n')) expect(JSON.parse(line), name).toMatchObject({ rehearsal: true });
       if (name.endsWith('.log')) expect(content, name).toMatch(/^# REHEARSAL/);
     }
+    // The chart, on the plan's clock, and its path for a newcomer to open.
+    expect(run.stdout).toContain(`Chart: ${join(evidence, 'chart.png')}`);
+    expect(readFileSync(join(evidence, 'chart.png')).subarray(1, 4).toString()).toBe('PNG');
+    // Six 30-minute soaks: the axis reads three hours of plan time, not the seconds the rehearsal took.
+    expect(readFileSync(join(evidence, 'chart.svg'), 'utf8')).toContain('minutes since T0');
+    expect(readFileSync(join(evidence, 'chart.svg'), 'utf8')).toMatch(/>180<\/text>/);
+    expect(readFileSync(join(evidence, 'SUMMARY.md'), 'utf8')).toContain('](chart.png)');
   });
 
   it('--verbose prints every gate check', async () => {

@@ -105,3 +105,25 @@ it('sign-off completed after the closing message: the sign-off message is edited
   expect(thread.some((m) => m.text === '✅ Sign-off complete')).toBe(true);
   expect(fake.files.slice(before).filter((f) => f.completed).map((f) => f.title)).toEqual(['summary.json', 'SUMMARY.md']);
 });
+
+it('charts: at a hold the room asks for the chart by a job and posts nothing itself; that job posts it into the thread; a chart that fails to draw is logged, not thrown', async () => {
+  const d = reach(plan, 'held_soaking');
+  const view = { state: d.state, plan };
+  const ref = await room().open(view);
+  const asked: Array<[string, string, number]> = [];
+  const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
+  const alt = 'the chart in words: held: <!channel> look';
+  const charted = new SlackWarRoom({ client, log: silentLogger(), evidence: async () => null, memory, chart: async () => ({ png, alt }), chartLater: async (id, moment, at) => void asked.push([id, moment, at]) });
+  await charted.post(ref, { type: 'notice', at: 1234, version: 5, notice: { kind: 'held', by: 'U0OPS', code: 'manual', reason: 'looking at a graph' } }, view);
+  expect(asked).toEqual([['c1', 'hold', 1234]]);
+  expect(fake.files).toEqual([]);
+
+  await charted.chart(ref, view, 'hold', Date.now());
+  const [file] = fake.files;
+  // Plain alt text as written; the mrkdwn comment escaped, so nobody is pinged by a reason someone typed.
+  expect([file?.thread_ts, file?.alt_text, file?.initial_comment, file?.content?.length]).toEqual([ref.ts, alt, '📈 Chart at the hold: the chart in words: held: &lt;!channel&gt; look', png.length]);
+
+  const broken = new SlackWarRoom({ client, log: silentLogger(), evidence: async () => null, memory, chart: async () => { throw new Error('no font'); } });
+  await expect(broken.chart(ref, view, 'update', Date.now())).resolves.toBeUndefined();
+  expect(fake.files).toHaveLength(1);
+});

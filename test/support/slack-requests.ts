@@ -178,3 +178,85 @@ export async function postToSlackEndpoint(url: string, body: string, options: Po
   const text = await response.text();
   return { status: response.status, body: text, elapsedMs: performance.now() - started };
 }
+
+/** An Events API callback (`app_home_opened`, …) as Slack posts it: JSON, signed like the rest. */
+export function eventCallback(event: Record<string, unknown>, teamId = 'T0FAKE'): string {
+  return JSON.stringify({
+    token: 'deprecated-verification-token',
+    team_id: teamId,
+    api_app_id: 'A0FAKEAPP',
+    event: { event_ts: (Date.now() / 1000).toFixed(6), ...event },
+    type: 'event_callback',
+    event_id: `Ev${Date.now()}${++triggerSeq}`,
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [{ team_id: teamId, user_id: 'U0BOT', is_bot: true }],
+  });
+}
+
+/** The view as Slack sends it back with an interaction: its ids, and the values people entered. */
+export interface ViewPayload {
+  readonly id: string;
+  readonly hash?: string;
+  readonly callback_id?: string;
+  readonly private_metadata?: string;
+  readonly blocks?: unknown[];
+  /** block_id → action_id → value, as Slack's `view.state.values`. */
+  readonly values?: Record<string, Record<string, unknown>>;
+}
+
+function viewOf(view: ViewPayload, teamId: string): Record<string, unknown> {
+  return {
+    id: view.id,
+    team_id: teamId,
+    type: 'modal',
+    callback_id: view.callback_id ?? '',
+    private_metadata: view.private_metadata ?? '',
+    hash: view.hash ?? `${view.id}.1`,
+    blocks: view.blocks ?? [],
+    state: { values: view.values ?? {} },
+    title: { type: 'plain_text', text: 'view' },
+  };
+}
+
+/** A modal submitted (`view_submission`): one form field `payload=<JSON>`. */
+export function viewSubmission(input: { user: string; view: ViewPayload; teamId?: string }): string {
+  const teamId = input.teamId ?? 'T0FAKE';
+  const payload = {
+    type: 'view_submission',
+    team: { id: teamId, domain: 'fake-workspace' },
+    user: { id: input.user, username: 'alice', name: 'alice', team_id: teamId },
+    api_app_id: 'A0FAKEAPP',
+    token: 'deprecated-verification-token',
+    trigger_id: triggerId(),
+    view: viewOf(input.view, teamId),
+    response_urls: [],
+    is_enterprise_install: false,
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/** A select changed inside a modal (`block_actions` with a view container). */
+export function viewAction(input: { user: string; view: ViewPayload; actionId: string; blockId: string; selected: string; teamId?: string }): string {
+  const teamId = input.teamId ?? 'T0FAKE';
+  const payload = {
+    type: 'block_actions',
+    user: { id: input.user, username: 'alice', name: 'alice', team_id: teamId },
+    api_app_id: 'A0FAKEAPP',
+    token: 'deprecated-verification-token',
+    container: { type: 'view', view_id: input.view.id },
+    trigger_id: triggerId(),
+    team: { id: teamId, domain: 'fake-workspace' },
+    is_enterprise_install: false,
+    view: viewOf(input.view, teamId),
+    actions: [
+      {
+        type: 'static_select',
+        action_id: input.actionId,
+        block_id: input.blockId,
+        selected_option: { text: { type: 'plain_text', text: input.selected }, value: input.selected },
+        action_ts: (Date.now() / 1000).toFixed(6),
+      },
+    ],
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}

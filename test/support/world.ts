@@ -28,6 +28,7 @@ export function slowableShifts(redis: () => Redis, prefix: string): Decorators {
           label: backend.label,
           preflight: (revisions, signal) => backend.preflight(revisions, signal),
           read: (revisions, ...rest) => backend.read(revisions, ...rest),
+          ...(backend.revisions ? { revisions: backend.revisions.bind(backend) } : {}),
           shift: async (revisions, percent, ...rest) => {
             const ms = Number((await redis().get(key)) ?? 0);
             // A test's fault: a shift that takes this long to land, not a synchronisation.

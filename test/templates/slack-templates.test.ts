@@ -108,6 +108,43 @@ describe('messages', () => {
     ]);
   });
 
+  describe('the update says Issue whenever a gate is not passing', () => {
+    // A `for:` window long enough that one failing check is only a watch, and room for errors.
+    const watched = makePlan((doc) => {
+      doc.hypercare = { duration: '72h' };
+      doc.gates.stage[0].for = '10m';
+      doc.gates.stage[0].max_errors = 5;
+    });
+    const lines = (d: Drive) => (updateMessage(view(d), d.now + 60_000).blocks[0] as { text: { text: string } }).text.text.split('\n');
+    const phases = ['soaking', 'awaiting_promotion', 'held_soaking', 'hypercare'] as const;
+
+    it.each(phases)('%s: On Track while every gate passes', (phase) => {
+      const d = reach(watched, phase);
+      d.check('pass', 60_000);
+      const text = lines(d);
+      expect(text[1]).toBe(phase === 'held_soaking' ? '*Status:* Issue' : '*Status:* On Track');
+    });
+
+    it.each(phases)('%s: a gate failing inside its for: window (watch) is an Issue, and listed', (phase) => {
+      const d = reach(watched, phase);
+      d.check('fail', 60_000);
+      expect(Object.values(d.state.gates).map((t) => t.last?.verdict)).toEqual(['watch']);
+      const text = lines(d);
+      expect(text[0]).toMatch(/^\*🟡 /);
+      expect(text[1]).toBe('*Status:* Issue');
+      expect(text[4]).toBe('*Issues:* slo failing (within its for: window): v 9 (&lt;= 2)');
+    });
+
+    it.each(phases)('%s: a gate that cannot be measured is an Issue, and listed', (phase) => {
+      const d = reach(watched, phase);
+      d.check('error', 60_000);
+      expect(Object.values(d.state.gates).map((t) => t.last?.verdict)).toEqual(['error']);
+      const text = lines(d);
+      expect(text[1]).toBe('*Status:* Issue');
+      expect(text[4]).toMatch(/^\*Issues:\* slo .*timeout/);
+    });
+  });
+
   it('status-page drafts for the start (completion if every soak is clean) and for a rollback', () => {
     const d = reach(plan, 'rolling_back');
     expect(JSON.stringify(statusPageDraft('start', view(d)).blocks)).toContain('We are currently deploying new features to improve performance and capabilities.');

@@ -415,3 +415,28 @@ describe('the cloud-run service block', () => {
     expect(messages(input)).toContain(message);
   });
 });
+
+describe('revisions (the start dialog’s choice)', () => {
+  it('lists the ready revisions newest first, with the share each serves; a revision that is not ready is left out', async () => {
+    const f = fixture({ traffic: [{ revision: `svc${counter + 1}-00001-aaa`, percent: 100 }] });
+    const newer = `${f.name}/revisions/svc${counter}-00003-ccc`;
+    fake.addRevision(newer, { ready: false });
+    const newest = fake.addRevision(`${f.name}/revisions/svc${counter}-00004-ddd`);
+    newest.created += 60_000;
+    const choices = await platform.create(f.spec).revisions!();
+    expect(choices.map((c) => [c.name, c.percent])).toEqual([
+      [`svc${counter}-00004-ddd`, 0],
+      [f.revisions.canary, 0],
+      [f.revisions.stable, 100],
+    ]);
+    expect(choices[0]!.createdAt).toBe(newest.created);
+  });
+
+  it('a denied list is permission_denied, naming run.revisions.list', async () => {
+    const f = fixture();
+    fake.failNext('ListRevisions', status.PERMISSION_DENIED, 1, 'Permission denied');
+    const error = await rejection(platform.create(f.spec).revisions!());
+    expect(error.code).toBe('permission_denied');
+    expect(error.message).toContain('run.revisions.list');
+  });
+});
