@@ -31,6 +31,7 @@ import { judge as judgeGate, NEW_TRACK, type GateTrack } from '../src/domain/gat
 import { atMost, errored, measured } from '../src/domain/measurement.ts';
 import { newErrorRateJudge, newLatencyJudge, splitAlpha, updateErrorRate, updateLatency, type ErrorRateState, type LatencyState } from '../src/domain/judge/index.ts';
 import { figure, percentile, type Figure } from './support.ts';
+import { seeded } from '../src/sim/random.ts';
 
 const CHECK_S = 10;
 const REQUESTS_PER_CHECK = 1_000; // 100 requests/s
@@ -45,17 +46,6 @@ const BOUNDS: readonly number[] = Array.from({ length: 65 }, (_, i) => 1.4 ** i)
 
 // ---------------------------------------------------------------------------------------------
 // Randomness and traffic
-
-/** mulberry32: seeded, fast; uniform in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Φ(z) by Simpson's rule on the normal density: only for the bucket table, computed once. */
 function normalCdf(z: number): number {

@@ -12,6 +12,7 @@
 // as a Prometheus counter would.
 import type { ServedCounters } from '../ports.ts';
 import { signalsFor, type ScenarioSpec } from './scenario.ts';
+import { seeded } from './random.ts';
 
 export const REQUESTS_PER_SLICE = 1_000;
 export const SLICE_PLAN_MS = 10_000;
@@ -28,17 +29,6 @@ const P95_FACTOR = 19 ** (1 / SHAPE);
 export interface Shift {
   readonly percent: number;
   readonly at: number;
-}
-
-/** mulberry32. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** FNV-1a, then mixed with the seed and the slice: each slice its own stream. */
