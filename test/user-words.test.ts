@@ -7,10 +7,13 @@ import { HELP } from '../templates/replies.ts';
 import { HELP as REHEARSAL_HELP } from '../src/app/rehearse.ts';
 import { PLANS_HELP } from '../src/app/plans.ts';
 
+/** "seed 001", "seeds 001–004", "the seeds": the runbook documents, not a rehearsal's random seed. */
+const RUNBOOK_SEED = /\bseeds?\s+0\d\d\b|\bthe seeds\b/i;
+
 const ROOT = resolve(import.meta.dirname, '..');
 const filesIn = (dir: string, ext: RegExp) => readdirSync(join(ROOT, dir)).filter((f) => ext.test(f)).map((f) => join(dir, f));
 
-it('README, docs, plans, examples, .env.example and the help texts never speak of seeds', () => {
+it('README, docs, plans, examples, .env.example and the help texts never speak of the seed documents', () => {
   const files = [
     'README.md',
     '.env.example',
@@ -25,9 +28,10 @@ it('README, docs, plans, examples, .env.example and the help texts never speak o
   const mentions = files.flatMap((file) =>
     readFileSync(join(ROOT, file), 'utf8')
       .split('\n')
-      .flatMap((line, i) => (/\bseeds?\b/i.test(line) ? [`${file}:${i + 1}: ${line.trim()}`] : [])),
+      // The rehearsal's random seed (--seed, "seed 1") is a different word: only the runbook documents' name is barred.
+      .flatMap((line, i) => (RUNBOOK_SEED.test(line) ? [`${file}:${i + 1}: ${line.trim()}`] : [])),
   );
   expect(mentions).toEqual([]);
-  for (const text of [HELP, REHEARSAL_HELP, PLANS_HELP]) expect(text).not.toMatch(/\bseeds?\b/i);
+  for (const text of [HELP, REHEARSAL_HELP, PLANS_HELP]) expect(text).not.toMatch(RUNBOOK_SEED);
   expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toContain('docs/runbook-practices.md');
 });

@@ -104,7 +104,7 @@ it('while Redis is away every command and click is refused plainly and changes n
   }
   // What needs no store still works: help, and the usage of a malformed command.
   expect((await room.slash('/cutover', 'help')).text).toBe(HELP);
-  expect((await room.slash('/cutover', 'start')).text).toContain('Name the plan to start.');
+  expect((await room.slash('/cutover', 'start pending canary=BAD')).text).toContain('is not a revision name');
   // Away a little longer: the first soak's check and the shift's job both fall due with no Redis.
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, downAt + 2_000 - Date.now())));
   redis = await startRedisServer({ dir, port: redis.port });

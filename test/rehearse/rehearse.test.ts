@@ -105,16 +105,12 @@ describe('npm run rehearse', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rehearse-evidence-'));
     const run = await rehearse([PLAN, '--speed', '20000', '--verbose', '--evidence-dir', dir], onRedis());
     expect(run.code).toBe(EXIT.completed);
-    const checks = new Set(
-      readFileSync(join(evidenceIn(run.stdout), 'gate-results.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as { phase: string; time: string })
-        .filter((g) => g.phase === 'stage')
-        .map((g) => g.time),
-    );
-    expect(timeline(run.stdout).filter((l) => / check \d+: slo pass/.test(l)).length).toBeGreaterThanOrEqual(checks.size / 4);
-    expect(timeline(run.stdout).filter((l) => / check \d+: /.test(l)).length).toBeGreaterThan(12);
+    // Each soak's checks are printed, one line each (the compact output prints none of these lines);
+    // how many checks a loaded machine gets through at x20000 varies, since the cadence skips slots
+    // already past, so the test counts cohorts, not checks.
+    const lines = timeline(run.stdout).filter((l) => / check \d+: /.test(l));
+    expect(new Set(lines.map((l) => /cohort (\d)\/6 check/.exec(l)?.[1]))).toEqual(new Set(['1', '2', '3', '4', '5', '6']));
+    expect(lines.every((l) => / check \d+: slo pass/.test(l))).toBe(true);
   });
 
   it('rolls a bad canary back, prints the gates that changed, exits 3, and the summary gives the failing values', async () => {
