@@ -7,11 +7,15 @@ import { relative } from 'node:path';
 import { ackLatency } from './ack-latency.ts';
 import { runDetection } from './detection.ts';
 import { measureGateCheckCost } from './gate-check-cost.ts';
-import { manyCutovers } from './many-cutovers.ts';
+import { LAYOUTS, manyCutovers, type Layout } from './many-cutovers.ts';
 import { figure, print, recordResults, resultsFile, type Figure } from './support.ts';
 import { takeover } from './takeover.ts';
 import { timeToRollback } from './time-to-rollback.ts';
 import { manyTrains, trainRollback } from './trains.ts';
+
+/** Cutovers in the all-in-one layout, and in each of the two others. */
+const MANY_FULL = 300;
+const MANY_OTHERS = 100;
 
 const ALL = ['ack', 'rollback', 'many', 'cost', 'takeover', 'detection', 'trains'] as const;
 const args = process.argv.slice(2);
@@ -62,28 +66,29 @@ if (run.includes('rollback')) {
 }
 
 if (run.includes('many')) {
-  log('\n3. 300 concurrent rehearsal cutovers (simulated, check_every 1s, six 10 s cohorts), one process');
-  const one = await manyCutovers({ cutovers: 300, processes: 1, log });
-  record('Many cutovers, one process', {
-    many_1p_gate_check_lag_p50: figure(one.lagP50Ms, 'ms', null),
-    many_1p_gate_check_lag_p99: figure(one.lagP99Ms, 'ms', 1_000),
-    many_1p_redis_memory_per_cutover: figure(one.redisBytesPerCutover / 1024, 'KiB', null),
-    many_1p_bot_rss_peak: figure(one.rssPeakMb, 'MiB', null),
-    many_1p_completed: figure(one.completed, 'cutovers', 300, 'at_least'),
-    many_1p_failed_jobs: figure(one.failedJobs, 'jobs', 0, 'at_most'),
-    many_1p_jobs_run_twice: figure(one.jobsRunTwice, 'jobs', 0, 'at_most'),
-  });
-  log('\n   …and in three processes');
-  const three = await manyCutovers({ cutovers: 300, processes: 3, log });
-  record('Many cutovers, three processes', {
-    many_3p_gate_check_lag_p50: figure(three.lagP50Ms, 'ms', null),
-    many_3p_gate_check_lag_p99: figure(three.lagP99Ms, 'ms', null),
-    many_3p_bot_rss_peak_per_process: figure(three.rssPeakMb, 'MiB', null),
-    many_3p_completed: figure(three.completed, 'cutovers', 300, 'at_least'),
-    many_3p_failed_jobs: figure(three.failedJobs, 'jobs', 0, 'at_most'),
-    many_3p_jobs_run_twice: figure(three.jobsRunTwice, 'jobs', 0, 'at_most'),
-    many_3p_traffic_steps_wrong: figure(three.shiftsWrong, 'cutovers', 0, 'at_most'),
-  });
+  // How many cutovers each layout runs: the full count in one layout, fewer in the other two, so that
+  // the three fit in a few minutes on two shared cores.
+  const counts: Record<Layout, number> = { one: MANY_FULL, replicas: MANY_OTHERS, split: MANY_OTHERS };
+  log(`\n3. Many concurrent Cloud Run cutovers on the production entry point (check_every 1s, six 10 s cohorts, gates over HTTP): ${counts.one} in ${LAYOUTS.one}, ${counts.replicas} in ${LAYOUTS.replicas}, ${counts.split} in ${LAYOUTS.split}`);
+  for (const layout of ['one', 'replicas', 'split'] as const) {
+    const n = counts[layout];
+    log(`\n   ${n} cutovers, ${LAYOUTS[layout]}`);
+    const r = await manyCutovers({ cutovers: n, layout, log });
+    log(`   ${(r.wallMs / 1000).toFixed(0)} s; peak RSS per process: ${r.processes.map((p) => `${p.role} ${p.rssPeakMb.toFixed(0)} MiB`).join(', ')}`);
+    const k = `many_${layout}`;
+    record(`${n} cutovers, ${LAYOUTS[layout]}`, {
+      [`${k}_completed`]: figure(r.completed, 'cutovers', n, 'at_least'),
+      [`${k}_gate_check_lag_p50`]: figure(r.lagP50Ms, 'ms', null, 'below', 'from the processes\' cutover_gate_check_lag_seconds histograms, interpolated within buckets'),
+      [`${k}_gate_check_lag_p99`]: figure(r.lagP99Ms, 'ms', 1_000),
+      [`${k}_gate_checks_within_1s`]: figure(r.lagWithin1s * 100, '%', 99, 'at_least', `of ${r.checks} checks`),
+      [`${k}_bot_rss_peak_per_process`]: figure(r.rssPeakMb, 'MiB', null, 'below', 'the largest VmHWM of the bot processes'),
+      [`${k}_shifts_run_twice`]: figure(r.shiftsRunTwice, 'UpdateService calls', 0, 'at_most', 'accepted calls repeating the percent already set, from the Cloud Run server\'s log'),
+      [`${k}_services_with_wrong_steps`]: figure(r.servicesWithWrongSteps, 'services', 0, 'at_most', 'accepted canary percents not exactly 1,5,10,25,50,100'),
+      [`${k}_failed_acks`]: figure(r.failedAcks + r.ackUnderLoad.failures, 'requests', 0, 'at_most'),
+      [`${k}_ack_under_load_p99`]: figure(r.ackUnderLoad.p99, 'ms', 3_000, 'below', `${r.ackUnderLoad.count} /cutover status during the run`),
+      [`${k}_job_failures`]: figure(r.jobFailures, 'jobs', null, 'below', 'jobs that threw (and were retried), cutover_job_failures_total'),
+    });
+  }
 }
 
 if (run.includes('cost')) {
