@@ -1,14 +1,19 @@
-// Benchmark 1: ack latency. 2,000 signed slash commands and 2,000 signed button clicks at
-// concurrency 50 against /slack/events of the real bot (a child process, as in production, with a
-// cutover soaking so that commands and clicks have real work behind their acks), and the same
-// against a bare Bolt app that only acks, in the same run.
+// Benchmark 1: the cost of an ack. In each of 10 interleaved rounds (the side going first
+// alternating), 500 signed slash commands and 500 signed button clicks at concurrency 50 against
+// /slack/events of the real bot (a child process, as in production, with a cutover soaking so that
+// commands and clicks have real work behind their acks), and the same against a bare Bolt app that
+// only acks. Measured per round and side: the process's CPU time (/proc/<pid>/stat utime + stime)
+// over the round ÷ its requests (for the bot, that includes the work each command and click queues
+// and its reply: what an ack costs the bot in all), and the ack latency percentiles; the ratios bot ÷
+// bare are taken within each round and reported as their median and range. CPU time is the stable
+// figure on a shared machine; latency percentiles move with the neighbours.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startFakeSlack, type FakeSlack } from '../test/fakes/slack-api.ts';
-import { startBotProcess, type BotProcess } from './bot-process.ts';
+import { cpuMs, startBotProcess, type BotProcess } from './bot-process.ts';
 import { blockAction, postToSlackEndpoint, slashCommand } from '../test/support/slack-requests.ts';
 import { planYaml } from '../test/support/plans.ts';
 import { cardButtons, type Button } from './cards.ts';
@@ -16,19 +21,40 @@ import { fireFromChild as fire } from './load.ts';
 import { botEnv, percentile, privateRedis } from './support.ts';
 
 const SECRET = 'bench-signing-secret-1234';
-const ROUNDS = 3;
 const WARM_UP = 200;
 const CHANNEL = 'C0BENCH';
 const USER = 'U0RM1';
 
+interface Side {
+  /** Medians over the rounds of each round's percentile. */
+  readonly commandsP50: number;
+  readonly commandsP99: number;
+  readonly clicksP50: number;
+  readonly clicksP99: number;
+  readonly failures: number;
+  /** Median over the rounds of the process's CPU time (user + system) over a round ÷ its requests. */
+  readonly cpuMsPerRequest: number;
+}
+
+/** A ratio (bot ÷ bare Bolt) taken within each round: the median and the range over the rounds. */
+export interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
 export interface AckResult {
-  readonly bot: { commandsP50: number; commandsP99: number; clicksP50: number; clicksP99: number; failures: number };
-  readonly bare: { commandsP50: number; commandsP99: number; clicksP50: number; clicksP99: number; failures: number };
+  readonly rounds: number;
+  readonly bot: Side;
+  readonly bare: Side;
+  readonly cpuRatio: Spread;
+  readonly commandsP99Ratio: Spread;
+  readonly clicksP99Ratio: Spread;
 }
 
 const buttons = (fake: FakeSlack): Button[] => cardButtons(fake, CHANNEL);
 
-async function bare(): Promise<{ url: string; stop: () => void }> {
+async function bare(): Promise<{ url: string; pid: number; stop: () => void }> {
   const child = spawn(process.execPath, [join(import.meta.dirname, 'bare-bolt.ts')], { env: { ...process.env, SLACK_SIGNING_SECRET: SECRET }, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -36,7 +62,7 @@ async function bare(): Promise<{ url: string; stop: () => void }> {
       if (entry.msg === 'bot ready') resolve(entry.port as number);
     });
   });
-  return { url: `http://127.0.0.1:${port}/slack/events`, stop: () => child.kill('SIGTERM') };
+  return { url: `http://127.0.0.1:${port}/slack/events`, pid: child.pid as number, stop: () => child.kill('SIGTERM') };
 }
 
 function workload(fake: FakeSlack, cardButtons: Button[], count: number): { commands: string[]; clicks: string[] } {
@@ -62,8 +88,9 @@ function workload(fake: FakeSlack, cardButtons: Button[], count: number): { comm
 
 const stats = (latencies: number[]) => ({ p50: percentile(latencies, 50), p99: percentile(latencies, 99) });
 
-export async function ackLatency(options: { count?: number; concurrency?: number; log?: (line: string) => void } = {}): Promise<AckResult> {
-  const count = options.count ?? 2000;
+export async function ackLatency(options: { count?: number; rounds?: number; concurrency?: number; log?: (line: string) => void } = {}): Promise<AckResult> {
+  const count = options.count ?? 500;
+  const rounds_ = options.rounds ?? 10;
   const concurrency = options.concurrency ?? 50;
   const log = options.log ?? (() => undefined);
   const redis = await privateRedis();
@@ -80,7 +107,7 @@ export async function ackLatency(options: { count?: number; concurrency?: number
     }),
   );
   let bot: BotProcess | undefined;
-  let yardstick: { url: string; stop: () => void } | undefined;
+  let yardstick: { url: string; pid: number; stop: () => void } | undefined;
   try {
     bot = await startBotProcess(botEnv({ token: fake.token, secret: SECRET, apiUrl: fake.apiUrl, redisUrl: redis.url, dir }));
     const url = `http://127.0.0.1:${bot.port}/slack/events`;
@@ -93,7 +120,8 @@ export async function ackLatency(options: { count?: number; concurrency?: number
     const { commands, clicks } = workload(fake, buttons(fake), count);
     yardstick = await bare();
 
-    // Each burst starts on a quiet bot: the bot's side waits until the previous burst is answered.
+    // Each burst starts on a quiet bot: the bot's side waits until the previous burst is answered
+    // (its commands' work done), so that the CPU counted for a burst is that burst's.
     let answered = WARM_UP;
     const settle = async (target: string) => {
       if (target !== url) return;
@@ -101,27 +129,33 @@ export async function ackLatency(options: { count?: number; concurrency?: number
       const expected = answered;
       await fake.waitFor((f) => f.responses().length >= expected, { timeoutMs: 300_000 });
     };
-    const measure = async (target: string) => {
+    const measure = async (target: string, pid: number) => {
+      const cpuBefore = cpuMs(pid);
       const c = await fire(target, commands, SECRET, concurrency);
       await settle(target);
       const k = await fire(target, clicks, SECRET, concurrency);
       await settle(target);
+      const cpu = cpuMs(pid) - cpuBefore;
       const cs = stats(c.latencies);
       const ks = stats(k.latencies);
-      return { commandsP50: cs.p50, commandsP99: cs.p99, clicksP50: ks.p50, clicksP99: ks.p99, failures: c.failures + k.failures };
+      return { commandsP50: cs.p50, commandsP99: cs.p99, clicksP50: ks.p50, clicksP99: ks.p99, failures: c.failures + k.failures, cpuMsPerRequest: cpu / (2 * count) };
     };
-    // Two shared cores make any single run noisy: three rounds, each the bare app then the bot,
-    // and the median of each figure across rounds. Each side is warmed up first.
+    // Each side warmed up first.
     await fire(yardstick.url, [...commands.slice(0, 100), ...clicks.slice(0, 100)], SECRET, concurrency);
     await fire(url, [...commands.slice(0, 100), ...clicks.slice(0, 100)], SECRET, concurrency);
     await fake.waitFor((f) => f.responses().length >= WARM_UP, { timeoutMs: 300_000 });
+    // Two shared cores make any single burst noisy: interleaved rounds, the side that goes first
+    // alternating, and the ratio taken within each round (both sides under the same neighbours).
     const rounds: Array<{ bare: Awaited<ReturnType<typeof measure>>; bot: Awaited<ReturnType<typeof measure>> }> = [];
-    for (let round = 1; round <= ROUNDS; round++) {
-      log(`  round ${round}/${ROUNDS}: bare Bolt app, then the bot`);
-      const bare = await measure(yardstick.url);
-      const bot = await measure(url);
-      rounds.push({ bare, bot });
+    for (let round = 1; round <= rounds_; round++) {
+      const botFirst = round % 2 === 1;
+      const first = botFirst ? await measure(url, bot.pid) : await measure(yardstick.url, yardstick.pid);
+      const second = botFirst ? await measure(yardstick.url, yardstick.pid) : await measure(url, bot.pid);
+      const r = botFirst ? { bot: first, bare: second } : { bot: second, bare: first };
+      rounds.push(r);
+      log(`  round ${round}/${rounds_} (${botFirst ? 'bot first' : 'bare Bolt first'}): p99 commands ${r.bot.commandsP99.toFixed(0)} / ${r.bare.commandsP99.toFixed(0)} ms, clicks ${r.bot.clicksP99.toFixed(0)} / ${r.bare.clicksP99.toFixed(0)} ms, CPU per request ${r.bot.cpuMsPerRequest.toFixed(2)} / ${r.bare.cpuMsPerRequest.toFixed(2)} ms (bot / bare)`);
     }
+    const spread = (values: number[]) => ({ median: percentile(values, 50), min: Math.min(...values), max: Math.max(...values) });
     const median = (side: 'bare' | 'bot', key: keyof Awaited<ReturnType<typeof measure>>) => percentile(rounds.map((r) => r[side][key]), 50);
     const summary = (side: 'bare' | 'bot') => ({
       commandsP50: median(side, 'commandsP50'),
@@ -129,10 +163,16 @@ export async function ackLatency(options: { count?: number; concurrency?: number
       clicksP50: median(side, 'clicksP50'),
       clicksP99: median(side, 'clicksP99'),
       failures: rounds.reduce((n, r) => n + r[side].failures, 0),
+      cpuMsPerRequest: median(side, 'cpuMsPerRequest'),
     });
-    const bareResult = summary('bare');
-    const botResult = summary('bot');
-    return { bot: botResult, bare: bareResult };
+    return {
+      rounds: rounds.length,
+      bot: summary('bot'),
+      bare: summary('bare'),
+      cpuRatio: spread(rounds.map((r) => r.bot.cpuMsPerRequest / r.bare.cpuMsPerRequest)),
+      commandsP99Ratio: spread(rounds.map((r) => r.bot.commandsP99 / r.bare.commandsP99)),
+      clicksP99Ratio: spread(rounds.map((r) => r.bot.clicksP99 / r.bare.clicksP99)),
+    };
   } finally {
     yardstick?.stop();
     await bot?.stop();
@@ -141,4 +181,4 @@ export async function ackLatency(options: { count?: number; concurrency?: number
   }
 }
 
-if (import.meta.main) console.log(JSON.stringify(await ackLatency({ count: Number(process.argv[2] ?? 2000), log: console.log }), null, 2));
+if (import.meta.main) console.log(JSON.stringify(await ackLatency({ count: Number(process.argv[2] ?? 500), rounds: Number(process.argv[3] ?? 10), log: console.log }), null, 2));

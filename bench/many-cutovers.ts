@@ -61,6 +61,8 @@ export interface ManyResult {
   readonly lagP99Ms: number;
   /** Share of checks that started within 1 s of their slot (exact: 1 s is a bucket bound). */
   readonly lagWithin1s: number;
+  /** Check slots skipped because the check before them ran past them (cutover_gate_check_slots_skipped_total). */
+  readonly slotsSkipped: number;
   /** Peak RSS (VmHWM) of each bot process, with its role. */
   readonly processes: ReadonlyArray<{ role: string; rssPeakMb: number }>;
   readonly rssPeakMb: number;
@@ -244,6 +246,7 @@ export async function manyCutovers(options: { cutovers?: number; layout?: Layout
       lagP50Ms: quantile(buckets, 0.5) * 1000,
       lagP99Ms: quantile(buckets, 0.99) * 1000,
       lagWithin1s: checks ? (buckets.find(([le]) => le === 1)?.[1] ?? 0) / checks : NaN,
+      slotsSkipped: sumOf(texts, 'cutover_gate_check_slots_skipped_total'),
       processes,
       rssPeakMb: Math.max(...processes.map((p) => p.rssPeakMb)),
       shiftsRunTwice,
