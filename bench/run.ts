@@ -39,22 +39,29 @@ const record = (title: string, figures: Record<string, Figure>) => {
 };
 
 if (run.includes('ack')) {
-  log('1. The cost of an ack: 10 interleaved rounds of 500 slash commands and 500 clicks at concurrency 50, the bot and a bare Bolt app (the ack p99 during a busy run is measured with the many cutovers, part 3)');
+  log('1. The cost of an ack: 10 interleaved rounds of 500 slash commands and 500 clicks at concurrency 50, against the bot (ROLE=all), a ROLE=web process (a ROLE=worker behind it) and a bare Bolt app (the ack p99 during a busy run is measured with the many cutovers, part 3)');
   const r = await ackLatency({ log });
   const range = (s: { min: number; max: number }) => `range ${s.min.toFixed(2)}–${s.max.toFixed(2)} over ${r.rounds} rounds`;
   record('Cost of an ack', {
-    ack_cpu_per_request: figure(r.bot.cpuMsPerRequest, 'ms CPU', null, 'below', 'the bot process\'s CPU over a round ÷ its requests, including the work each queues and its reply; median of the rounds'),
-    bare_bolt_cpu_per_request: figure(r.bare.cpuMsPerRequest, 'ms CPU', null),
-    ack_cpu_vs_bare_bolt: figure(r.cpuRatio.median, 'x', 1.5, 'at_most', `median of the per-round ratios, ${range(r.cpuRatio)}`),
-    ack_commands_p50: figure(r.bot.commandsP50, 'ms', null),
-    ack_commands_p99: figure(r.bot.commandsP99, 'ms', null, 'below', 'median of the rounds\' p99'),
+    ack_cpu_per_request_web: figure(r.web.cpuMsPerRequest, 'ms CPU', null, 'below', 'a ROLE=web process: the ack alone, the work in the worker; median of the rounds'),
+    ack_cpu_per_request_bare_bolt: figure(r.bare.cpuMsPerRequest, 'ms CPU', null),
+    ack_cpu_web_vs_bare_bolt: figure(r.webCpuRatio.median, 'x', 1.5, 'at_most', `median of the per-round ratios, ${range(r.webCpuRatio)}`),
+    work_cpu_per_request_worker: figure(r.web.workCpuMsPerRequest, 'ms CPU', null, 'below', 'the ROLE=worker process behind it: the work each request queues, and its reply'),
+    ack_cpu_per_request_all_in_one: figure(r.bot.cpuMsPerRequest, 'ms CPU', null, 'below', 'ROLE=all: the ack and the work behind it'),
+    ack_cpu_all_in_one_vs_bare_bolt: figure(r.botCpuRatio.median, 'x', null, 'below', range(r.botCpuRatio)),
+    ack_commands_p50: figure(r.bot.commandsP50, 'ms', null, 'below', 'ROLE=all, median of the rounds'),
+    ack_commands_p99: figure(r.bot.commandsP99, 'ms', null, 'below', 'ROLE=all, median of the rounds\' p99'),
     ack_clicks_p50: figure(r.bot.clicksP50, 'ms', null),
-    ack_clicks_p99: figure(r.bot.clicksP99, 'ms', null, 'below', 'median of the rounds\' p99'),
+    ack_clicks_p99: figure(r.bot.clicksP99, 'ms', null),
+    ack_web_commands_p99: figure(r.web.commandsP99, 'ms', null, 'below', 'ROLE=web'),
+    ack_web_clicks_p99: figure(r.web.clicksP99, 'ms', null),
     bare_bolt_commands_p99: figure(r.bare.commandsP99, 'ms', null),
     bare_bolt_clicks_p99: figure(r.bare.clicksP99, 'ms', null),
-    ack_commands_p99_vs_bare_bolt: figure(r.commandsP99Ratio.median, 'x', null, 'below', range(r.commandsP99Ratio)),
-    ack_clicks_p99_vs_bare_bolt: figure(r.clicksP99Ratio.median, 'x', null, 'below', range(r.clicksP99Ratio)),
-    ack_failures: figure(r.bot.failures + r.bare.failures, 'requests', 0, 'at_most'),
+    ack_commands_p99_vs_bare_bolt: figure(r.commandsP99Ratio.median, 'x', null, 'below', `ROLE=all, ${range(r.commandsP99Ratio)}`),
+    ack_clicks_p99_vs_bare_bolt: figure(r.clicksP99Ratio.median, 'x', null, 'below', `ROLE=all, ${range(r.clicksP99Ratio)}`),
+    ack_web_commands_p99_vs_bare_bolt: figure(r.webCommandsP99Ratio.median, 'x', null, 'below', range(r.webCommandsP99Ratio)),
+    ack_web_clicks_p99_vs_bare_bolt: figure(r.webClicksP99Ratio.median, 'x', null, 'below', range(r.webClicksP99Ratio)),
+    ack_failures: figure(r.bot.failures + r.web.failures + r.bare.failures, 'requests', 0, 'at_most'),
   });
 }
 
