@@ -1,14 +1,20 @@
-// Benchmark 1: ack latency. 2,000 signed slash commands and 2,000 signed button clicks at
-// concurrency 50 against /slack/events of the real bot (a child process, as in production, with a
-// cutover soaking so that commands and clicks have real work behind their acks), and the same
-// against a bare Bolt app that only acks, in the same run.
+// Benchmark 1: the cost of an ack. In each of 10 interleaved rounds (the side going first turning
+// round), 500 signed slash commands and 500 signed button clicks at concurrency 50 against
+// /slack/events of three sides: the bot as npm start runs it (ROLE=all), a ROLE=web process with a
+// ROLE=worker process behind it (each bot with a cutover soaking, so that commands and clicks have
+// real work behind their acks), and a bare Bolt app that only acks. Measured per round and side: the
+// receiving process's CPU time (/proc/<pid>/stat utime + stime) over the round ÷ its requests, and
+// the ack latency percentiles. The web process's CPU is the ack alone (the work runs in the worker,
+// counted apart); the all-in-one bot's is the ack and the work each request queues, with its reply.
+// The ratios to bare Bolt are taken within each round and reported as their median and range. CPU time is the stable
+// figure on a shared machine; latency percentiles move with the neighbours.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startFakeSlack, type FakeSlack } from '../test/fakes/slack-api.ts';
-import { startBotProcess, type BotProcess } from './bot-process.ts';
+import { cpuMs, startBotProcess, type BotProcess } from './bot-process.ts';
 import { blockAction, postToSlackEndpoint, slashCommand } from '../test/support/slack-requests.ts';
 import { planYaml } from '../test/support/plans.ts';
 import { cardButtons, type Button } from './cards.ts';
@@ -16,19 +22,53 @@ import { fireFromChild as fire } from './load.ts';
 import { botEnv, percentile, privateRedis } from './support.ts';
 
 const SECRET = 'bench-signing-secret-1234';
-const ROUNDS = 3;
 const WARM_UP = 200;
 const CHANNEL = 'C0BENCH';
+const CHANNEL_WEB = 'C0BENCHWEB';
 const USER = 'U0RM1';
 
-export interface AckResult {
-  readonly bot: { commandsP50: number; commandsP99: number; clicksP50: number; clicksP99: number; failures: number };
-  readonly bare: { commandsP50: number; commandsP99: number; clicksP50: number; clicksP99: number; failures: number };
+interface Side {
+  /** Medians over the rounds of each round's percentile. */
+  readonly commandsP50: number;
+  readonly commandsP99: number;
+  readonly clicksP50: number;
+  readonly clicksP99: number;
+  readonly failures: number;
+  /** Median over the rounds of the receiving process's CPU time (user + system) over a round ÷ its requests. */
+  readonly cpuMsPerRequest: number;
+  /** The same for the ROLE=worker process behind a ROLE=web one (0 for the others). */
+  readonly workCpuMsPerRequest: number;
 }
 
-const buttons = (fake: FakeSlack): Button[] => cardButtons(fake, CHANNEL);
+type Round = Omit<Side, never>;
 
-async function bare(): Promise<{ url: string; stop: () => void }> {
+/** A ratio (bot ÷ bare Bolt) taken within each round: the median and the range over the rounds. */
+export interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface AckResult {
+  readonly rounds: number;
+  /** The bot as npm start runs it by default (ROLE=all). */
+  readonly bot: Side;
+  /** A ROLE=web process, with a ROLE=worker process behind it doing the work. */
+  readonly web: Side;
+  readonly bare: Side;
+  /** The ack's CPU: the web process's ÷ bare Bolt's. */
+  readonly webCpuRatio: Spread;
+  /** The all-in-one bot's CPU (the ack and the work behind it) ÷ bare Bolt's. */
+  readonly botCpuRatio: Spread;
+  readonly commandsP99Ratio: Spread;
+  readonly clicksP99Ratio: Spread;
+  readonly webCommandsP99Ratio: Spread;
+  readonly webClicksP99Ratio: Spread;
+}
+
+const buttons = (fake: FakeSlack, channel: string): Button[] => cardButtons(fake, channel);
+
+async function bare(): Promise<{ url: string; pid: number; stop: () => void }> {
   const child = spawn(process.execPath, [join(import.meta.dirname, 'bare-bolt.ts')], { env: { ...process.env, SLACK_SIGNING_SECRET: SECRET }, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -36,10 +76,10 @@ async function bare(): Promise<{ url: string; stop: () => void }> {
       if (entry.msg === 'bot ready') resolve(entry.port as number);
     });
   });
-  return { url: `http://127.0.0.1:${port}/slack/events`, stop: () => child.kill('SIGTERM') };
+  return { url: `http://127.0.0.1:${port}/slack/events`, pid: child.pid as number, stop: () => child.kill('SIGTERM') };
 }
 
-function workload(fake: FakeSlack, cardButtons: Button[], count: number): { commands: string[]; clicks: string[] } {
+function workload(fake: FakeSlack, cardButtons: Button[], count: number, channel: string): { commands: string[]; clicks: string[] } {
   // Each is answered through response_url by a command job, and changes nothing (help is answered in
   // the ack itself, so it is left out: the benchmark counts replies to know a burst is answered).
   const texts: Array<['/cutover' | '/promote' | '/rollback', string]> = [
@@ -50,95 +90,154 @@ function workload(fake: FakeSlack, cardButtons: Button[], count: number): { comm
   ];
   const commands = Array.from({ length: count }, (_v, i) => {
     const [command, text] = texts[i % texts.length]!;
-    return slashCommand({ command, text, user_id: USER, channel_id: CHANNEL, response_url: fake.responseUrl(`bench-c${i}`) });
+    return slashCommand({ command, text, user_id: USER, channel_id: channel, response_url: fake.responseUrl() });
   });
   // Clicks the engine must read the state for and refuse (a soak is running): no state changes.
   const promote = cardButtons.find((b) => b.action_id === 'promote') ?? cardButtons.find((b) => b.action_id === 'hold') ?? cardButtons[0]!;
   const clicks = Array.from({ length: count }, (_v, i) =>
-    blockAction({ user: USER, channel: CHANNEL, actionId: i % 2 === 0 ? promote.action_id : 'approve', value: i % 2 === 0 ? promote.value : JSON.stringify({ c: JSON.parse(promote.value).c, s: 1 }), responseUrl: fake.responseUrl(`bench-a${i}`) }),
+    blockAction({ user: USER, channel, actionId: i % 2 === 0 ? promote.action_id : 'approve', value: i % 2 === 0 ? promote.value : JSON.stringify({ c: JSON.parse(promote.value).c, s: 1 }), responseUrl: fake.responseUrl() }),
   );
   return { commands, clicks };
 }
 
 const stats = (latencies: number[]) => ({ p50: percentile(latencies, 50), p99: percentile(latencies, 99) });
 
-export async function ackLatency(options: { count?: number; concurrency?: number; log?: (line: string) => void } = {}): Promise<AckResult> {
-  const count = options.count ?? 2000;
+/** A bot setup the load is fired at: where its acks come from, and whose CPU is its cost. */
+interface Setup {
+  readonly url: string;
+  /** The process taking Slack's requests: its CPU is the ack's cost. */
+  readonly receiver: number;
+  /** The process doing the work the requests queue, when it is another (ROLE=worker). */
+  readonly worker?: number;
+  /** Fresh requests for a burst: each response_url takes only 5 replies, as Slack's does. */
+  readonly burst: () => { commands: string[]; clicks: string[] };
+}
+
+export async function ackLatency(options: { count?: number; rounds?: number; concurrency?: number; log?: (line: string) => void } = {}): Promise<AckResult> {
+  const count = options.count ?? 500;
+  const rounds_ = options.rounds ?? 10;
   const concurrency = options.concurrency ?? 50;
   const log = options.log ?? (() => undefined);
   const redis = await privateRedis();
   const fake = await startFakeSlack({ usergroups: { S0ONCALL: ['U0ONCALL'], S0MANAGERS: ['U0MGR'] } });
-  const dir = mkdtempSync(join(tmpdir(), 'bench-ack-'));
-  writeFileSync(
-    join(dir, 'ack-bench.yaml'),
-    planYaml((p) => {
-      p.name = 'ack-bench';
-      p.channel = CHANNEL;
-      p.stages = [1, 100];
-      p.soak = '1h';
-      p.approvals.go_no_go = { roles: ['release-manager'], min: 1, two_person: false };
-    }),
-  );
-  let bot: BotProcess | undefined;
-  let yardstick: { url: string; stop: () => void } | undefined;
+  const processes: BotProcess[] = [];
+  let yardstick: { url: string; pid: number; stop: () => void } | undefined;
+  /** A plans folder for one setup: its own plan, channel and Redis prefix. */
+  const setupEnv = (name: string, channel: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-ack-'));
+    writeFileSync(
+      join(dir, 'ack-bench.yaml'),
+      planYaml((p) => {
+        p.name = 'ack-bench';
+        p.channel = channel;
+        p.stages = [1, 100];
+        p.soak = '1h';
+        p.approvals.go_no_go = { roles: ['release-manager'], min: 1, two_person: false };
+      }),
+    );
+    return { ...botEnv({ token: fake.token, secret: SECRET, apiUrl: fake.apiUrl, redisUrl: redis.url, dir }), REDIS_PREFIX: name };
+  };
+  /** A cutover soaking in the setup's channel, started and approved through Slack like any other; then its workload. */
+  const soaking = async (url: string, channel: string) => {
+    await postToSlackEndpoint(url, slashCommand({ command: '/cutover', text: 'start ack-bench', user_id: USER, channel_id: channel, response_url: fake.responseUrl() }), { secret: SECRET });
+    const approve = await fake.waitFor(() => buttons(fake, channel).find((b) => b.action_id === 'approve'), { timeoutMs: 30_000 });
+    await postToSlackEndpoint(url, blockAction({ user: 'U0RM2', channel, actionId: 'approve', value: approve.value, responseUrl: fake.responseUrl() }), { secret: SECRET });
+    await fake.waitFor(() => buttons(fake, channel).find((b) => b.action_id === 'hold'), { timeoutMs: 30_000 });
+    const card = buttons(fake, channel);
+    return { burst: () => workload(fake, card, count, channel) };
+  };
   try {
-    bot = await startBotProcess(botEnv({ token: fake.token, secret: SECRET, apiUrl: fake.apiUrl, redisUrl: redis.url, dir }));
-    const url = `http://127.0.0.1:${bot.port}/slack/events`;
-    // A cutover soaking in the channel: started and approved through Slack like any other.
-    await postToSlackEndpoint(url, slashCommand({ command: '/cutover', text: 'start ack-bench', user_id: USER, channel_id: CHANNEL, response_url: fake.responseUrl('start') }), { secret: SECRET });
-    await fake.waitFor(() => buttons(fake).find((b) => b.action_id === 'approve'), { timeoutMs: 30_000 });
-    const approve = buttons(fake).find((b) => b.action_id === 'approve')!;
-    await postToSlackEndpoint(url, blockAction({ user: 'U0RM2', channel: CHANNEL, actionId: 'approve', value: approve.value, responseUrl: fake.responseUrl('approve') }), { secret: SECRET });
-    await fake.waitFor(() => buttons(fake).find((b) => b.action_id === 'hold'), { timeoutMs: 30_000 });
-    const { commands, clicks } = workload(fake, buttons(fake), count);
-    yardstick = await bare();
+    // The bot as npm start runs it by default (ROLE=all): its CPU is the ack and the work behind it.
+    const all = await startBotProcess(setupEnv('all', CHANNEL));
+    processes.push(all);
+    const allUrl = `http://127.0.0.1:${all.port}/slack/events`;
+    const bot: Setup = { url: allUrl, receiver: all.pid, ...(await soaking(allUrl, CHANNEL)) };
+    // ROLE=web with a ROLE=worker behind it: the web process's CPU is the ack alone.
+    const webProcess = await startBotProcess({ ...setupEnv('split', CHANNEL_WEB), ROLE: 'web' });
+    const workerProcess = await startBotProcess({ ...setupEnv('split', CHANNEL_WEB), ROLE: 'worker' });
+    processes.push(webProcess, workerProcess);
+    const webUrl = `http://127.0.0.1:${webProcess.port}/slack/events`;
+    const web: Setup = { url: webUrl, receiver: webProcess.pid, worker: workerProcess.pid, ...(await soaking(webUrl, CHANNEL_WEB)) };
+    const yard = await bare();
+    yardstick = yard;
+    const bare_: Setup = { url: yard.url, receiver: yard.pid, burst: bot.burst };
 
-    // Each burst starts on a quiet bot: the bot's side waits until the previous burst is answered.
-    let answered = WARM_UP;
-    const settle = async (target: string) => {
-      if (target !== url) return;
+    // Each burst starts on a quiet bot: a bot's side waits until the burst before is answered (the
+    // work it queued done), so that the CPU counted for a burst is that burst's.
+    let answered = fake.responses().length;
+    const settle = async (setup: Setup) => {
+      if (setup === bare_) return;
       answered += count;
       const expected = answered;
       await fake.waitFor((f) => f.responses().length >= expected, { timeoutMs: 300_000 });
     };
-    const measure = async (target: string) => {
-      const c = await fire(target, commands, SECRET, concurrency);
-      await settle(target);
-      const k = await fire(target, clicks, SECRET, concurrency);
-      await settle(target);
+    const measure = async (setup: Setup): Promise<Round> => {
+      const { commands, clicks } = setup.burst();
+      const cpuBefore = cpuMs(setup.receiver);
+      const workBefore = setup.worker ? cpuMs(setup.worker) : 0;
+      const c = await fire(setup.url, commands, SECRET, concurrency);
+      await settle(setup);
+      const k = await fire(setup.url, clicks, SECRET, concurrency);
+      await settle(setup);
+      const cpu = cpuMs(setup.receiver) - cpuBefore;
+      const work = setup.worker ? cpuMs(setup.worker) - workBefore : 0;
       const cs = stats(c.latencies);
       const ks = stats(k.latencies);
-      return { commandsP50: cs.p50, commandsP99: cs.p99, clicksP50: ks.p50, clicksP99: ks.p99, failures: c.failures + k.failures };
+      return { commandsP50: cs.p50, commandsP99: cs.p99, clicksP50: ks.p50, clicksP99: ks.p99, failures: c.failures + k.failures, cpuMsPerRequest: cpu / (2 * count), workCpuMsPerRequest: work / (2 * count) };
     };
-    // Two shared cores make any single run noisy: three rounds, each the bare app then the bot,
-    // and the median of each figure across rounds. Each side is warmed up first.
-    await fire(yardstick.url, [...commands.slice(0, 100), ...clicks.slice(0, 100)], SECRET, concurrency);
-    await fire(url, [...commands.slice(0, 100), ...clicks.slice(0, 100)], SECRET, concurrency);
-    await fake.waitFor((f) => f.responses().length >= WARM_UP, { timeoutMs: 300_000 });
-    const rounds: Array<{ bare: Awaited<ReturnType<typeof measure>>; bot: Awaited<ReturnType<typeof measure>> }> = [];
-    for (let round = 1; round <= ROUNDS; round++) {
-      log(`  round ${round}/${ROUNDS}: bare Bolt app, then the bot`);
-      const bare = await measure(yardstick.url);
-      const bot = await measure(url);
-      rounds.push({ bare, bot });
+    // Each side warmed up first.
+    for (const setup of [bare_, bot, web]) {
+      const { commands, clicks } = setup.burst();
+      await fire(setup.url, [...commands.slice(0, 100), ...clicks.slice(0, 100)], SECRET, concurrency);
+      if (setup !== bare_) {
+        answered += WARM_UP;
+        const expected = answered;
+        await fake.waitFor((f) => f.responses().length >= expected, { timeoutMs: 300_000 });
+      }
     }
-    const median = (side: 'bare' | 'bot', key: keyof Awaited<ReturnType<typeof measure>>) => percentile(rounds.map((r) => r[side][key]), 50);
-    const summary = (side: 'bare' | 'bot') => ({
+    // Two shared cores make any single burst noisy: interleaved rounds, the side going first turning
+    // round, and each ratio taken within its round (both sides under the same neighbours).
+    const sides = [['bot', bot], ['web', web], ['bare', bare_]] as const;
+    const rounds: Array<Record<'bot' | 'web' | 'bare', Round>> = [];
+    for (let round = 0; round < rounds_; round++) {
+      const result: Partial<Record<'bot' | 'web' | 'bare', Round>> = {};
+      for (let j = 0; j < sides.length; j++) {
+        const [name, setup] = sides[(round + j) % sides.length]!;
+        result[name] = await measure(setup);
+      }
+      const r = result as Record<'bot' | 'web' | 'bare', Round>;
+      rounds.push(r);
+      log(`  round ${round + 1}/${rounds_} (${sides[round % sides.length]![0]} first): p99 commands ${r.bot.commandsP99.toFixed(0)} / ${r.web.commandsP99.toFixed(0)} / ${r.bare.commandsP99.toFixed(0)} ms, clicks ${r.bot.clicksP99.toFixed(0)} / ${r.web.clicksP99.toFixed(0)} / ${r.bare.clicksP99.toFixed(0)} ms, CPU per request ${r.bot.cpuMsPerRequest.toFixed(2)} / ${r.web.cpuMsPerRequest.toFixed(2)} (+ worker ${r.web.workCpuMsPerRequest.toFixed(2)}) / ${r.bare.cpuMsPerRequest.toFixed(2)} ms (all-in-one / web / bare Bolt)`);
+    }
+    const spread = (values: number[]) => ({ median: percentile(values, 50), min: Math.min(...values), max: Math.max(...values) });
+    const median = (side: 'bare' | 'bot' | 'web', key: keyof Round) => percentile(rounds.map((r) => r[side][key]), 50);
+    const summary = (side: 'bare' | 'bot' | 'web'): Side => ({
       commandsP50: median(side, 'commandsP50'),
       commandsP99: median(side, 'commandsP99'),
       clicksP50: median(side, 'clicksP50'),
       clicksP99: median(side, 'clicksP99'),
       failures: rounds.reduce((n, r) => n + r[side].failures, 0),
+      cpuMsPerRequest: median(side, 'cpuMsPerRequest'),
+      workCpuMsPerRequest: median(side, 'workCpuMsPerRequest'),
     });
-    const bareResult = summary('bare');
-    const botResult = summary('bot');
-    return { bot: botResult, bare: bareResult };
+    return {
+      rounds: rounds.length,
+      bot: summary('bot'),
+      web: summary('web'),
+      bare: summary('bare'),
+      webCpuRatio: spread(rounds.map((r) => r.web.cpuMsPerRequest / r.bare.cpuMsPerRequest)),
+      botCpuRatio: spread(rounds.map((r) => r.bot.cpuMsPerRequest / r.bare.cpuMsPerRequest)),
+      commandsP99Ratio: spread(rounds.map((r) => r.bot.commandsP99 / r.bare.commandsP99)),
+      clicksP99Ratio: spread(rounds.map((r) => r.bot.clicksP99 / r.bare.clicksP99)),
+      webCommandsP99Ratio: spread(rounds.map((r) => r.web.commandsP99 / r.bare.commandsP99)),
+      webClicksP99Ratio: spread(rounds.map((r) => r.web.clicksP99 / r.bare.clicksP99)),
+    };
   } finally {
     yardstick?.stop();
-    await bot?.stop();
+    await Promise.all(processes.map((p) => p.stop()));
     await fake.close();
     await redis.stop();
   }
 }
 
-if (import.meta.main) console.log(JSON.stringify(await ackLatency({ count: Number(process.argv[2] ?? 2000), log: console.log }), null, 2));
+if (import.meta.main) console.log(JSON.stringify(await ackLatency({ count: Number(process.argv[2] ?? 500), rounds: Number(process.argv[3] ?? 10), log: console.log }), null, 2));

@@ -2,13 +2,15 @@
 // logging to a file (a pipe read by a busy parent would block the bot's synchronous writes and
 // time the harness, not the bot), ready once /readyz answers 200.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from '../src/infra/redis-server.ts';
 
 export interface BotProcess {
   readonly port: number;
+  /** The bot's own process (node, not a wrapper): its /proc entry is the bot's. */
+  readonly pid: number;
   readonly logFile: string;
   stop(): Promise<void>;
   /** SIGKILL, as a crash would; resolves once the process is gone. */
@@ -36,6 +38,7 @@ export async function startBotProcess(env: Record<string, string>): Promise<BotP
   }
   return {
     port,
+    pid: child.pid as number,
     logFile,
     stop: async () => {
       child.kill('SIGTERM');
@@ -46,4 +49,21 @@ export async function startBotProcess(env: Record<string, string>): Promise<BotP
       await exited;
     },
   };
+}
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat. */
+export function cpuMs(pid: number): number {
+  // Fields after the command name (which may hold spaces, so split after its closing parenthesis):
+  // utime and stime are the 14th and 15th fields of the line, in clock ticks (100 a second on Linux).
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+const TICKS_PER_SECOND = 100;
+
+/** The peak resident set of a process so far (VmHWM), in MiB. */
+export function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
 }

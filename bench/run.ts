@@ -1,17 +1,21 @@
 // npm run bench [-- ack rollback many cost takeover detection trains] [--quick]: runs the benchmarks, prints
-// each figure beside its target, and writes them with the machine and the date: a full run to
-// bench/results/latest.json, a partial or quick one to its own dated file beside it (a part never
-// overwrites the full run's figures). --quick: the detection benchmark's smoke run (a tenth of the runs).
+// each figure beside its target, and writes them with the machine and the date to a dated file of
+// the run's own in bench/results/; a full run that reaches its end is then copied to
+// bench/results/latest.json (a part, a quick run or an interrupted one never overwrites it).
+// --quick: the detection benchmark's smoke run (a tenth of the runs).
 // Not tests: figures depend on the machine; targets are reported as met or not, never asserted.
 import { relative } from 'node:path';
 import { ackLatency } from './ack-latency.ts';
 import { runDetection } from './detection.ts';
 import { measureGateCheckCost } from './gate-check-cost.ts';
-import { manyCutovers } from './many-cutovers.ts';
-import { figure, print, recordResults, resultsFile, type Figure } from './support.ts';
+import { LAYOUTS, manyCutovers, type Layout } from './many-cutovers.ts';
+import { RESULTS, figure, print, publishFullRun, recordResults, resultsFile, type Figure } from './support.ts';
 import { takeover } from './takeover.ts';
 import { timeToRollback } from './time-to-rollback.ts';
 import { manyTrains, trainRollback } from './trains.ts';
+
+/** Cutovers in each layout of the many-cutovers benchmark (about two minutes each for 300 on two shared cores). */
+const MANY = 300;
 
 const ALL = ['ack', 'rollback', 'many', 'cost', 'takeover', 'detection', 'trains'] as const;
 const args = process.argv.slice(2);
@@ -23,29 +27,41 @@ if (unknown.length) {
 const quick = args.includes('--quick');
 const chosen = args.filter((a): a is (typeof ALL)[number] => (ALL as readonly string[]).includes(a));
 const run = chosen.length ? chosen : [...ALL];
-const out = resultsFile(quick ? [...run, 'quick'] : run, run.length === ALL.length && !quick);
+const full = run.length === ALL.length && !quick;
+const started = new Date();
+const out = resultsFile(full ? ['all'] : quick ? [...run, 'quick'] : run, started);
 const log = (line: string) => console.log(line);
 const all: Record<string, Figure> = {};
 const record = (title: string, figures: Record<string, Figure>) => {
   print(title, figures);
   Object.assign(all, figures);
-  recordResults(figures, out);
+  recordResults(all, out, { started, benchmarks: run });
 };
 
 if (run.includes('ack')) {
-  log('1. Ack latency: 2,000 slash commands and 2,000 clicks at concurrency 50, the bot and a bare Bolt app');
+  log('1. The cost of an ack: 10 interleaved rounds of 500 slash commands and 500 clicks at concurrency 50, against the bot (ROLE=all), a ROLE=web process (a ROLE=worker behind it) and a bare Bolt app (the ack p99 during a busy run is measured with the many cutovers, part 3)');
   const r = await ackLatency({ log });
-  const ratio = (bot: number, bare: number) => bot / bare;
-  record('Ack latency', {
-    ack_commands_p50: figure(r.bot.commandsP50, 'ms', null),
-    ack_commands_p99: figure(r.bot.commandsP99, 'ms', 50),
+  const range = (s: { min: number; max: number }) => `range ${s.min.toFixed(2)}–${s.max.toFixed(2)} over ${r.rounds} rounds`;
+  record('Cost of an ack', {
+    ack_cpu_per_request_web: figure(r.web.cpuMsPerRequest, 'ms CPU', null, 'below', 'a ROLE=web process: the ack alone, the work in the worker; median of the rounds'),
+    ack_cpu_per_request_bare_bolt: figure(r.bare.cpuMsPerRequest, 'ms CPU', null),
+    ack_cpu_web_vs_bare_bolt: figure(r.webCpuRatio.median, 'x', 1.5, 'at_most', `median of the per-round ratios, ${range(r.webCpuRatio)}`),
+    work_cpu_per_request_worker: figure(r.web.workCpuMsPerRequest, 'ms CPU', null, 'below', 'the ROLE=worker process behind it: the work each request queues, and its reply'),
+    ack_cpu_per_request_all_in_one: figure(r.bot.cpuMsPerRequest, 'ms CPU', null, 'below', 'ROLE=all: the ack and the work behind it'),
+    ack_cpu_all_in_one_vs_bare_bolt: figure(r.botCpuRatio.median, 'x', null, 'below', range(r.botCpuRatio)),
+    ack_commands_p50: figure(r.bot.commandsP50, 'ms', null, 'below', 'ROLE=all, median of the rounds'),
+    ack_commands_p99: figure(r.bot.commandsP99, 'ms', null, 'below', 'ROLE=all, median of the rounds\' p99'),
     ack_clicks_p50: figure(r.bot.clicksP50, 'ms', null),
-    ack_clicks_p99: figure(r.bot.clicksP99, 'ms', 50),
+    ack_clicks_p99: figure(r.bot.clicksP99, 'ms', null),
+    ack_web_commands_p99: figure(r.web.commandsP99, 'ms', null, 'below', 'ROLE=web'),
+    ack_web_clicks_p99: figure(r.web.clicksP99, 'ms', null),
     bare_bolt_commands_p99: figure(r.bare.commandsP99, 'ms', null),
     bare_bolt_clicks_p99: figure(r.bare.clicksP99, 'ms', null),
-    ack_commands_p99_vs_bare_bolt: figure(ratio(r.bot.commandsP99, r.bare.commandsP99), 'x', 1.5, 'at_most'),
-    ack_clicks_p99_vs_bare_bolt: figure(ratio(r.bot.clicksP99, r.bare.clicksP99), 'x', 1.5, 'at_most'),
-    ack_failures: figure(r.bot.failures + r.bare.failures, 'requests', 0, 'at_most'),
+    ack_commands_p99_vs_bare_bolt: figure(r.commandsP99Ratio.median, 'x', null, 'below', `ROLE=all, ${range(r.commandsP99Ratio)}`),
+    ack_clicks_p99_vs_bare_bolt: figure(r.clicksP99Ratio.median, 'x', null, 'below', `ROLE=all, ${range(r.clicksP99Ratio)}`),
+    ack_web_commands_p99_vs_bare_bolt: figure(r.webCommandsP99Ratio.median, 'x', null, 'below', range(r.webCommandsP99Ratio)),
+    ack_web_clicks_p99_vs_bare_bolt: figure(r.webClicksP99Ratio.median, 'x', null, 'below', range(r.webClicksP99Ratio)),
+    ack_failures: figure(r.bot.failures + r.web.failures + r.bare.failures, 'requests', 0, 'at_most'),
   });
 }
 
@@ -62,28 +78,28 @@ if (run.includes('rollback')) {
 }
 
 if (run.includes('many')) {
-  log('\n3. 300 concurrent rehearsal cutovers (simulated, check_every 1s, six 10 s cohorts), one process');
-  const one = await manyCutovers({ cutovers: 300, processes: 1, log });
-  record('Many cutovers, one process', {
-    many_1p_gate_check_lag_p50: figure(one.lagP50Ms, 'ms', null),
-    many_1p_gate_check_lag_p99: figure(one.lagP99Ms, 'ms', 1_000),
-    many_1p_redis_memory_per_cutover: figure(one.redisBytesPerCutover / 1024, 'KiB', null),
-    many_1p_bot_rss_peak: figure(one.rssPeakMb, 'MiB', null),
-    many_1p_completed: figure(one.completed, 'cutovers', 300, 'at_least'),
-    many_1p_failed_jobs: figure(one.failedJobs, 'jobs', 0, 'at_most'),
-    many_1p_jobs_run_twice: figure(one.jobsRunTwice, 'jobs', 0, 'at_most'),
-  });
-  log('\n   …and in three processes');
-  const three = await manyCutovers({ cutovers: 300, processes: 3, log });
-  record('Many cutovers, three processes', {
-    many_3p_gate_check_lag_p50: figure(three.lagP50Ms, 'ms', null),
-    many_3p_gate_check_lag_p99: figure(three.lagP99Ms, 'ms', null),
-    many_3p_bot_rss_peak_per_process: figure(three.rssPeakMb, 'MiB', null),
-    many_3p_completed: figure(three.completed, 'cutovers', 300, 'at_least'),
-    many_3p_failed_jobs: figure(three.failedJobs, 'jobs', 0, 'at_most'),
-    many_3p_jobs_run_twice: figure(three.jobsRunTwice, 'jobs', 0, 'at_most'),
-    many_3p_traffic_steps_wrong: figure(three.shiftsWrong, 'cutovers', 0, 'at_most'),
-  });
+  const counts: Record<Layout, number> = { one: MANY, replicas: MANY, split: MANY };
+  log(`\n3. Many concurrent Cloud Run cutovers on the production entry point (check_every 1s, six 10 s cohorts, gates over HTTP): ${counts.one} in ${LAYOUTS.one}, ${counts.replicas} in ${LAYOUTS.replicas}, ${counts.split} in ${LAYOUTS.split}`);
+  for (const layout of ['one', 'replicas', 'split'] as const) {
+    const n = counts[layout];
+    log(`\n   ${n} cutovers, ${LAYOUTS[layout]}`);
+    const r = await manyCutovers({ cutovers: n, layout, log });
+    log(`   ${(r.wallMs / 1000).toFixed(0)} s; peak RSS per process: ${r.processes.map((p) => `${p.role} ${p.rssPeakMb.toFixed(0)} MiB`).join(', ')}`);
+    const k = `many_${layout}`;
+    record(`${n} cutovers, ${LAYOUTS[layout]}`, {
+      [`${k}_completed`]: figure(r.completed, 'cutovers', n, 'at_least'),
+      [`${k}_gate_check_lag_p50`]: figure(r.lagP50Ms, 'ms', null, 'below', 'from the processes\' cutover_gate_check_lag_seconds histograms, interpolated within buckets'),
+      [`${k}_gate_check_lag_p99`]: figure(r.lagP99Ms, 'ms', 1_000),
+      [`${k}_gate_checks_within_1s`]: figure(r.lagWithin1s * 100, '%', 99, 'at_least', `of ${r.checks} checks`),
+      [`${k}_gate_check_slots_skipped`]: figure(r.slotsSkipped, 'slots', null, 'below', 'check slots skipped because the check before ran past them'),
+      [`${k}_bot_rss_peak_per_process`]: figure(r.rssPeakMb, 'MiB', null, 'below', 'the largest VmHWM of the bot processes'),
+      [`${k}_shifts_run_twice`]: figure(r.shiftsRunTwice, 'UpdateService calls', 0, 'at_most', 'accepted calls repeating the percent already set, from the Cloud Run server\'s log'),
+      [`${k}_services_with_wrong_steps`]: figure(r.servicesWithWrongSteps, 'services', 0, 'at_most', 'accepted canary percents not exactly 1,5,10,25,50,100'),
+      [`${k}_failed_acks`]: figure(r.failedAcks + r.ackUnderLoad.failures, 'requests', 0, 'at_most'),
+      [`${k}_ack_under_load_p99`]: figure(r.ackUnderLoad.p99, 'ms', 3_000, 'below', `${r.ackUnderLoad.count} /cutover status during the run`),
+      [`${k}_job_failures`]: figure(r.jobFailures, 'jobs', null, 'below', 'jobs that threw (and were retried), cutover_job_failures_total'),
+    });
+  }
 }
 
 if (run.includes('cost')) {
@@ -139,4 +155,6 @@ if (run.includes('trains')) {
 }
 
 const missed = Object.entries(all).filter(([, f]) => f.met === false).map(([name]) => name);
-console.log(`\n${missed.length ? `targets not met: ${missed.join(', ')}` : 'every target met'}; results in ${relative(process.cwd(), out)}`);
+if (full) publishFullRun(out);
+const where = full ? `${relative(process.cwd(), out)}, and as the full run in ${relative(process.cwd(), RESULTS)}` : relative(process.cwd(), out);
+console.log(`\n${missed.length ? `targets not met: ${missed.join(', ')}` : 'every target met'}; results in ${where}`);

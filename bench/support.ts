@@ -1,7 +1,7 @@
 // What the benchmarks share: a private Redis, quiet rooms and roles, plans, percentiles, and
-// the results file (bench/results/latest.json).
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+// the results files (bench/results/).
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Plan } from '../src/domain/plan.ts';
 import { startRedisServer, type RedisServer } from '../src/infra/redis-server.ts';
@@ -60,25 +60,34 @@ export const allRoles: RoleDirectory = {
 };
 
 /**
- * Where a run's figures go: a full run (every benchmark) writes `latest.json`; a partial or quick
- * run writes its own dated file, so it never overwrites the full run's figures with a part of them.
+ * Where a run's figures go as it runs: a file of its own, dated, named after its benchmarks. Only a
+ * full run that reached its end is then copied to `latest.json` (see publishFullRun), so a partial,
+ * quick or interrupted run never overwrites the full run's figures with a part of them.
  */
-export function resultsFile(benchmarks: readonly string[], full: boolean, started = new Date()): string {
-  if (full) return RESULTS;
+export function resultsFile(benchmarks: readonly string[], started = new Date()): string {
   const stamp = started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return join(dirname(RESULTS), `${stamp}-${benchmarks.join('-')}.json`);
 }
 
-/** Merges this run's figures into its results file (see resultsFile), with the machine and the date. */
-export function recordResults(figures: Record<string, Figure>, file: string = RESULTS): void {
-  const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+/**
+ * Writes every figure of this run so far to its results file (see resultsFile), with the machine,
+ * when the run started and when these figures were written. The file holds this run's figures
+ * only: nothing of an earlier run is kept in it.
+ */
+export function recordResults(figures: Record<string, Figure>, file: string, run: { started: Date; benchmarks: readonly string[] }): void {
   const results = {
-    ...previous,
     ...figures,
-    machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', memory_gib: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform },
+    benchmarks: run.benchmarks,
+    machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', memory_gib: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform, load_average_1m: Math.round(loadavg()[0]! * 10) / 10 },
+    started: run.started.toISOString(),
     date: new Date().toISOString(),
   };
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+}
+
+/** A full run that reached its end: its file becomes `latest.json`, the figures the README shows. */
+export function publishFullRun(file: string): void {
+  copyFileSync(file, RESULTS);
 }
 
 export function print(title: string, figures: Record<string, Figure>): void {
