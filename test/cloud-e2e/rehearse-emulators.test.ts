@@ -64,7 +64,9 @@ async function evidenceOf(run: Run): Promise<{ path: string; gates: GateLine[]; 
   return { path: path!, gates: lines.map((l) => JSON.parse(l) as GateLine), summary };
 }
 
-describe('npm run rehearse -- <plan> --emulators', () => {
+// Each test runs whole rehearsals as child processes: on a loaded 2-core machine one can take a
+// minute, so the safety net is wider than the suite's default.
+describe('npm run rehearse -- <plan> --emulators', { timeout: 180_000 }, () => {
   it('healthy: the real Cloud Run adapter takes the fake service to 100 %, cloud gates measured for real', async () => {
     const run = await rehearse(PLAN, '--emulators', '--speed', SPEED, '--evidence-dir', evidenceDir);
     expect(run.code, run.stderr).toBe(0);

@@ -195,4 +195,4 @@ it(`${KILLS} kills at random points across three replicas: every cutover ends ri
   }
   // No job with a deterministic id (shift, check, preflight, rollback, timers) finished twice.
   expect([...completions.entries()].filter(([jobId, n]) => n > 1 && /^(shift|check|preflight|rollback|stuck|timer)\./.test(jobId))).toEqual([]);
-}, 240_000);
+}, 480_000);

@@ -31,7 +31,9 @@ const judgeLines = (dir: string) =>
     .map((l) => JSON.parse(l) as { gate: string; outcome: string; judge?: { decision: string; evidence: number; needed: number; reason?: string } })
     .filter((r) => r.judge);
 
-describe('rehearsing a judged plan', () => {
+// Each test runs whole rehearsals as child processes: on a loaded 2-core machine one can take a
+// minute, so the safety net is wider than the suite's default.
+describe('rehearsing a judged plan', { timeout: 180_000 }, () => {
   it('the judge rolls back a subtle canary (2× stable\'s errors, within every threshold) and names the figures', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rehearse-judge-'));
     const run = await rehearse([PLAN, '--scenario', 'subtle', '--seed', '1', '--speed', '4000', '--evidence-dir', dir]);

@@ -44,7 +44,9 @@ function packageFiles(dir: string): Map<string, string> {
   return files;
 }
 
-describe('npm run rehearse', () => {
+// Each test runs whole rehearsals as child processes: on a loaded 2-core machine one can take a
+// minute, so the safety net is wider than the suite's default.
+describe('npm run rehearse', { timeout: 180_000 }, () => {
   it('rehearses a healthy canary through every cohort in a few dozen lines of events, and leaves a package marked REHEARSAL', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rehearse-evidence-'));
     const run = await rehearse([PLAN, '--speed', '4000', '--evidence-dir', dir], onRedis());

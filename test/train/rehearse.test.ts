@@ -28,7 +28,9 @@ function rehearse(args: string[]): Promise<{ code: number | null; stdout: string
 
 const evidenceIn = (stdout: string) => /^Evidence: (.+)$/m.exec(stdout)?.[1] ?? '';
 
-describe('rehearsing a train', () => {
+// Each test runs whole rehearsals as child processes: on a loaded 2-core machine one can take a
+// minute, so the safety net is wider than the suite's default.
+describe('rehearsing a train', { timeout: 180_000 }, () => {
   it('lockstep with Europe going bad: every target rolls back together, each one listed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rehearse-train-'));
     const run = await rehearse([LOCKSTEP, '--scenario', 'bad-canary', '--target', '1', '--speed', '4000', '--evidence-dir', dir]);
