@@ -141,15 +141,20 @@ describe('npm run rehearse', { timeout: 180_000 }, () => {
     const note = index(lines, /\[rehearsal\] closing hypercare after 3 checks on behalf of U01RELEASE \(release-manager\)/);
     expect(note).toBeGreaterThanOrEqual(0);
     expect(note).toBeLessThan(index(lines, /Hypercare ended by U01RELEASE/));
-    expect(lines[index(lines, /^.{11}hypercare: 3 checks over/)]).toMatch(/every gate passed every check \(slo, health\)/);
+    // The rehearsal closes hypercare after its third check; on a loaded machine a fourth can land
+    // while the close is on its way, so the counts are at least three, and agree with each other.
+    const progress = lines[index(lines, /^.{11}hypercare: \d+ checks over/)] ?? '';
+    expect(progress).toMatch(/every gate passed every check \(slo, health\)/);
+    const shown = Number(/hypercare: (\d+) checks over/.exec(progress)?.[1]);
+    expect(shown).toBeGreaterThanOrEqual(3);
     const hypercare = readFileSync(join(evidenceIn(run.stdout), 'gate-results.jsonl'), 'utf8')
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { phase: string; time: string })
       .filter((g) => g.phase === 'hypercare');
-    expect(new Set(hypercare.map((g) => g.time)).size).toBe(3);
     const summary = JSON.parse(readFileSync(join(evidenceIn(run.stdout), 'summary.json'), 'utf8'));
-    expect(summary.hypercare).toMatchObject({ checks: 3 });
+    expect(summary.hypercare.checks).toBe(shown);
+    expect(new Set(hypercare.map((g) => g.time)).size).toBeGreaterThanOrEqual(shown);
     // The pretend people act in the roles the plan gives them: the release operator starts it.
     expect(summary.started_by).toBe('U05OPERATOR');
   });
