@@ -67,7 +67,12 @@ it('SIGKILLs mid-update, after an accepted update, mid-soak and mid-rollback, wi
     bursts += 4;
   };
   r.on('line', (replica, line) => {
-    if (line.name !== 'shift' && line.name !== 'rollback' && line.name !== 'preflight') return;
+    // Any job's end is a moment to look for quiet: on a loaded machine the traffic jobs' own ends
+    // may all fall while another one runs, and the soaks' checks end every second.
+    if (line.name !== 'shift' && line.name !== 'rollback' && line.name !== 'preflight') {
+      if (line.event === 'completed') burstIfQuiet();
+      return;
+    }
     if (line.event === 'active' && line.id) calling.add(line.id);
     if (line.event === 'completed' && line.id) {
       calling.delete(line.id);
