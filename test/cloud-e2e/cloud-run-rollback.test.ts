@@ -47,8 +47,13 @@ describe('a Cloud Run cutover rolls back on a failing production signal', () => 
     await expectRolledBack(h, id, 'log-5xx');
 
     const at25 = (await h.gateRecords(id)).filter((r) => r.phase === 'stage' && r.percent === 25 && r.gate === 'log-5xx');
-    expect(at25.map((r) => r.verdict)).toEqual(['watch', 'fail']);
-    const ratio = at25[1]!.measurement.observations?.find((o) => o.name === 'ratio');
+    // Failing inside its for: window first (one check, or more when a loaded machine starts checks
+    // late inside the window), then failed once the window is over: never a fail straight away.
+    const verdicts = at25.map((r) => r.verdict);
+    expect(verdicts.at(-1)).toBe('fail');
+    expect(verdicts.slice(0, -1).length).toBeGreaterThanOrEqual(1);
+    expect(verdicts.slice(0, -1).every((v) => v === 'watch')).toBe(true);
+    const ratio = at25.at(-1)!.measurement.observations?.find((o) => o.name === 'ratio');
     expect(ratio).toMatchObject({ ok: false, threshold: '<= 0.02' });
     expect(Number(ratio?.value)).toBeGreaterThan(0.05);
     // The p95 gate kept passing: only the logging gate caused the rollback.
