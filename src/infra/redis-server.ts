@@ -21,6 +21,12 @@ export interface RedisServerOptions {
   /** A fixed port, e.g. to restart a server on the port its clients know. Default: a free one. */
   port?: number;
   appendOnly?: boolean;
+  /**
+   * `everysec` (the default, as in production) may lose acknowledged writes when Redis dies: while
+   * a slow background fsync runs, Redis postpones writing its AOF buffer for up to 2 s and still
+   * answers clients. `always` writes and fsyncs before answering.
+   */
+  appendFsync?: 'everysec' | 'always';
   binary?: string;
 }
 
@@ -79,7 +85,7 @@ async function launch(binary: string, port: number, options: RedisServerOptions)
     '--dir', options.dir,
     '--save', '',
     '--appendonly', options.appendOnly === false ? 'no' : 'yes',
-    '--appendfsync', 'everysec',
+    '--appendfsync', options.appendFsync ?? 'everysec',
     // BullMQ needs keys never evicted.
     '--maxmemory-policy', 'noeviction',
     '--daemonize', 'no',

@@ -4,12 +4,13 @@
 // status card and its thread in the fake Slack must catch up. (The engine alone would leave out
 // the notifier and the card, which are what people look at while it happens.)
 //
-// Two ways down: a clean stop (SIGTERM: Redis writes out its AOF and exits) and a SIGKILL. With
-// `appendfsync everysec` Redis still write(2)s the AOF before it answers a client (unless a disk
-// so slow that an fsync is still running makes it postpone the write), so a killed process loses
-// nothing it acknowledged: the data is in the kernel's page cache. A machine crash can lose the
-// last second; that case, against a Cloud Run that does not forget, is in
-// test/faults/redis-lost-writes.test.ts.
+// Two ways down: a clean stop (SIGTERM: Redis writes out its AOF and exits) and a SIGKILL. The
+// SIGKILL case runs Redis with `appendfsync always`, so that "nothing acknowledged is lost" is
+// Redis's promise and the test is about the bot. With `everysec` (production's setting) a killed
+// Redis usually loses nothing, but not always: while a background fsync is slow (a loaded disk),
+// Redis postpones writing its AOF buffer for up to 2 s and still answers clients; a loaded CI
+// machine lost one such state write here. Losing the last writes, against a Cloud Run that does
+// not forget, is test/faults/redis-lost-writes.test.ts.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,9 +41,9 @@ afterEach(async () => {
 const PLAN = 'steady';
 const STAGES = [10, 50, 100];
 
-async function soakingCutover(): Promise<{ room: Room; id: string }> {
+async function soakingCutover(appendFsync: 'everysec' | 'always'): Promise<{ room: Room; id: string }> {
   dir = await mkdtemp(join(tmpdir(), 'cutover-redis-restart-'));
-  redis = await startRedisServer({ dir });
+  redis = await startRedisServer({ dir, appendFsync });
   room = await openRoom(
     {
       [PLAN]: quickPlan(PLAN, (doc) => {
@@ -64,7 +65,7 @@ async function soakingCutover(): Promise<{ room: Room; id: string }> {
   return { room, id };
 }
 
-async function restartAndFinish(r: Room, id: string, down: (server: RedisServer) => Promise<void>) {
+async function restartAndFinish(r: Room, id: string, fsync: 'everysec' | 'always', down: (server: RedisServer) => Promise<void>) {
   const store = r.bot.runtime.store;
   const before = (await store.load(id))!;
   const auditBefore = await auditOf(store, id);
@@ -74,7 +75,7 @@ async function restartAndFinish(r: Room, id: string, down: (server: RedisServer)
   await down(server);
   // Away for a while: a gate check falls due and its job cannot even be fetched.
   await new Promise((resolve) => setTimeout(resolve, 1_500));
-  redis = await startRedisServer({ dir: server.dir, port: server.port });
+  redis = await startRedisServer({ dir: server.dir, port: server.port, appendFsync: fsync });
   // Back where it was: the same phase, cohort and soak window (the bot's own clients are still
   // reconnecting; a fresh one looks first).
   const look = connect(redis.url);
@@ -116,12 +117,12 @@ async function restartAndFinish(r: Room, id: string, down: (server: RedisServer)
 
 describe('Redis restarts in the middle of a soak (AOF on)', () => {
   it('a clean stop and start on the same port: the cutover continues where it was and completes, each cohort once', async () => {
-    const { room: r, id } = await soakingCutover();
-    await restartAndFinish(r, id, (server) => server.stop());
+    const { room: r, id } = await soakingCutover('everysec');
+    await restartAndFinish(r, id, 'everysec', (server) => server.stop());
   });
 
-  it('a SIGKILL and a start on the same port: nothing acknowledged is lost, and the cutover completes the same way', async () => {
-    const { room: r, id } = await soakingCutover();
-    await restartAndFinish(r, id, (server) => server.kill());
+  it('a SIGKILL and a start on the same port (appendfsync always): nothing acknowledged is lost, and the cutover completes the same way', async () => {
+    const { room: r, id } = await soakingCutover('always');
+    await restartAndFinish(r, id, 'always', (server) => server.kill());
   });
 });
