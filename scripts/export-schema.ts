@@ -37,6 +37,12 @@ export function planJsonSchema(vocabulary: PlanVocabulary = buildVocabulary(clou
       const title = (ctx.jsonSchema as { title?: string }).title;
       if (title === 'service') Object.assign(ctx.jsonSchema, service, { title: undefined });
       if (title === 'target') Object.assign(ctx.jsonSchema, target, { title: undefined });
+      // `rollback: target` and `rollback: train` are short for `rollback: { scope: … }`.
+      if (title === 'rollback') {
+        const { title: _, ...written } = ctx.jsonSchema as Record<string, unknown>;
+        for (const key of Object.keys(ctx.jsonSchema)) delete (ctx.jsonSchema as Record<string, unknown>)[key];
+        Object.assign(ctx.jsonSchema, { anyOf: [{ type: 'string', enum: ['train', 'target'], description: 'short for { scope: … }' }, written] });
+      }
     },
   });
   return {

@@ -105,6 +105,12 @@ export interface Train {
   readonly targets: readonly TrainTarget[];
   /** Target indexes per wave, in order; lockstep is one wave of every target. */
   readonly waves: readonly (readonly number[])[];
+  /**
+   * What a failure rolls back. `train` (the default): every target, the whole cutover. `target`
+   * (waves only): a per-target gate's failure, or `/rollback <plan> <target>`, drops that target's
+   * release alone (back to stable) while the others carry on.
+   */
+  readonly rollback: 'train' | 'target';
 }
 
 export interface Plan {

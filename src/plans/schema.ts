@@ -8,7 +8,7 @@ import { deepFreeze, parseOffset, PLAN_NAME, type ApprovalRule, type GateSpec, t
 import type { AnyGateKind, TrafficPlatform } from '../ports.ts';
 import { durationSchema } from './duration.ts';
 import type { ServiceBase } from '../domain/service.ts';
-import { buildTrain, expandStages, gateScopeSchema, perTarget, strategySchema, targetSchema, type GateScope, type ParsedService } from './train-schema.ts';
+import { buildTrain, expandStages, gateScopeSchema, perTarget, rollbackScopeSchema, strategySchema, targetSchema, type GateScope, type ParsedService } from './train-schema.ts';
 
 export { PLAN_NAME };
 
@@ -248,7 +248,21 @@ export function buildPlanSchema(vocabulary: PlanVocabulary) {
         .strict()
         .prefault({}),
       updates: z.object({ every: durationSchema.prefault(DEFAULTS.updatesEvery) }).strict().prefault({}),
-      rollback: z.object({ before: z.array(step).default([]) }).strict().optional(),
+      // `rollback: target` / `rollback: train` is short for `rollback: { scope: … }`.
+      rollback: z
+        .preprocess(
+          (value) => (typeof value === 'string' ? { scope: value } : value),
+          z
+            .object({
+              scope: rollbackScopeSchema
+                .optional()
+                .meta({ description: "In a train in waves: train (the default: any failure rolls back every target) or target (a per-target gate's failure, or /rollback <plan> <target>, drops that target's release alone)" }),
+              before: z.array(step).default([]),
+            })
+            .strict(),
+        )
+        .optional()
+        .meta({ title: 'rollback' }),
       timezone: timeZone.default('UTC'),
       timeline: z
         .array(
@@ -306,7 +320,10 @@ export function buildPlanSchema(vocabulary: PlanVocabulary) {
       };
       checkJudgesPlaced(raw, ctx);
       if (!raw.targets && raw.strategy !== undefined) ctx.addIssue({ code: 'custom', path: ['strategy'], message: 'applies to a train: list its services under targets:' });
-      const built = raw.targets ? buildTrain(raw.name, raw.service, raw.targets, raw.strategy, ctx) : null;
+      if (!raw.targets && raw.rollback?.scope === 'target') {
+        ctx.addIssue({ code: 'custom', path: ['rollback', 'scope'], message: "drops one target's release only in a train in waves (a plan with targets: and strategy: waves): this plan moves one service" });
+      }
+      const built = raw.targets ? buildTrain(raw.name, raw.service, raw.targets, raw.strategy, ctx, raw.rollback?.scope) : null;
       if (raw.targets && !built) return z.NEVER;
       const train = built?.train;
       checkScopes(raw, train !== undefined, ctx);

@@ -54,6 +54,10 @@ export const strategySchema = z.union(
 
 export type StrategyInput = z.infer<typeof strategySchema>;
 
+/** What a failure rolls back in a train: every target (`train`), or only the failing target's release (`target`, waves only). */
+export const rollbackScopeSchema = z.enum(['train', 'target']);
+export type RollbackScope = z.infer<typeof rollbackScopeSchema>;
+
 /** Where a gate runs in a train: once for the whole cutover, or once per target. */
 export const gateScopeSchema = z.enum(['target', 'once']);
 export type GateScope = z.infer<typeof gateScopeSchema>;
@@ -75,6 +79,7 @@ export function buildTrain(
   targets: readonly ParsedTarget[],
   strategy: StrategyInput | undefined,
   ctx: z.RefinementCtx,
+  rollback: RollbackScope = 'train',
 ): { train: Train; serviceKey: string } | null {
   const all: ParsedTarget[] = [...(service ? [{ ...service, id: undefined }] : []), ...targets];
   const offset = service ? 1 : 0;
@@ -114,9 +119,20 @@ export function buildTrain(
     wave: waveIndex.get(t) ?? 0,
   }));
   const strategyName = strategy === undefined || strategy === 'lockstep' ? 'lockstep' : 'waves';
+  if (rollback === 'target' && (strategyName === 'lockstep' || waves.length <= 1)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['rollback', 'scope'],
+      message:
+        strategyName === 'lockstep'
+          ? "drops one target's release only in waves: in lockstep every target moves together; use strategy: waves"
+          : "drops one target's release only in waves: this train has one wave, so every target moves together; give it several waves",
+    });
+    return null;
+  }
   // The train's own key (its traffic lease, the backend registry's cache): the plan and its targets.
   const digest = createHash('sha256').update([...keys.keys()].join('\n')).digest('hex').slice(0, 12);
-  return { train: { strategy: strategyName, targets: trainTargets, waves }, serviceKey: `train:${planName}:${digest}` };
+  return { train: { strategy: strategyName, targets: trainTargets, waves, rollback }, serviceKey: `train:${planName}:${digest}` };
 }
 
 function wavesOf(strategy: StrategyInput | undefined, count: number, ctx: z.RefinementCtx): number[][] | null {

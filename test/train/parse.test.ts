@@ -118,6 +118,36 @@ describe('a train in waves', () => {
     expect(plan.stages.map((s) => [s.percent, s.wave])).toEqual([[1, 0], [5, 0], [25, 0], [100, 0], [1, 1], [5, 1], [25, 1], [100, 1]]);
   });
 
+  it('rolls back the whole train by default', () => {
+    const plan = planFrom(trainDocument((d) => (d.strategy = 'waves')), vocabulary);
+    expect(plan.train?.rollback).toBe('train');
+  });
+
+  it('takes `rollback: target` and `rollback: train` as short for `rollback: { scope: … }`', () => {
+    for (const rollback of ['target', 'train'] as const) {
+      const plan = planFrom(trainDocument((d) => ((d.strategy = 'waves'), (d.rollback = rollback))), vocabulary);
+      expect(plan.train?.rollback).toBe(rollback);
+      expect(plan.rollback.before).toEqual([]);
+    }
+  });
+
+  it('takes `rollback: { scope: target, before: […] }`, its per-target steps expanded per target', () => {
+    const plan = planFrom(
+      trainDocument((d) => {
+        d.strategy = { waves: [[0, 2], [1]] };
+        d.rollback = { scope: 'target', before: [{ id: 'drain', http: { method: 'POST', url: 'https://{region}.example.test/drain' }, scope: 'target' }, { id: 'flag-off', command: 'true' }] };
+      }),
+      vocabulary,
+    );
+    expect(plan.train?.rollback).toBe('target');
+    expect(plan.rollback.before.map((g) => [g.id, g.target])).toEqual([
+      ['drain@api-us-central1', 0],
+      ['drain@api-europe-west1', 1],
+      ['drain@worker-us-central1', 2],
+      ['flag-off', undefined],
+    ]);
+  });
+
   it('reads `strategy: waves` as one target per wave, in order', () => {
     const plan = planFrom(trainDocument((d) => (d.strategy = 'waves')), vocabulary);
     expect(plan.train?.waves).toEqual([[0], [1], [2]]);
@@ -133,6 +163,10 @@ describe('train validation', () => {
     ['a wave naming a target that does not exist', (d) => (d.strategy = { waves: [[0], [1, 2, 3]] }), ['strategy.waves[1][2]: there is no target 3 (targets are numbered from 0 to 2, the service: block first)']],
     ['a target in two waves', (d) => (d.strategy = { waves: [[0, 1], [1, 2]] }), ['strategy.waves[1][0]: target 1 is already in wave 0']],
     ['a target in no wave', (d) => (d.strategy = { waves: [[0], [2]] }), ['strategy.waves: every target must be in a wave: target 1 is in none']],
+    ['rollback: target in lockstep', (d) => (d.rollback = 'target'), ["rollback.scope: drops one target's release only in waves: in lockstep every target moves together; use strategy: waves"]],
+    ['rollback: { scope: target } in lockstep', (d) => ((d.strategy = 'lockstep'), (d.rollback = { scope: 'target' })), ["rollback.scope: drops one target's release only in waves: in lockstep every target moves together; use strategy: waves"]],
+    ['rollback: target in waves of one wave', (d) => ((d.strategy = { waves: [[0, 1, 2]] }), (d.rollback = 'target')), ["rollback.scope: drops one target's release only in waves: this train has one wave, so every target moves together; give it several waves"]],
+    ['an unknown rollback scope', (d) => ((d.strategy = 'waves'), (d.rollback = 'region')), ['rollback.scope: must be one of "train", "target"']],
     ['an unknown strategy', (d) => (d.strategy = 'canary-per-region'), ['strategy: must be lockstep, waves, or { waves: [[0], [1, 2]] } (target indexes per wave)']],
     ['a target with a platform problem, in place', (d) => (d.targets[1].region = 'Europe'), ['targets[1].region: region must be a Cloud Run region such as us-central1 or europe-west4']],
     ['scope: target on the rollback drill', (d) => (d.gates.rollback_drill = { command: 'true', scope: 'target' }), ['gates.rollback_drill.scope: the rollback drill runs once for the cutover: it cannot be scope: target']],
@@ -158,6 +192,15 @@ describe('train validation', () => {
       'strategy: applies to a train: list its services under targets:',
       'gates.stage[0].scope: applies to a train (a plan with targets:): this plan moves one service',
     ]);
+  });
+
+  it('refuses rollback: target in a plan of one service, and takes rollback: train there as the rollback it always does', () => {
+    const doc = basePlanDocument();
+    doc.rollback = 'target';
+    expect(errorsOf(doc)).toEqual(["rollback.scope: drops one target's release only in a train in waves (a plan with targets: and strategy: waves): this plan moves one service"]);
+    const plan = planFrom({ ...basePlanDocument(), rollback: { scope: 'train', before: [{ id: 'flag-off', command: 'true' }] } });
+    expect(plan.train).toBeUndefined();
+    expect(plan.rollback.before.map((g) => g.id)).toEqual(['flag-off']);
   });
 
   it('leaves a plan of one service as it was: no train, no waves, gates as written', () => {
