@@ -5,7 +5,7 @@ import type { Job } from 'bullmq';
 import type { JobData } from './queues.ts';
 import type { Verdict } from '../src/domain/gates.ts';
 import { checkWindow } from '../src/domain/traffic.ts';
-import { stageGates } from '../src/domain/train.ts';
+import { droppedTargets, stageGates } from '../src/domain/train.ts';
 import type { Engine } from '../src/runtime/engine.ts';
 import { gateRun, type GateRunner } from '../src/runtime/gate-runner.ts';
 
@@ -40,7 +40,8 @@ export function createCheckProcessor(deps: CheckDeps) {
     const { state, plan } = loaded;
     const stage = plan.stages[state.stage];
     const results = await deps.gates.run(
-      stageGates(plan, state.stage),
+      // A dropped target's gates no longer judge (its release is going back to stable).
+      stageGates(plan, state.stage, droppedTargets(state)),
       gateRun(plan, state, started, { stage: stage ? { index: state.stage, percent: state.traffic } : null, window: checkWindow(plan, state, started) }),
     );
     const applied = await deps.engine.apply(state.id, { type: 'gate_check', seq: job.data.seq, results });

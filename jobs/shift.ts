@@ -9,7 +9,7 @@ import { TrafficError } from '../src/ports.ts';
 import type { Backends } from '../src/runtime/backends.ts';
 import type { Engine } from '../src/runtime/engine.ts';
 import type { TrafficLock } from '../src/store/lock.ts';
-import { beforeTrainShift, isTrain, type TrainPlan } from '../src/domain/train.ts';
+import { beforeTrainShift, droppedTargets, isTrain, type TrainPlan } from '../src/domain/train.ts';
 import type { TargetReport } from '../src/domain/service.ts';
 import type { CutoverState } from '../src/domain/state.ts';
 import { isTrainTraffic, type TrainTraffic } from '../src/runtime/train-traffic.ts';
@@ -86,7 +86,7 @@ async function shiftTrain(deps: ShiftDeps, plan: TrainPlan, state: CutoverState,
     const served = await backend.readTargets(signal);
     const at = Date.now();
     const read = served.map((split, target): TargetReport => ({ target, at, split }));
-    const action = beforeTrainShift(plan, stage, percent, state.traffic, served);
+    const action = beforeTrainShift(plan, stage, percent, state.traffic, served, droppedTargets(state));
     if (action.do === 'hold') return await failed('drift', action.message, read);
     reports = action.do === 'confirm' ? read : await backend.shiftTargets(action.percents, signal, served);
   } catch (error) {

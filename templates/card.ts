@@ -13,7 +13,8 @@ import { encodeButtonValue } from './button-value.ts';
 import { LIMIT, clip, clipLines, context, escape, fields, header, mention, section, slackDate, type Block, type SlackMessage } from './blocks.ts';
 import { HOLD_WORDS, describePhase, readingText } from './words.ts';
 import type { CutoverView } from '../src/domain/view.ts';
-import { revisionWords, serviceField, trainSection, waveMark } from './train.ts';
+import { droppedCohortMark, revisionWords, serviceField, trainSection, waveMark } from './train.ts';
+import { droppedTargets, isTrain, nextStage, waveLive, waveOf } from '../src/domain/train.ts';
 
 export type CardAction = 'approve' | 'reject' | 'promote' | 'hold' | 'resume' | 'rollback' | 'abort';
 export const CARD_ACTIONS: readonly CardAction[] = ['approve', 'reject', 'promote', 'hold', 'resume', 'rollback', 'abort'];
@@ -77,6 +78,12 @@ export function statusCard({ state, plan }: CutoverView, options: CardOptions = 
   return { text: clip(`Cutover ${plan.name}: ${escape(describePhase(state))}`, LIMIT.text), blocks };
 }
 
+/** The percent `/promote` moves to: the next cohort, past the waves whose targets were all dropped. */
+function nextPercent(plan: Plan, state: CutoverState): number | undefined {
+  const next = nextStage(plan, droppedTargets(state), state.stage);
+  return next === null ? undefined : plan.stages[next]?.percent;
+}
+
 function cohortText(plan: Plan, state: CutoverState): string {
   if (state.stage < 0) return `not started (${plan.stages.length} cohorts)`;
   const percent = plan.stages[state.stage]?.percent ?? state.traffic;
@@ -89,6 +96,9 @@ function cohortTrail(plan: Plan, state: CutoverState): string {
   return plan.stages
     .map((stage, i) => {
       const wave = waveMark(plan, i);
+      // A wave whose targets were all dropped: the cohorts it ran, the one it was dropped in, the ones skipped.
+      const dropped = droppedCohortMark(plan, state, i);
+      if (dropped) return `${wave}${dropped} ${stage.percent} %`;
       if (finishedAll || i < state.stage) return `${wave}✅ ${stage.percent} %`;
       if (i === state.stage) return `${wave}▶️ *${stage.percent} %*`;
       return `${wave}${stage.percent} %`;
@@ -114,7 +124,7 @@ function nextCheckpoint(plan: Plan, state: CutoverState): string {
     case 'soaking':
       return state.soak ? `soak of ${state.traffic} % ends ${slackDate(state.soak.endsAt)} (checks every ${formatDuration(plan.checkEveryMs)})` : 'soaking';
     case 'awaiting_promotion': {
-      const next = plan.stages[state.stage + 1]?.percent;
+      const next = nextPercent(plan, state);
       return next === undefined ? 'completion' : `/promote to ${next} %`;
     }
     case 'held':
@@ -199,10 +209,14 @@ function situationText(plan: Plan, state: CutoverState): string | null {
       return `🗳️ *Go/no-go*: preflight passed. ${ask}\n${stillNeeded(plan.approvals.go_no_go, state.approvals.go_no_go, state.startedBy)}`;
     }
     case 'awaiting_promotion': {
-      const next = plan.stages[state.stage + 1]?.percent;
+      const next = nextPercent(plan, state);
       const waiting = waitingFor(plan, state, 'promote');
-      if (waiting) return `✅ *Soak clean* at ${state.traffic} %. Promotion to ${next ?? '?'} % waits: ${waiting}.`;
-      return `✅ *Soak clean* at ${state.traffic} %. Promote to ${next ?? '?'} %?\n${stillNeeded(plan.approvals.promote, state.approvals.promote, state.startedBy)}`;
+      // The wave in play lost every target (dropped): the promotion starts the next wave.
+      const gone = isTrain(plan) && !waveLive(plan, droppedTargets(state), waveOf(plan, state.stage));
+      const where = gone ? `Every target of wave ${waveOf(plan, state.stage) + 1} was dropped` : `*Soak clean* at ${state.traffic} %`;
+      const to = gone ? `${next ?? '?'} % (wave ${waveOf(plan, nextStage(plan, droppedTargets(state), state.stage) ?? state.stage) + 1})` : `${next ?? '?'} %`;
+      if (waiting) return `✅ ${where}. Promotion to ${to} waits: ${waiting}.`;
+      return `✅ ${where}. Promote to ${to}?\n${stillNeeded(plan.approvals.promote, state.approvals.promote, state.startedBy)}`;
     }
     case 'hypercare': {
       const care = plan.hypercare;
@@ -239,7 +253,9 @@ const DECISION_WORDS: Readonly<Record<CutoverState['decisions'][number]['action'
 function decisionsText(plan: Plan, state: CutoverState): string {
   const shown = state.decisions.slice(-8).map((d) => {
     const at = d.stage >= 0 ? ` at ${plan.stages[d.stage]?.percent ?? '?'} %` : '';
-    return `${DECISION_WORDS[d.action]} ${mention(d.by)}${at}`;
+    // A train's target dropped by hand (`/rollback <plan> <target>`) is not a rollback of the train.
+    const what = d.target !== undefined ? `⏪ drop ${escape(plan.train?.targets[d.target]?.id ?? `target ${d.target}`)}` : DECISION_WORDS[d.action];
+    return `${what} ${mention(d.by)}${at}`;
   });
   const earlier = state.decisions.length > shown.length ? `${state.decisions.length - shown.length} earlier · ` : '';
   return `Decisions: ${earlier}${shown.join(' · ')}`;
@@ -258,13 +274,15 @@ function button(state: CutoverState, action: CardAction, label: string, style?: 
   };
 }
 
-function rollbackButton(state: CutoverState): types.Button {
+function rollbackButton(plan: Plan, state: CutoverState): types.Button {
+  // A train that may drop one target's release says how; the button is the whole train's.
+  const one = plan.train?.rollback === 'target' ? ` To drop one target only: /rollback ${plan.name} <target>.` : '';
   return button(state, 'rollback', '⏪ Roll back', 'danger', {
     title: { type: 'plain_text', text: 'Roll back the cutover?' },
     text: {
       type: 'mrkdwn',
       // A train (its targets reported in the state) returns every target to its own stable revision.
-      text: clip(`All traffic returns to stable ${state.targets ? 'on every target' : `\`${escape(state.revisions.stable)}\``} at once; the canary stops serving. This cannot be undone from Slack.`, 300),
+      text: clip(`All traffic returns to stable ${state.targets ? 'on every target' : `\`${escape(state.revisions.stable)}\``} at once; the canary stops serving. This cannot be undone from Slack.${escape(one)}`, 300),
     },
     confirm: { type: 'plain_text', text: 'Roll back' },
     deny: { type: 'plain_text', text: 'Cancel' },
@@ -292,21 +310,21 @@ function buttonsFor(plan: Plan, state: CutoverState): types.Button[] {
       if (blocking(plan, state, 'go_no_go') !== null) return [];
       return [button(state, 'approve', '✅ Approve', 'primary'), button(state, 'reject', '⛔ Reject', 'danger')];
     case 'soaking':
-      return [button(state, 'hold', '⏸️ Hold'), rollbackButton(state)];
+      return [button(state, 'hold', '⏸️ Hold'), rollbackButton(plan, state)];
     case 'awaiting_promotion': {
-      const next = plan.stages[state.stage + 1]?.percent;
+      const next = nextPercent(plan, state);
       const promote = blocking(plan, state, 'promote') === null ? [button(state, 'promote', `⏫ Promote to ${next ?? '?'} %`, 'primary')] : [];
-      return [...promote, button(state, 'hold', '⏸️ Hold'), rollbackButton(state)];
+      return [...promote, button(state, 'hold', '⏸️ Hold'), rollbackButton(plan, state)];
     }
     case 'held': {
       // With nothing on the canary there is nothing to roll back: /cutover abort ends it.
-      return [button(state, 'resume', '▶️ Resume', 'primary'), ...(canaryMayServe(state) ? [rollbackButton(state)] : [])];
+      return [button(state, 'resume', '▶️ Resume', 'primary'), ...(canaryMayServe(state) ? [rollbackButton(plan, state)] : [])];
     }
     case 'ready':
       return [button(state, 'hold', '⏸️ Hold')];
     case 'hypercare':
       // The release is out and still watched: the one decision left is to take it back.
-      return [rollbackButton(state)];
+      return [rollbackButton(plan, state)];
     default:
       return [];
   }

@@ -5,7 +5,7 @@ import type { Escalation, EscalationCode, Notice } from '../src/domain/state.ts'
 import { LIMIT, clip, clipLines, context, escape, header, markdown, mention, section, type SlackMessage } from './blocks.ts';
 import { phaseEmoji } from './card.ts';
 import { updateFacts } from './update.ts';
-import { ESCALATION_WORDS, isoMinute, noticeText } from './words.ts';
+import { describePhase, ESCALATION_WORDS, isoMinute, noticeText } from './words.ts';
 import type { CutoverView } from '../src/domain/view.ts';
 import { revisionWords } from './train.ts';
 
@@ -42,6 +42,9 @@ const NOTICE_EMOJI: Readonly<Record<Notice['kind'], string>> = {
   signoff_requested: '✍️',
   signed_off: '✍️',
   signoff_complete: '✅',
+  target_dropped: '⏪',
+  target_back: '✅',
+  target_rollback_failed: '🚨',
 };
 
 function noticeEmoji(notice: Notice): string {
@@ -123,6 +126,24 @@ function escalationWords(code: EscalationCode, { state, plan }: CutoverView): Es
         impact: 'Part of the train may still serve its canary: the targets named above could not be moved back to stable yet; the others are back.',
         action: 'The bot keeps retrying them. If their platform stays down, set 100 % on their stable revision by hand and verify the served split.',
         eta: 'Minutes if the platform answers again; the status card shows each target when it is back on stable.',
+      };
+    case 'target_dropped':
+      return {
+        impact: `The dropped target's users were served by its canary (its share named above); the other targets of the train are not affected.`,
+        action: `That target alone goes back to its stable revision now (its own rollback steps first); the rest of the train carries on. Roll back the whole train with \`/rollback\` if the problem is not that target's alone.`,
+        eta: 'Seconds to minutes: the status card shows the target back on stable.',
+      };
+    case 'target_rollback_failed':
+      return {
+        impact: 'The dropped target named above may still serve its canary: it could not be moved back to stable yet. The rest of the train is not affected.',
+        action: 'The bot keeps retrying it. If its platform stays down, set 100 % on its stable revision by hand and verify the served split.',
+        eta: 'Minutes if the platform answers again; the status card shows the target when it is back on stable.',
+      };
+    case 'target_rollback_not_confirmed':
+      return {
+        impact: 'The dropped target named above may still serve its canary: the bot could not move it back to stable and has stopped trying.',
+        action: 'Act by hand now: set 100 % on that target’s stable revision and verify the served split. The rest of the train is not affected.',
+        eta: 'Unknown: this needs a person now.',
       };
     case 'checkpoint_missed':
       return {
@@ -226,7 +247,13 @@ const OUTCOME_WORDS = {
 /** The outcome, SUMMARY.md (clipped to what one message may hold) and where the files are. */
 export function closingMessage(view: CutoverView, summaryMarkdown: string, evidence: { readonly path: string; readonly files: number }): SlackMessage {
   const { state, plan } = view;
-  const outcome = state.outcome ? OUTCOME_WORDS[state.outcome] : 'ended';
+  const dropped = state.outcome === 'completed' && state.dropped?.length ? state.dropped : null;
+  // A train that dropped targets completed with the others: say how many, and which went back.
+  const outcome = dropped
+    ? `${describePhase(state)}: the canary serves 100 % on the others; ${dropped.map((d) => plan.train?.targets[d.target]?.id ?? `target ${d.target}`).join(', ')} back to stable`
+    : state.outcome
+      ? OUTCOME_WORDS[state.outcome]
+      : 'ended';
   const took = state.endedAt ? ` after ${formatDuration(state.endedAt - state.startedAt)}` : '';
   return {
     text: `${phaseEmoji(state.phase)} Cutover ${plan.name} ${outcome}`,

@@ -4,8 +4,8 @@
 import type { Verdict } from '../src/domain/gates.ts';
 import type { Plan } from '../src/domain/plan.ts';
 import type { CutoverState } from '../src/domain/state.ts';
-import { isTrain, targetInPlay, targetPercents, waveOf, type TrainPlan } from '../src/domain/train.ts';
-import { LIMIT, clipLines, escape } from './blocks.ts';
+import { droppedTargets, isTrain, targetInPlay, targetPercents, waveLive, waveOf, type TrainPlan } from '../src/domain/train.ts';
+import { LIMIT, clipLines, escape, mention } from './blocks.ts';
 
 const WORST: readonly Verdict[] = ['fail', 'errors_exhausted', 'error', 'watch', 'waiting', 'pass'];
 
@@ -26,7 +26,21 @@ export function serviceField(plan: Plan): string | null {
 /** The share of traffic each target's canary should serve now: at the cohort confirmed last, or (rolling back) none. */
 function intended(plan: TrainPlan, state: CutoverState): number[] {
   if (state.phase === 'rolling_back' || state.phase === 'rolled_back' || state.stage < 0) return plan.train.targets.map(() => 0);
-  return targetPercents(plan, state.stage, state.traffic);
+  return targetPercents(plan, state.stage, state.traffic, droppedTargets(state));
+}
+
+const onStable = (split: { canary: number; other: number } | null | undefined): boolean => split !== null && split !== undefined && split.canary === 0 && split.other === 0;
+
+/** A dropped target's row after its name: why it was dropped, and whether it is back on stable. */
+function droppedRow(state: CutoverState, t: number): { mark: string; text: string } | null {
+  const drop = state.dropped?.find((d) => d.target === t);
+  if (!drop) return null;
+  const report = state.targets?.[t] ?? null;
+  const why = `dropped${drop.trigger === 'manual' && drop.by ? ` by ${mention(drop.by)}` : ''}: ${escape(drop.reason)}`;
+  if (onStable(report?.split)) return { mark: '↩️', text: `${why} · back on stable, verified` };
+  if (drop.rollbackError) return { mark: '⚠️', text: `${why} · NOT back on stable: ${escape(drop.rollbackError)}` };
+  if (report?.error) return { mark: '⚠️', text: `${why} · not back on stable yet: ${escape(report.error)}` };
+  return { mark: '⏪', text: `${why} · going back to stable${report?.split ? ` (verified ${report.split.canary} % canary)` : ''}` };
 }
 
 function gateState(plan: TrainPlan, state: CutoverState, t: number, emoji: Readonly<Record<Verdict, string>>): string {
@@ -47,6 +61,10 @@ export function trainSection(plan: Plan, state: CutoverState, emoji: Readonly<Re
   const wave = state.stage >= 0 ? waveOf(plan, state.stage) : 0;
   const rollingBack = state.phase === 'rolling_back' || state.phase === 'rolled_back' || state.phase === 'failed';
   const rows = plan.train.targets.map((target, t) => {
+    const waveNote = plan.train.waves.length > 1 ? ` · wave ${target.wave + 1}` : '';
+    // A dropped target: why, and whether its own rollback has it back on stable yet.
+    const dropped = rollingBack ? null : droppedRow(state, t);
+    if (dropped) return `${dropped.mark} *${escape(target.id)}* ${targetWhere(target.service)}${waveNote} · ${dropped.text}`;
     const report = state.targets?.[t] ?? null;
     const split = report?.split ?? null;
     const share = shares[t] ?? 0;
@@ -63,15 +81,33 @@ export function trainSection(plan: Plan, state: CutoverState, emoji: Readonly<Re
       mark = rollingBack ? (onStable ? '✅' : '⏪') : split.canary === share ? '✅' : '🔀';
       verified = rollingBack && onStable ? 'back on stable, verified' : `verified ${split.canary} % canary${split.other ? `, ${split.other} % other` : ''}`;
     }
-    const waveNote = plan.train.waves.length > 1 ? ` · wave ${target.wave + 1}` : '';
     const shareText = rollingBack ? '' : ` · ${share} %`;
-    return `${mark} *${escape(target.id)}* ${targetWhere(target.service)}${waveNote}${shareText} · ${verified}${gateState(plan, state, t, emoji)}`;
+    const earlier = rollingBack && state.dropped?.some((d) => d.target === t) ? ' · dropped earlier' : '';
+    return `${mark} *${escape(target.id)}* ${targetWhere(target.service)}${waveNote}${shareText} · ${verified}${earlier}${gateState(plan, state, t, emoji)}`;
   });
+  const drops = state.dropped?.length ?? 0;
+  const dropNote = drops > 0 ? `, ${drops} of ${plan.train.targets.length} target${drops === 1 ? '' : 's'} dropped` : '';
   const head =
     plan.train.strategy === 'lockstep'
       ? `*Train* · lockstep, ${plan.train.targets.length} targets`
-      : `*Train* · waves${state.stage >= 0 ? `, wave ${wave + 1} of ${plan.train.waves.length}` : ` (${plan.train.waves.length})`}`;
+      : `*Train* · waves${state.stage >= 0 ? `, wave ${wave + 1} of ${plan.train.waves.length}` : ` (${plan.train.waves.length})`}${dropNote}`;
   return clipLines([head, ...rows].join('\n'), LIMIT.section, 'the rest in the thread');
+}
+
+/**
+ * How the cohort trail marks cohort `index` of a wave whose targets were all dropped: those it ran
+ * done, the one it was dropped in ⏪, the rest skipped (⏭️); null for a cohort of a wave still carrying the release.
+ */
+export function droppedCohortMark(plan: Plan, state: CutoverState, index: number): string | null {
+  if (!isTrain(plan)) return null;
+  const dropped = droppedTargets(state);
+  const wave = waveOf(plan, index);
+  if (waveLive(plan, dropped, wave)) return null;
+  const at = Math.max(...(state.dropped ?? []).filter((d) => plan.train.targets[d.target]?.wave === wave).map((d) => d.stage));
+  const diedHere = waveOf(plan, at) === wave;
+  if (diedHere && index < at) return '✅';
+  if (diedHere && index === at) return '⏪';
+  return '⏭️';
 }
 
 /** `W2 ` before the first cohort of each wave after the first, on the cohort trail. */
@@ -89,6 +125,8 @@ export function targetLines(plan: Plan, state: CutoverState): string[] {
     const where = `${target.service.platform}${typeof region === 'string' ? ` ${region}` : ''} ${target.service.name}`;
     const report = state.targets?.[t] ?? null;
     const split = report?.split;
+    const drop = state.dropped?.find((d) => d.target === t);
+    const dropped = drop ? `DROPPED (${drop.reason}), ` : '';
     const what = report?.error
       ? `NOT MOVED: ${report.error}`
       : split
@@ -96,7 +134,7 @@ export function targetLines(plan: Plan, state: CutoverState): string[] {
           ? 'stable 100 %, verified'
           : `${split.canary} % canary, verified`
         : 'not moved yet';
-    return `${target.id} (${where}${plan.train.waves.length > 1 ? `, wave ${target.wave + 1}` : ''}): ${what}`;
+    return `${target.id} (${where}${plan.train.waves.length > 1 ? `, wave ${target.wave + 1}` : ''}): ${dropped}${what}`;
   });
 }
 

@@ -4,6 +4,7 @@ import { standsAside } from '../src/domain/gates.ts';
 import { describePhase, readingText } from './words.ts';
 import type { CutoverView } from '../src/domain/view.ts';
 import { trainTrafficWords } from './train.ts';
+import { droppedTargets, nextStage } from '../src/domain/train.ts';
 import type { Verdict } from '../src/domain/gates.ts';
 
 export interface UpdateFacts {
@@ -31,8 +32,14 @@ export function updateFacts({ state, plan }: CutoverView, now: number): UpdateFa
   // A judge standing aside at 100 % (nothing to compare with) is not an issue: its guard still watches.
   const troubling = lines.filter(([, t]) => t.last && TROUBLE.has(t.last.verdict) && !standsAside(t.last, state.traffic));
   // A gate listed under Issues is never "On Track": the status and the list come from the same readings.
-  const troubled = state.phase === 'held' || state.phase === 'rolling_back' || state.phase === 'failed' || (!resolved && troubling.length > 0);
-  const issues = troubling.map(([id, t]) => `${id} ${readingText(t.last ?? undefined)}`);
+  // A dropped target is an issue until it is confirmed back on stable.
+  const drops = state.dropped ?? [];
+  const goingBack = drops.filter((d) => d.backAt === undefined);
+  const troubled = state.phase === 'held' || state.phase === 'rolling_back' || state.phase === 'failed' || (!resolved && (troubling.length > 0 || goingBack.length > 0));
+  const issues = [
+    ...troubling.map(([id, t]) => `${id} ${readingText(t.last ?? undefined)}`),
+    ...drops.map((d) => `${plan.train?.targets[d.target]?.id ?? `target ${d.target}`} dropped (${d.reason}): ${d.backAt !== undefined ? 'back on stable' : d.rollbackError ? `NOT back on stable: ${d.rollbackError}` : 'going back to stable'}`),
+  ];
   const observations = lines.flatMap(([, t]) => t.last?.observations ?? []);
   // The first name found wins, so a measured 5xx ratio is preferred to an error-budget share.
   const metric = (...names: RegExp[]) => {
@@ -52,6 +59,8 @@ export function updateFacts({ state, plan }: CutoverView, now: number): UpdateFa
         : state.phase === 'hypercare' && state.hypercare
           ? `hypercare ends in ${formatDuration(Math.max(0, state.hypercare.endsAt - now))}`
           : describePhase(state);
+  // The cohort /promote moves to, past the waves whose targets were all dropped.
+  const promoteTo = plan.stages[nextStage(plan, droppedTargets(state), state.stage) ?? plan.stages.length]?.percent;
   return {
     kind: state.phase === 'hypercare' ? 'hypercare' : 'update',
     emoji: troubled ? '🟡' : resolved ? (state.phase === 'completed' ? '🟢' : '🔴') : '🟢',
@@ -60,6 +69,6 @@ export function updateFacts({ state, plan }: CutoverView, now: number): UpdateFa
     traffic: trainTrafficWords(plan, state) ?? `${state.traffic} % canary / ${100 - state.traffic} % stable`,
     metrics: `Error rate ${Number.isFinite(errorRate) ? `${((errorRate as number) * 100).toFixed(2)}%` : 'n/a'}, P95 latency ${Number.isFinite(p95) ? `${Math.round(p95 as number)}ms` : 'n/a'}`,
     issues: issues.length ? issues.join('; ') : state.held ? state.held.reason : 'None',
-    next: plan.stages.length && state.stage + 1 < plan.stages.length && state.phase === 'awaiting_promotion' ? `promote to ${plan.stages[state.stage + 1]!.percent} %` : next,
+    next: promoteTo !== undefined && state.phase === 'awaiting_promotion' ? `promote to ${promoteTo} %` : next,
   };
 }

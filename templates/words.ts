@@ -52,6 +52,9 @@ export const ESCALATION_WORDS: Readonly<Record<EscalationCode, string>> = {
   traffic_failed: 'Traffic change failed: cutover held',
   rollback_failed: 'ROLLBACK NOT CONFIRMED: act by hand',
   rollback_target_failed: 'Rollback stuck on a target: retrying',
+  target_dropped: "One target's release dropped: it goes back to stable, the train carries on",
+  target_rollback_failed: 'Dropped target not back on stable yet: retrying',
+  target_rollback_not_confirmed: 'DROPPED TARGET NOT BACK ON STABLE: act by hand',
   preflight_failed: 'Preflight failed: cutover held',
   checkpoint_missed: 'Runbook checkpoint missed',
   checkpoint_gates_failed: 'Checkpoint gates did not pass',
@@ -62,8 +65,9 @@ export const ESCALATION_WORDS: Readonly<Record<EscalationCode, string>> = {
 export function refusalWords(
   code: RefusalCode | 'no_cutover' | 'already_running',
   state: CutoverState | null,
-  extra: { roles?: readonly string[]; until?: number; gates?: readonly string[]; now?: number; checkpoint?: number; plan?: Plan; action?: string; served?: number; service?: string } = {},
+  extra: { roles?: readonly string[]; until?: number; gates?: readonly string[]; now?: number; checkpoint?: number; plan?: Plan; action?: string; served?: number; service?: string; target?: number } = {},
 ): string {
+  const target = extra.target === undefined ? 'that target' : (extra.plan?.train?.targets[extra.target]?.id ?? `target ${extra.target}`);
   const checkpoint = extra.checkpoint !== undefined ? extra.plan?.timeline[extra.checkpoint] : undefined;
   const named = checkpoint ? `${checkpoint.label} ${checkpoint.name}` : 'the checkpoint';
   const where = state ? ` (${describePhase(state)})` : '';
@@ -118,6 +122,16 @@ export function refusalWords(
       return `That sign-off is already recorded.`;
     case 'no_sign_off':
       return `This plan has no such sign-off item.`;
+    case 'target_rollback_not_allowed':
+      return extra.plan?.train
+        ? `${extra.plan.name} rolls back the whole train on any failure: dropping one target's release needs rollback: target in the plan (and strategy: waves). Nothing was changed. To roll back every target, /rollback ${extra.plan.name} with a reason that does not start with a target's id.`
+        : `This cutover moves one service, not a train of targets: there is no target to drop. Nothing was changed. /rollback with a reason rolls it back.`;
+    case 'unknown_target':
+      return `The train has no such target${extra.plan?.train ? ` (its targets: ${extra.plan.train.targets.map((t, i) => `${t.id} (${i})`).join(', ')})` : ''}. Nothing was changed.`;
+    case 'target_already_dropped':
+      return `${target} is already dropped: its release is going (or has gone) back to stable. Nothing was changed.`;
+    case 'last_live_target':
+      return `${target} is the last target still carrying the release: dropping it would roll back everything. Nothing was changed. To roll back the whole train, /rollback${extra.plan ? ` ${extra.plan.name}` : ''} with a reason.`;
   }
 }
 
@@ -131,6 +145,8 @@ export function describePhase(state: CutoverState): string {
       return `shifting traffic to${cohort}`;
     case 'held':
       return `held: ${state.held?.reason ?? ''} (${state.traffic} % canary)`;
+    case 'completed':
+      return completedWords(state);
     default:
       return PHASE_WORDS[state.phase];
   }
@@ -181,6 +197,16 @@ const cohortLabel = (plan: Plan, index: number): string => {
   return `cohort ${index + 1}/${plan.stages.length}${waves > 1 ? ` (wave ${(plan.stages[index]?.wave ?? 0) + 1} of ${waves})` : ''}`;
 };
 
+/** How words name a train's target: its id. */
+const targetId = (plan: Plan, t: number): string => plan.train?.targets[t]?.id ?? `target ${t}`;
+
+/** `completed (1 of 3 targets dropped)`: how a train that dropped targets says it completed. */
+export function completedWords(state: CutoverState): string {
+  const dropped = state.dropped?.length ?? 0;
+  const total = state.targets?.length ?? 0;
+  return dropped > 0 ? `${PHASE_WORDS.completed} (${total ? `${dropped} of ${total}` : dropped} target${(total || dropped) === 1 ? '' : 's'} dropped)` : PHASE_WORDS.completed;
+}
+
 /** One line per notice: the thread of the status card, and the rehearsal's timeline. */
 export function noticeText(notice: Notice, plan: Plan): string {
   switch (notice.kind) {
@@ -227,8 +253,19 @@ export function noticeText(notice: Notice, plan: Plan): string {
       return `ROLLBACK NOT CONFIRMED: ${notice.reason}`;
     case 'traffic_failed':
       return `Traffic change to ${notice.percent} % not confirmed (${notice.code}): ${notice.message}`;
-    case 'completed':
-      return `Completed: the canary serves 100 %`;
+    case 'completed': {
+      if (!notice.dropped?.length) return `Completed: the canary serves 100 %`;
+      const total = plan.train?.targets.length ?? notice.dropped.length;
+      return `Completed with ${total - notice.dropped.length} of ${total} targets: the canary serves 100 % there; dropped (back to stable): ${notice.dropped.map((t) => targetId(plan, t)).join(', ')}`;
+    }
+    case 'target_dropped':
+      return `${targetId(plan, notice.target)} DROPPED ${notice.trigger === 'gate' ? '(automatic)' : `by ${notice.by}`}: ${notice.reason}. Its release goes back to stable; the rest of the train carries on`;
+    case 'target_back': {
+      const steps = notice.steps.length ? ` (before-steps: ${notice.steps.map((s) => `${s.step} ${s.measurement.outcome}`).join(', ')})` : '';
+      return `${targetId(plan, notice.target)} is back on stable, verified${steps}`;
+    }
+    case 'target_rollback_failed':
+      return `DROPPED TARGET NOT BACK ON STABLE: ${notice.reason}`;
     case 'aborted': {
       const unverified = notice.unverified ? ` (the split served could not be read: ${notice.unverified}; check that the canary serves nothing)` : '';
       return `Aborted by ${notice.by}: ${notice.reason}${unverified}`;

@@ -23,7 +23,8 @@ import {
   type Transition,
 } from './state.ts';
 import { rollbackNeeded } from './traffic.ts';
-import { mergeReports, stageGates } from './train.ts';
+import { droppedTargets, isTrain, liveTargets, mergeReports, nextStage, stageGates, targetName, targetPercents } from './train.ts';
+import { completedNotice, dropsFor, dropTargets, pastDroppedWave } from './drops.ts';
 import { blocking, gatesDue, gatesReported, initialCheckpoints, openUpTo, overdue, startsAt, startTimeline, tick } from './timeline.ts';
 
 export interface OpenInput {
@@ -96,8 +97,10 @@ export function openCutover(input: OpenInput): Transition {
 const isCommand = (event: CutoverEvent): event is CommandEvent => Object.hasOwn(COMMAND_HANDLERS, event.type);
 
 export function step(plan: Plan, state: CutoverState, event: CutoverEvent, now: number): Transition {
-  // Sign-off is the one thing that happens after the end (seed 001's closeout).
-  if (isTerminal(state.phase) && event.type !== 'sign_off') return refuse(state, event, 'finished');
+  // Sign-off is the one thing that happens after the end (seed 001's closeout); and a train that
+  // completed with a target dropped hears when that target is back on stable (or cannot be).
+  const late = event.type === 'sign_off' || (state.phase === 'completed' && (event.type === 'target_rolled_back' || event.type === 'target_rollback_failed'));
+  if (isTerminal(state.phase) && !late) return refuse(state, event, 'finished');
   const transition = isCommand(event) ? command(plan, state, event, now) : jobEvent(plan, state, event, now);
   // A train's per-target facts ride along with whatever the event decided.
   if (!transition.ok || !('targets' in event) || !event.targets) return transition;
@@ -219,7 +222,8 @@ const COMMAND_HANDLERS: { readonly [K in CommandEvent['type']]: CommandHandler<K
       event,
       'promote',
       (patch) => {
-        const next = state.stage + 1;
+        // The cohorts of a wave whose targets were all dropped are skipped.
+        const next = nextStage(plan, droppedTargets(state), state.stage) ?? state.stage + 1;
         return shiftTo(plan, state, next, now, patch, [{ type: 'announce', notice: { kind: 'promoted', by: event.actor.id, from: state.traffic, to: stageAt(plan, next).percent } }]);
       },
       { check: () => ctx.blockedBy('promote') ?? uncleanGates() },
@@ -243,6 +247,7 @@ const COMMAND_HANDLERS: { readonly [K in CommandEvent['type']]: CommandHandler<K
   },
   rollback: (ctx, event) => {
     const { state, now } = ctx;
+    if (event.target !== undefined) return dropByHand(ctx, event, event.target);
     if (state.phase === 'rolling_back') return refuse(state, event, 'already_rolling_back');
     const reason = event.reason?.trim() || 'rollback requested';
     // Like a promotion, the approval that satisfies the rule is announced by the rollback it starts.
@@ -293,15 +298,44 @@ const COMMAND_HANDLERS: { readonly [K in CommandEvent['type']]: CommandHandler<K
     const reason = event.reason?.trim() || 'hypercare closed early';
     return finish(plan, state, 'completed', now, { decisions: decision('close', role, reason) }, [
       { type: 'announce', notice: { kind: 'hypercare_ended', by: event.actor.id, reason } },
-      { type: 'announce', notice: { kind: 'completed' } },
+      { type: 'announce', notice: completedNotice(state) },
     ]);
   },
 };
+
+/**
+ * `/rollback <plan> <target>`: that target's release alone back to stable, the rest of the train
+ * carrying on. Only in a train whose plan says `rollback: target`, once traffic has moved, never
+ * while a shift is in flight, never the last target carrying the release (that is a rollback of
+ * the whole train). One person holding a rollback role suffices, whatever `min` the whole
+ * rollback needs: it only ever moves traffic back to stable.
+ */
+function dropByHand(ctx: CommandContext, event: Extract<CommandEvent, { type: 'rollback' }>, target: number): Transition {
+  const { plan, state, now } = ctx;
+  if (!isTrain(plan) || plan.train.rollback !== 'target') return refuse(state, event, 'target_rollback_not_allowed', { target });
+  if (state.phase === 'rolling_back') return refuse(state, event, 'already_rolling_back');
+  if (state.phase === 'shifting') return refuse(state, event, 'shift_in_progress');
+  if (state.stage < 0) return refuse(state, event, 'wrong_phase');
+  if (!Number.isInteger(target) || target < 0 || target >= plan.train.targets.length) return refuse(state, event, 'unknown_target', { target });
+  const dropped = droppedTargets(state);
+  if (dropped.includes(target)) return refuse(state, event, 'target_already_dropped', { target });
+  if (liveTargets(plan, [...dropped, target]).length === 0) return refuse(state, event, 'last_live_target', { target });
+  const role = ctx.authorise('rollback');
+  if (typeof role !== 'string') return role;
+  const reason = event.reason?.trim() || 'dropped by hand';
+  const decisions = [...state.decisions, { action: 'rollback' as const, by: event.actor.id, role, at: now, stage: state.stage, reason, target }];
+  return dropTargets(plan, state, now, [{ target, trigger: 'manual', by: event.actor.id, reason, gates: [] }], { patch: { decisions }, spent: false });
+}
 
 function resume(plan: Plan, state: CutoverState, now: number, by: string, decisions: CutoverState['decisions']): Transition {
   const from = state.held!.from;
   const resumed = (to: Phase): Effect => ({ type: 'announce', notice: { kind: 'resumed', by, to } });
   const patch: Patch = { held: null, decisions };
+  // Held on a wave whose targets were all dropped since: on past it, to the next wave (or the end).
+  if (from === 'shifting' || from === 'soaking' || from === 'awaiting_promotion') {
+    const past = pastDroppedWave(plan, state, now, patch, [resumed('shifting')]);
+    if (past) return past;
+  }
   switch (from) {
     case 'preflight':
       return committed(state, { ...patch, ...enter(state, 'preflight', now), monitor: null }, [resumed('preflight'), { type: 'run_preflight', phaseSeq: state.phaseSeq + 1 }]);
@@ -430,7 +464,32 @@ function jobEvent(plan: Plan, state: CutoverState, event: JobEvent, now: number)
       if (state.phase !== 'hypercare') return refuse(state, event, 'stale');
       return finish(plan, state, 'completed', now, {}, [
         { type: 'announce', notice: { kind: 'hypercare_ended', by: null, reason: 'hypercare period over' } },
-        { type: 'announce', notice: { kind: 'completed' } },
+        { type: 'announce', notice: completedNotice(state) },
+      ]);
+    }
+    case 'target_rolled_back': {
+      const drop = ongoingDrop(state, event.target);
+      if (!drop || drop.backAt !== undefined) return refuse(state, event, 'stale');
+      const dropped = state.dropped!.map((d) => (d === drop ? { ...d, backAt: now } : d));
+      // Back after the train completed: the evidence package is written again with it.
+      return committed(state, { dropped }, [
+        { type: 'announce', notice: { kind: 'target_back', target: event.target, steps: event.steps } },
+        ...(isTerminal(state.phase) ? [{ type: 'write_evidence' as const }] : []),
+      ]);
+    }
+    case 'target_rollback_failed': {
+      const drop = ongoingDrop(state, event.target);
+      if (!drop || drop.backAt !== undefined || drop.rollbackError !== undefined) return refuse(state, event, 'stale');
+      if (!event.final) {
+        // Retried by its job; people must know now that a target still serves its canary.
+        return committed(state, {}, [{ type: 'escalate', escalation: { code: 'target_rollback_failed', detail: `${targetName(plan, event.target)} could not be moved back to stable yet; retrying: ${event.message}` } }]);
+      }
+      const reason = `${targetName(plan, event.target)} could not be moved back to stable: ${event.message}`;
+      const dropped = state.dropped!.map((d) => (d === drop ? { ...d, rollbackError: event.message } : d));
+      return committed(state, { dropped }, [
+        { type: 'announce', notice: { kind: 'target_rollback_failed', target: event.target, reason } },
+        { type: 'escalate', escalation: { code: 'target_rollback_not_confirmed', detail: reason } },
+        ...(isTerminal(state.phase) ? [{ type: 'write_evidence' as const }] : []),
       ]);
     }
   }
@@ -458,7 +517,7 @@ function trafficConfirmed(plan: Plan, state: CutoverState, event: Extract<JobEve
   const stage = stageAt(plan, state.stage);
   const soak = { startedAt: now, endsAt: now + stage.soakMs };
   // A new cohort starts every gate's streaks afresh; a judge's test runs on over the whole cutover.
-  const gates: Record<string, GateTrack> = Object.fromEntries(stageGates(plan, state.stage).map((g) => [g.id, nextCohortTrack(state.gates[g.id])]));
+  const gates: Record<string, GateTrack> = Object.fromEntries(stageGates(plan, state.stage, droppedTargets(state)).map((g) => [g.id, nextCohortTrack(state.gates[g.id])]));
   const check = scheduleCheck(plan, { ...state, soak }, now);
   return committed(state, { ...enter(state, 'soaking', now), traffic: event.percent, soak, gates, approvals: { ...state.approvals, promote: [] }, ...check.patch }, [fact, check.effect]);
 }
@@ -469,7 +528,7 @@ function gateCheck(plan: Plan, state: CutoverState, event: Extract<JobEvent, { t
   const gates: Record<string, GateTrack> = { ...state.gates };
   const lines: GateLine[] = [];
   const records: GateRecord[] = [];
-  for (const spec of stageGates(plan, state.stage)) {
+  for (const spec of stageGates(plan, state.stage, droppedTargets(state))) {
     const result = event.results.find((r) => r.gate === spec.id);
     const measurement = result?.measurement ?? { outcome: 'error' as const, error: 'not measured' };
     if (result?.waiting) {
@@ -521,6 +580,9 @@ function gateCheck(plan: Plan, state: CutoverState, event: Extract<JobEvent, { t
     // A judge's rollback names the figures that decided it.
     const figures = lines.filter((l) => failed.includes(l.gate) && l.reading.judge).map((l) => judgeGrounds(l.reading.judge!));
     const reason = `gate${failed.length > 1 ? 's' : ''} ${failed.join(', ')} failed at ${state.traffic} %${figures.length ? `: ${figures.join('; ')}` : ''}`;
+    // A train with `rollback: target`: a target's own gates failing drops that target alone.
+    const drops = dropsFor(plan, state, failed);
+    if (drops) return dropTargets(plan, base, now, drops.map((target) => dropOrder(plan, state, lines, failed, target)), { patch: { gates }, effects: [report], records, spent: true });
     return rollBack(base, now, { trigger: 'gate', reason, by: null, gates: failed }, { gates }, [report], records);
   }
   if (exhausted.length > 0 && state.phase !== 'held') {
@@ -538,6 +600,21 @@ function gateCheck(plan: Plan, state: CutoverState, event: Extract<JobEvent, { t
   return committed(base, { gates, ...check.patch }, [report, check.effect], records);
 }
 
+/** A target dropped by its own failing gates, with why in the words a whole rollback would use. */
+function dropOrder(plan: Plan, state: CutoverState, lines: readonly GateLine[], failed: readonly string[], target: number) {
+  const own = failed.filter((id) => plan.gates.stage.find((g) => g.id === id)?.target === target);
+  const figures = lines.filter((l) => own.includes(l.gate) && l.reading.judge).map((l) => judgeGrounds(l.reading.judge!));
+  const percent = isTrain(plan) ? (targetPercents(plan, state.stage, state.traffic, droppedTargets(state))[target] ?? state.traffic) : state.traffic;
+  const reason = `gate${own.length > 1 ? 's' : ''} ${own.join(', ')} failed at ${percent} %${figures.length ? `: ${figures.join('; ')}` : ''}`;
+  return { target, trigger: 'gate' as const, by: null, reason, gates: own };
+}
+
+/** A dropped target's record, while a job may still report on it (a whole rollback since covers it). */
+function ongoingDrop(state: CutoverState, target: number) {
+  if (state.phase === 'rolling_back' || state.phase === 'rolled_back' || state.phase === 'failed') return undefined;
+  return state.dropped?.find((d) => d.target === target);
+}
+
 /** Why a judge rolled back, in its own figures (or its guard's). */
 function judgeGrounds(reading: NonNullable<GateLine['reading']['judge']>): string {
   if (reading.decision === 'rollback' || !reading.guard) return reading.summary;
@@ -551,7 +628,9 @@ function soakClean(plan: Plan, state: CutoverState, now: number, report: Effect,
   const left = soakSlotsLeft(plan, state);
   const skipped: Patch = left > 0 ? { checksSkipped: (state.checksSkipped ?? 0) + left } : {};
   const ended: CutoverState = left > 0 ? { ...state, ...skipped, monitor: { ...state.monitor!, nextAt: state.soak!.endsAt } } : state;
-  const last = state.stage === plan.stages.length - 1;
+  // The last cohort left: those of waves whose targets were all dropped are skipped.
+  const next = nextStage(plan, droppedTargets(state), state.stage);
+  const last = next === null;
   const clean = (next: 'promotion' | 'auto' | 'complete' | 'hypercare'): Effect => ({ type: 'announce', notice: { kind: 'soak_clean', stage: state.stage, percent: state.traffic, next } });
   if (last && plan.hypercare) {
     // Seed 003's T+180: the stage gates keep running, slower, for the hypercare period.
@@ -568,8 +647,8 @@ function soakClean(plan: Plan, state: CutoverState, now: number, report: Effect,
       ...(plan.signOff.length > 0 ? [{ type: 'announce' as const, notice: { kind: 'signoff_requested' as const } }] : []),
     ], records);
   }
-  if (last) return finish(plan, state, 'completed', now, skipped, [report, clean('complete'), { type: 'announce', notice: { kind: 'completed' } }], records);
-  if (stage.promotion === 'auto') return shiftTo(plan, state, state.stage + 1, now, skipped, [report, clean('auto')], records);
+  if (last) return finish(plan, state, 'completed', now, skipped, [report, clean('complete'), { type: 'announce', notice: completedNotice(state) }], records);
+  if (stage.promotion === 'auto') return shiftTo(plan, state, next, now, skipped, [report, clean('auto')], records);
   const check = scheduleCheck(plan, { ...ended, soak: null }, now);
   return committed(
     state,

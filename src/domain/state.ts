@@ -47,6 +47,30 @@ export interface Decision {
   /** Cohort index the decision was taken at (-1 before the first shift). */
   readonly stage: number;
   readonly reason?: string;
+  /** A train: the target a decision was about (`/rollback <plan> <target>` drops that one). */
+  readonly target?: number;
+}
+
+/**
+ * A train with `rollback: target`: one target whose release was dropped, rolled back to stable on
+ * its own while the rest of the train carries on. Whether it is back on stable now is in the
+ * target's report (`CutoverState.targets`).
+ */
+export interface TargetDrop {
+  /** Its index in the plan's train. */
+  readonly target: number;
+  /** A per-target gate failed (`gates`), or someone typed `/rollback <plan> <target>`. */
+  readonly trigger: 'gate' | 'manual';
+  readonly by: string | null;
+  readonly reason: string;
+  readonly at: number;
+  readonly gates: readonly string[];
+  /** The train's cohort when it was dropped: its wave's later cohorts are skipped if no target of it is left. */
+  readonly stage: number;
+  /** When its rollback confirmed it back on stable. */
+  readonly backAt?: number;
+  /** Why its rollback gave up (retries spent, or an error no retry cures): people must move it by hand. */
+  readonly rollbackError?: string;
 }
 
 /** A timeline checkpoint as it runs: opened at its time, ticked by its owner, done. */
@@ -114,6 +138,8 @@ export interface CutoverState {
   readonly hypercare: { readonly startedAt: number; readonly endsAt: number } | null;
   /** A train: what each target was last found serving (verified on its platform), or why not; by target index. */
   readonly targets?: readonly (TargetReport | null)[];
+  /** A train with `rollback: target`: the targets whose release was dropped, in the order they were (absent: none). */
+  readonly dropped?: readonly TargetDrop[];
 }
 
 /** Whoever acts, with the plan roles they hold (resolved before the event reaches the machine). */
@@ -143,7 +169,8 @@ export type CommandEvent =
   | { readonly type: 'promote'; readonly actor: Actor; readonly expect?: number }
   | { readonly type: 'hold'; readonly actor: Actor; readonly reason?: string; readonly expect?: number }
   | { readonly type: 'resume'; readonly actor: Actor; readonly expect?: number }
-  | { readonly type: 'rollback'; readonly actor: Actor; readonly reason?: string; readonly expect?: number }
+  /** `target`: a train with `rollback: target` drops that target's release alone (`/rollback <plan> <target>`). */
+  | { readonly type: 'rollback'; readonly actor: Actor; readonly reason?: string; readonly expect?: number; readonly target?: number }
   /**
    * `served`: the split the service was found serving just before (the engine reads it once the
    * bot may have moved traffic), or why it could not be read. The state alone cannot tell: a store
@@ -172,6 +199,10 @@ export type JobEvent =
   | ({ readonly type: 'rollback_failed'; readonly phaseSeq: number; readonly code: string; readonly message: string; readonly steps: readonly StepResult[] } & TargetFacts)
   /** A train's rollback could not move some targets yet (the others are back): escalated at once, and retried. */
   | ({ readonly type: 'rollback_target_failed'; readonly phaseSeq: number; readonly failed: readonly number[]; readonly message: string } & TargetFacts)
+  /** A dropped target is back on stable, verified (its `rollback.before` steps for it run first). */
+  | ({ readonly type: 'target_rolled_back'; readonly target: number; readonly steps: readonly StepResult[] } & TargetFacts)
+  /** A dropped target could not be moved back yet (`final`: and never will be by the bot; retries spent or hopeless). */
+  | ({ readonly type: 'target_rollback_failed'; readonly target: number; readonly code: string; readonly message: string; readonly final: boolean } & TargetFacts)
   | { readonly type: 'approval_stuck'; readonly phaseSeq: number }
   | { readonly type: 'start_due' }
   | { readonly type: 't0_due' }
@@ -209,7 +240,11 @@ export type Notice =
   | { readonly kind: 'rolled_back'; readonly percent: number; readonly steps: readonly StepResult[] }
   | { readonly kind: 'rollback_failed'; readonly reason: string; readonly steps: readonly StepResult[] }
   | { readonly kind: 'traffic_failed'; readonly percent: number; readonly code: string; readonly message: string }
-  | { readonly kind: 'completed' }
+  /** `dropped`: a train's targets whose release was dropped; the others serve the canary at 100 %. */
+  | { readonly kind: 'completed'; readonly dropped?: readonly number[] }
+  | { readonly kind: 'target_dropped'; readonly target: number; readonly trigger: 'gate' | 'manual'; readonly by: string | null; readonly reason: string; readonly gates: readonly string[] }
+  | { readonly kind: 'target_back'; readonly target: number; readonly steps: readonly StepResult[] }
+  | { readonly kind: 'target_rollback_failed'; readonly target: number; readonly reason: string }
   /** `unverified`: why the served split could not be read before the abort. */
   | { readonly kind: 'aborted'; readonly by: string; readonly reason: string; readonly unverified?: string }
   | { readonly kind: 'scheduled'; readonly by: string; readonly t0: number; readonly startsAt: number }
@@ -234,6 +269,9 @@ export type EscalationCode =
   | 'traffic_failed'
   | 'rollback_failed'
   | 'rollback_target_failed'
+  | 'target_dropped'
+  | 'target_rollback_failed'
+  | 'target_rollback_not_confirmed'
   | 'preflight_failed'
   | 'checkpoint_missed'
   | 'checkpoint_gates_failed'
@@ -250,6 +288,8 @@ export type Effect =
   | { readonly type: 'shift_traffic'; readonly phaseSeq: number; readonly stage: number; readonly percent: number }
   | { readonly type: 'schedule_check'; readonly seq: number; readonly at: number }
   | { readonly type: 'roll_back'; readonly phaseSeq: number }
+  /** A dropped target back to stable. No phaseSeq: a drop does not change the phase; the job checks the target is still dropped and not yet back. */
+  | { readonly type: 'roll_back_target'; readonly target: number }
   | { readonly type: 'schedule_stuck_check'; readonly phaseSeq: number; readonly at: number }
   | { readonly type: 'announce'; readonly notice: Notice }
   | { readonly type: 'escalate'; readonly escalation: Escalation }
@@ -277,7 +317,13 @@ export type RefusalCode =
   | 'checkpoint_not_open'
   | 'already_ticked'
   | 'already_signed'
-  | 'no_sign_off';
+  | 'no_sign_off'
+  /** `/rollback <plan> <target>` on a plan whose failures roll back the whole train (or that is not a train). */
+  | 'target_rollback_not_allowed'
+  | 'unknown_target'
+  | 'target_already_dropped'
+  /** Dropping that target would leave no target with the release: roll back the whole train instead. */
+  | 'last_live_target';
 
 export interface Refusal {
   readonly code: RefusalCode;
@@ -292,6 +338,8 @@ export interface Refusal {
   readonly checkpoint?: number;
   /** The canary percent the service was found serving, for `traffic_on_canary`. */
   readonly served?: number;
+  /** The train's target a refusal is about (index). */
+  readonly target?: number;
 }
 
 export type Transition =

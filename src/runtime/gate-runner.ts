@@ -5,7 +5,7 @@ import type { GateSpec, Plan } from '../domain/plan.ts';
 import type { CutoverState, GateResult } from '../domain/state.ts';
 import { errored, type Measurement } from '../domain/measurement.ts';
 import { lookbackWindow } from '../domain/traffic.ts';
-import { isTrain, revisionsOf, targetPercents } from '../domain/train.ts';
+import { droppedTargets, isTrain, revisionsOf, targetPercents } from '../domain/train.ts';
 import type { AnyGateKind, GateContext } from '../ports.ts';
 
 /** What a gate scoped to one target of a train sees instead of the plan's service. */
@@ -41,8 +41,8 @@ export function gateRun(plan: Plan, state: CutoverState, now: number, soak?: { r
     window: soak?.window ?? lookbackWindow(now),
   };
   if (!isTrain(plan)) return run;
-  // Each target at its own share of the cohort (earlier waves at 100 %, later ones at none).
-  const percents = stage ? targetPercents(plan, stage.index, stage.percent) : [];
+  // Each target at its own share of the cohort (earlier waves at 100 %, later ones and dropped ones at none).
+  const percents = stage ? targetPercents(plan, stage.index, stage.percent, droppedTargets(state)) : [];
   const targets = plan.train.targets.map((t, i): TargetScope => ({
     service: t.service,
     serviceKey: t.serviceKey,

@@ -2,7 +2,7 @@
 // whether the splits the targets serve allow the next shift.
 import { describe, expect, it } from 'vitest';
 import type { Split } from '../../src/domain/service.ts';
-import { agreedSplit, beforeTrainShift, isTrain, mergeReports, stageGates, targetPercents, type TrainPlan } from '../../src/domain/train.ts';
+import { agreedSplit, beforeTrainShift, isTrain, mergeReports, nextStage, stageGates, targetPercents, type TrainPlan } from '../../src/domain/train.ts';
 import { basePlanDocument, planFrom } from '../support/plans.ts';
 
 function train(strategy?: unknown): TrainPlan {
@@ -72,6 +72,44 @@ describe('before a train shifts', () => {
     const waves = train({ waves: [[0], [1, 2]] });
     expect(agreedSplit(waves, 3, [at(100), at(10), at(10)])).toEqual(at(10));
     expect(agreedSplit(waves, 3, [at(100), at(10), at(0)])).toBeNull();
+  });
+});
+
+describe('with targets dropped (rollback: target)', () => {
+  const waves = train({ waves: [[0], [1, 2]] });
+
+  it('a dropped target wants 0 % whatever its wave, and its gates no longer judge', () => {
+    expect(targetPercents(waves, 3, 10, [1])).toEqual([100, 0, 10]);
+    expect(targetPercents(waves, 3, 10, [0])).toEqual([0, 10, 10]);
+    expect(stageGates(waves, 4, [1]).map((g) => g.id)).toEqual(['slo@a', 'slo@c']);
+    expect(stageGates(waves, 0, [0]).map((g) => g.id)).toEqual([]);
+  });
+
+  it('never holds on a dropped target (its rollback may be moving it) and takes it to 0 % if it serves anything', () => {
+    // b was dropped at 10 % and its rollback has not run yet: the next cohort moves it to 0 %, c to 50 %.
+    expect(beforeTrainShift(waves, 4, 50, 10, [at(100), at(10), at(10)], [1])).toEqual({ do: 'shift', percents: [100, 0, 50] });
+    // Its rollback half-way, or done: no hold, nothing to hold on.
+    expect(beforeTrainShift(waves, 4, 50, 10, [at(100), at(3), at(50)], [1])).toEqual({ do: 'shift', percents: [100, 0, 50] });
+    expect(beforeTrainShift(waves, 4, 50, 10, [at(100), at(0), at(50)], [1])).toEqual({ do: 'confirm' });
+    // The others are held on as before.
+    expect(beforeTrainShift(waves, 4, 50, 10, [at(100), at(0), at(30)], [1])).toMatchObject({ do: 'hold', target: 2 });
+  });
+
+  it('agrees on the split of the wave’s live targets only', () => {
+    expect(agreedSplit(waves, 3, [at(100), at(0), at(10)], [1])).toEqual(at(10));
+    expect(agreedSplit(waves, 3, [at(100), at(0), at(0)], [1, 2])).toBeNull();
+  });
+
+  it('the next cohort skips every wave whose targets were all dropped; none left is null', () => {
+    const three = train('waves');
+    expect(nextStage(three, [], 2)).toBe(3);
+    expect(nextStage(three, [1], 1)).toBe(2);
+    expect(nextStage(three, [1], 2)).toBe(6);
+    expect(nextStage(three, [1], 4)).toBe(6);
+    expect(nextStage(three, [1, 2], 2)).toBeNull();
+    expect(nextStage(three, [], 8)).toBeNull();
+    // A wave with one target left still runs.
+    expect(nextStage(waves, [1], 2)).toBe(3);
   });
 });
 

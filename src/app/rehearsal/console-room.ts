@@ -14,7 +14,7 @@ import type { Plan } from '../../domain/plan.ts';
 import { targetLines } from '../../../templates/train.ts';
 
 /** The notices after which a train's targets are listed: their traffic just moved, or failed to. */
-const TRAIN_MOVES: ReadonlySet<string> = new Set(['traffic_confirmed', 'traffic_failed', 'rolled_back', 'rollback_failed']);
+const TRAIN_MOVES: ReadonlySet<string> = new Set(['traffic_confirmed', 'traffic_failed', 'rolled_back', 'rollback_failed', 'target_back', 'target_rollback_failed']);
 
 export interface ConsoleRoomEvents {
   entry: [AuditEntry, CutoverView];
