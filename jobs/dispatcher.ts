@@ -69,6 +69,10 @@ export class Dispatcher {
       case 'roll_back':
         await q.add('rollback', { id, phaseSeq: effect.phaseSeq }, { jobId: jobId('rollback', id, effect.phaseSeq) });
         return;
+      case 'roll_back_target':
+        // One per cutover and target: a target is dropped once, so a second enqueue is a no-op.
+        await q.add('rollback-target', { id, target: effect.target }, { jobId: jobId('rollback-target', id, effect.target) });
+        return;
       case 'schedule_stuck_check':
         await q.add('stuck', { id, phaseSeq: effect.phaseSeq }, { jobId: jobId('stuck', id, effect.phaseSeq), delay: Math.max(0, effect.at - this.#now()) });
         return;

@@ -30,6 +30,15 @@ export interface JobData {
     /** A train: the targets already escalated as stuck, so a retry does not escalate them again. */
     readonly escalated?: number[];
   };
+  /** A dropped target of a train back to stable (`rollback: target`); one job per cutover and target. */
+  readonly 'rollback-target': {
+    readonly id: string;
+    readonly target: number;
+    /** Results of the target's own `rollback.before` steps once run, so a retried job does not run them again. */
+    readonly steps?: unknown[];
+    /** Escalated as stuck already, so a retry does not escalate it again. */
+    readonly escalated?: boolean;
+  };
   readonly notify: { readonly id: string };
   readonly update: { readonly id: string };
   /** The war room's chart of a moment (`at` names it, so a moment is charted once). */
@@ -59,6 +68,7 @@ export const QUEUE_OF = {
   evidence: QUEUE.notify,
   sweep: QUEUE.cutover,
   rollback: QUEUE.rollback,
+  'rollback-target': QUEUE.rollback,
   notify: QUEUE.notify,
   update: QUEUE.notify,
   chart: QUEUE.notify,

@@ -5,6 +5,7 @@ import { createEvidenceProcessor } from '../../jobs/evidence.ts';
 import { createChartProcessor, createHomeProcessor, createNotifyProcessor, createUpdateProcessor, type HomeRefresher } from '../../jobs/notify.ts';
 import { createPreflightProcessor } from '../../jobs/preflight.ts';
 import { createRollbackProcessor } from '../../jobs/rollback.ts';
+import { createRollbackTargetProcessor } from '../../jobs/rollback-target.ts';
 import { createShiftProcessor } from '../../jobs/shift.ts';
 import { createStuckProcessor } from '../../jobs/stuck.ts';
 import { createCheckpointGatesProcessor, createTimerProcessor } from '../../jobs/timeline.ts';
@@ -203,6 +204,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
           evidence: createEvidenceProcessor({ store, dispatcher, root: options.evidenceRoot, now, log, ...(options.evidence ? { options: options.evidence } : {}) }),
           sweep: async () => `swept ${await dispatcher.sweep()}`,
           rollback: createRollbackProcessor({ engine, backends, gates, lock, now }),
+          'rollback-target': createRollbackTargetProcessor({ engine, backends, gates, lock, now }),
           notify: createNotifyProcessor(notifyDeps),
           update: createUpdateProcessor(notifyDeps),
           chart: createChartProcessor(notifyDeps),

@@ -76,6 +76,28 @@ export class TrainTraffic implements TrafficBackend {
     return this.#gather('shift', settled);
   }
 
+  /**
+   * Moves target `target` alone to `percent` (read first; shifted only if it serves something
+   * else), verified by its own backend; no other target is read or moved, so one region that cannot
+   * be reached does not stand in the way of another's. Throws TrainTrafficError naming it.
+   */
+  async shiftTarget(target: number, percent: number, signal?: AbortSignal): Promise<TargetReport> {
+    const leg = this.#legs[target];
+    if (!leg) throw new RangeError(`the train has no target ${target}`);
+    let split: Split;
+    try {
+      const current = await leg.backend.read(leg.revisions, signal);
+      split = serves(current, percent) ? current : await leg.backend.shift(leg.revisions, percent, signal);
+    } catch (error) {
+      signal?.throwIfAborted();
+      if (!(error instanceof TrafficError)) throw error;
+      const report: TargetReport = { target, at: this.#now(), split: null, error: error.message };
+      throw new TrainTrafficError(`could not shift ${leg.name}: ${error.message}`, [{ target, code: error.code, message: error.message }], [report]);
+    }
+    signal?.throwIfAborted();
+    return { target, at: this.#now(), split };
+  }
+
   /** The split the train serves as one: what all targets agree on; else the most canary any serves. */
   async read(_revisions: Revisions, signal?: AbortSignal): Promise<Split> {
     return whole(await this.readTargets(signal));
