@@ -38,6 +38,26 @@ export function withReason<K extends string>(kind: K, words: readonly string[], 
   return { ok: true, request: { kind, words } };
 }
 
+/** A train target as typed: its id (`api-europe-west1`) or its index (`1`); the train's own ids are checked once its plan is known. */
+const targetWord = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/);
+
+/**
+ * `/rollback`'s words: an optional plan, an optional `target=<id or index>` right after it (or
+ * first, with no plan), and a reason. A bare target id right after the plan is recognised later,
+ * once the cutover's plan (and so its targets) is known.
+ */
+export function rollbackWords(words: readonly string[]): Parsed<{ readonly kind: 'rollback'; readonly words: readonly string[]; readonly target?: string }> {
+  const at = words.slice(0, 2).findIndex((w) => /^target=/i.test(w));
+  if (at < 0) return withReason('rollback', words, 'rollback');
+  const given = words[at]!.slice('target='.length);
+  if (words.slice(at + 1, 2).some((w) => /^target=/i.test(w))) return fail('target= is given twice.', 'rollback');
+  if (at === 1 && !planName.safeParse(words[0]).success) return notPlanName(words[0]!, 'rollback');
+  if (!targetWord.safeParse(given).success) return fail(`target=${shown(given)} is not a target: give its id (like api-europe-west1) or its index (0, 1, …).`, 'rollback');
+  const rest = words.filter((_w, i) => i !== at);
+  const parsed = withReason('rollback', rest, 'rollback');
+  return parsed.ok ? { ok: true, request: { ...parsed.request, target: given } } : parsed;
+}
+
 export type Revisions = { canary?: string; stable?: string };
 
 /** `canary=<revision>` and `stable=<revision>`, each at most once. */

@@ -21,7 +21,7 @@ export const USAGE = {
   plans: '/cutover plans',
   help: '/cutover help',
   promote: '/promote [<plan>]',
-  rollback: '/rollback [<plan>] [reason…]',
+  rollback: '/rollback [<plan>] [<target>] [reason…]',
 } as const;
 
 export type UsageKey = keyof typeof USAGE;
@@ -35,7 +35,7 @@ export const HELP = [
   `• \`${USAGE.abort}\`: end it before any traffic has moved (or cancel a scheduled one)`,
   `• \`${USAGE.close}\`: end hypercare early, keeping the release`,
   `• \`${USAGE.promote}\`: advance to the next cohort once the soak is clean`,
-  `• \`${USAGE.rollback}\`: at once, 100 % back to the stable revision`,
+  `• \`${USAGE.rollback}\`: at once, 100 % back to the stable revision. In a train whose plan says \`rollback: target\`, a target's id (or \`target=<id or index>\`) right after the plan drops that target's release alone; the rest of the train carries on`,
   `• \`${USAGE.plans}\`: the plans and any running cutover · \`${USAGE.help}\`: this`,
   'Leave out `<plan>` when only one cutover runs in the channel. Approve, Reject, Promote, Hold, Resume and Roll back are also buttons on the status card; checklists and sign-off are ticked with the buttons in its thread.',
 ].join('\n');
@@ -101,6 +101,10 @@ export const notRunning = (plan: string): string => `No cutover of *${escape(pla
 export const severalRunning = (states: readonly CutoverState[], usage: UsageKey): string =>
   `Several cutovers run in this channel (${states.map((s) => `*${escape(s.plan)}*`).join(', ')}): say which one. Usage: \`${USAGE[usage]}\``;
 
+/** `/rollback <plan> target=<x>` naming no target of the running train. */
+export const unknownTarget = (plan: Plan, given: string): string =>
+  `*${escape(plan.name)}* has no target ${escape(clip(given, 60))}: its targets are ${(plan.train?.targets ?? []).map((t, i) => `\`${escape(t.id)}\` (${i})`).join(', ')}. Nothing was changed.`;
+
 export const GONE_CUTOVER = 'That cutover no longer exists, so nothing was changed.';
 
 /**
@@ -117,6 +121,7 @@ export function refusal(refused: EngineRefusal, state: CutoverState | null, now:
       ...(refused.gates ? { gates: refused.gates } : {}),
       ...(refused.checkpoint !== undefined ? { checkpoint: refused.checkpoint } : {}),
       ...(refused.served !== undefined ? { served: refused.served } : {}),
+      ...(refused.target !== undefined ? { target: refused.target } : {}),
       ...(plan ? { plan } : {}),
       action: refused.action,
       now,
@@ -167,6 +172,10 @@ export function accepted(command: Command, state: CutoverState, plan: Plan): str
     return `✍️ Signed off “${escape(clip(plan.signOff[command.item]?.item ?? '', 200))}”.${complete ? ' Sign-off is complete.' : ''}`;
   }
   if (command.type === 'close') return `🏁 Hypercare closed: the cutover is ${escape(describePhase(state))}.`;
+  if (command.type === 'rollback' && command.target !== undefined) {
+    const id = plan.train?.targets[command.target]?.id ?? `target ${command.target}`;
+    return `⏪ Dropped *${escape(id)}*: its release goes back to stable now; the rest of the train carries on. The cutover is ${escape(describePhase(state))}.`;
+  }
   const { by, type: action } = command;
   // The engine returns the state its command produced: approvals that met the rule are still there.
   const rule = APPROVAL_RULES[action];
