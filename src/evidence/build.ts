@@ -5,7 +5,7 @@ import { formatDuration } from '../domain/duration.ts';
 import type { JudgeReading } from '../domain/judge/gate.ts';
 import type { Measurement, Observation } from '../domain/measurement.ts';
 import { everyGate, type GateSpec, type Plan } from '../domain/plan.ts';
-import { isTrain, revisionsOf, waveOf } from '../domain/train.ts';
+import { isTrain, revisionsOf, waveLive, waveOf } from '../domain/train.ts';
 import type { CutoverState, GateRecord, Notice, StepResult } from '../domain/state.ts';
 
 export interface EvidenceInput {
@@ -45,7 +45,8 @@ interface CohortResult {
   readonly left_at: string | null;
   readonly soak: string;
   readonly checks: number;
-  readonly soak_result: 'clean' | 'failed' | 'errors' | 'interrupted' | 'in_progress';
+  /** `dropped`: a train's cohort whose wave lost every target to `rollback: target` drops. */
+  readonly soak_result: 'clean' | 'failed' | 'errors' | 'interrupted' | 'in_progress' | 'dropped';
   readonly exit_reason: string;
 }
 
@@ -78,13 +79,22 @@ function cohortResults(input: EvidenceInput): CohortResult[] {
     soak_result: soakResult,
     exit_reason: reason,
   });
+  // A train's targets dropped so far (`rollback: target`): a cohort whose wave has none left ends as dropped.
+  const dropped: number[] = [];
+  const dead = (o: Open) => !waveLive(input.plan, dropped, waveOf(input.plan, o.index));
   const close = (at: number, soakResult: CohortResult['soak_result'], reason: string) => {
     if (!open) return;
-    out.push(result(open, at, soakResult, reason));
+    out.push(dead(open) && soakResult !== 'failed' ? result(open, at, 'dropped', `every target of its wave was dropped (back to stable); ${reason}`) : result(open, at, soakResult, reason));
     open = null;
   };
   for (const { at, notice } of notices(input.audit)) {
     switch (notice.kind) {
+      case 'target_dropped':
+        dropped.push(notice.target);
+        break;
+      case 'completed':
+        close(at, 'clean', 'cutover completed');
+        break;
       case 'traffic_confirmed':
         if (notice.percent > 0 && (!open || open.index !== notice.stage)) {
           close(at, 'interrupted', 'left without a clean soak');
@@ -219,6 +229,8 @@ function steps(input: EvidenceInput, cohorts: readonly CohortResult[]): { list: 
     ...(preflight?.kind === 'preflight' ? [{ step: 'preflight', passed: preflight.passed }] : []),
     ...cohorts.filter((c) => c.soak_result !== 'in_progress').map((c) => ({ step: `cohort ${c.cohort} soak (${c.percent} %)`, passed: c.soak_result === 'clean' })),
     ...(rollback ? [{ step: 'rollback', passed: rollback.notice.kind === 'rolled_back' }] : []),
+    // A train's dropped targets: each one's own rollback, passed once it was confirmed back on stable.
+    ...(input.state.dropped ?? []).map((d) => ({ step: `rollback of dropped target ${input.plan.train?.targets[d.target]?.id ?? d.target}`, passed: d.backAt !== undefined })),
   ];
   const passed = list.filter((s) => s.passed).length;
   return { list, total: list.length, passed, failed: list.length - passed };
@@ -310,12 +322,16 @@ function targetCohorts(input: EvidenceInput, cohorts: readonly CohortResult[]): 
     const wave = waveOf(plan, index);
     return plan.train.targets.flatMap((target, t): TargetCohortResult[] => {
       if (target.wave !== wave) return [];
+      // A dropped target took no cohort after the one it was dropped in; that one is its last, dropped.
+      const drop = state.dropped?.find((d) => d.target === t);
+      if (drop && index > drop.stage) return [];
       const own = new Set(plan.gates.stage.filter((g) => g.target === t).map((g) => g.id));
       const records = input.gates.filter((g) => g.phase === 'stage' && g.stage === index && own.has(g.gate));
       const failedHere = state.rollback?.trigger === 'gate' && state.rollback.gates.some((g) => own.has(g));
       const soakResult = c.soak_result === 'failed' && !failedHere ? 'interrupted' : c.soak_result;
       const verdicts = [...own].map((id) => `${id} ${records.filter((r) => r.gate === id).at(-1)?.verdict ?? 'not run'}`);
-      return [{ ...c, target: target.id, wave: wave + 1, checks: new Set(records.map((r) => r.seq)).size, gates: verdicts.join(', '), soak_result: soakResult }];
+      const row = { ...c, target: target.id, wave: wave + 1, checks: new Set(records.map((r) => r.seq)).size, gates: verdicts.join(', '), soak_result: soakResult };
+      return [drop && index === drop.stage ? { ...row, soak_result: 'dropped' as const, exit_reason: `dropped: ${drop.reason}` } : row];
     });
   });
 }
@@ -336,9 +352,39 @@ function trainSummary(input: EvidenceInput) {
         revisions: revisionsOf(t),
         final_split: report?.split ?? null,
         ...(report?.error ? { error: report.error } : {}),
+        dropped: dropFacts(input, i),
       };
     }),
+    // `rollback: target`: the targets whose release was dropped, why, and whether each is back on stable.
+    rollback_scope: plan.train.rollback,
+    dropped_targets: (state.dropped ?? []).map((d) => ({ target: plan.train.targets[d.target]?.id ?? String(d.target), index: d.target, ...dropFacts(input, d.target) })),
   };
+}
+
+/** A dropped target's facts for summary.json; null when it was not dropped. */
+function dropFacts({ plan, state }: EvidenceInput, t: number) {
+  const d = state.dropped?.find((x) => x.target === t);
+  if (!d) return null;
+  return {
+    trigger: d.trigger,
+    by: d.by,
+    reason: d.reason,
+    at: iso(d.at),
+    gates: d.gates,
+    cohort: d.stage >= 0 ? d.stage + 1 : null,
+    percent_at_drop: plan.stages[d.stage]?.percent ?? null,
+    back_on_stable: d.backAt !== undefined,
+    back_at: iso(d.backAt),
+    ...(d.rollbackError ? { rollback_error: d.rollbackError } : {}),
+  };
+}
+
+/** SUMMARY.md's words for a dropped target: when, why, and whether it is back on stable. */
+function dropWords({ plan, state }: EvidenceInput, t: number): string | null {
+  const d = state.dropped?.find((x) => x.target === t);
+  if (!d) return null;
+  const back = d.backAt !== undefined ? `back on stable, verified ${iso(d.backAt)}` : d.rollbackError ? `NOT back on stable: ${d.rollbackError}` : 'not confirmed back on stable yet';
+  return `DROPPED at cohort ${d.stage + 1} (${plan.stages[d.stage]?.percent ?? '?'} %) ${iso(d.at)}, ${d.trigger === 'gate' ? 'automatically' : `by ${d.by}`}: ${d.reason}; ${back}`;
 }
 
 /** SUMMARY.md's table per target of a train. */
@@ -353,11 +399,13 @@ function targetTables(input: EvidenceInput, rows: readonly TargetCohortResult[])
       const split = report?.split;
       const final = report?.error ? `NOT CONFIRMED: ${report.error}` : split ? `${split.canary} % canary / ${split.stable} % stable${split.other ? ` / ${split.other} % other` : ''}, verified ${iso(report.at)}` : 'never verified';
       const own = rows.filter((r) => r.target === t.id);
+      const dropped = dropWords(input, i);
       return [
-        `### ${t.id}: ${t.service.platform} ${t.service.name}${typeof (t.service as { region?: unknown }).region === 'string' ? ` in ${String((t.service as { region?: unknown }).region)}` : ''}`,
+        `### ${t.id}: ${t.service.platform} ${t.service.name}${typeof (t.service as { region?: unknown }).region === 'string' ? ` in ${String((t.service as { region?: unknown }).region)}` : ''}${dropped ? ' (dropped)' : ''}`,
         '',
         `Service ${t.serviceKey}; wave ${t.wave + 1}; stable ${t.service.stable}, canary ${t.service.canary}; final split: ${final}.`,
         '',
+        ...(dropped ? [`${dropped}.`, ''] : []),
         '| cohort | traffic | entered | checks | gates | result | exit |',
         '|---|---|---|---|---|---|---|',
         ...own.map((r) => `| ${r.cohort} | ${r.percent} % | ${r.entered_at} | ${r.checks} | ${r.gates} | ${r.soak_result} | ${r.exit_reason} |`),
@@ -479,6 +527,13 @@ function timeline({ state, plan }: EvidenceInput) {
   });
 }
 
+/** ` on 2 of 3 targets; api-eu dropped (back to stable)`: a completed train that dropped targets says so in its headline. */
+function droppedNote({ plan, state }: EvidenceInput): string {
+  if (state.outcome !== 'completed' || !isTrain(plan) || !state.dropped?.length) return '';
+  const total = plan.train.targets.length;
+  return ` on ${total - state.dropped.length} of ${total} targets; dropped: ${state.dropped.map((d) => plan.train.targets[d.target]?.id ?? d.target).join(', ')}`;
+}
+
 /** "done by U1, U2 at …" for a checkpoint named by its label, for seed 001's template lines. */
 function checkpointLine({ state, plan }: EvidenceInput, label: string): string | null {
   const i = plan.timeline.findIndex((c) => c.label === label);
@@ -533,7 +588,7 @@ function summaryMarkdown(
     rehearsal ? `# REHEARSAL, not a production cutover: ${plan.name}` : `# Cutover evidence: ${plan.name}`,
     '',
     ...(rehearsal ? [`> **${rehearsalLine(rehearsal)}** Not evidence for a change ticket.`, ''] : []),
-    `**${(rehearsal ? REHEARSAL_STATUS_WORDS : STATUS_WORDS)[summary.overall_status]}.**`,
+    `**${(rehearsal ? REHEARSAL_STATUS_WORDS : STATUS_WORDS)[summary.overall_status]}${droppedNote(input)}.**`,
     '',
     // A step is the preflight, one cohort's soak, or the rollback.
     `Steps (the preflight, each cohort's soak, the rollback): ${summary.passed} of ${summary.step_count} passed${extra.steps.length ? `: ${extra.steps.map((s) => `${s.step} ${s.passed ? 'passed' : 'FAILED'}`).join('; ')}` : ''}.`,
@@ -553,6 +608,9 @@ function summaryMarkdown(
     `T+10 verification: ${at('T+10', firstCohort ? `cohort 1 (${firstCohort.percent} %): ${firstCohort.soak_result} after ${firstCohort.checks} checks` : 'none')}`,
     `T+30 closure decision: ${at('T+30', `${summary.overall_status === 'completed' ? 'keep the release' : summary.overall_status === 'in_progress' ? 'pending' : summary.overall_status.replace('_', ' ')} at ${iso(state.endedAt) ?? 'n/a'}`)}`,
     `Rollback trigger (if any): ${state.rollback ? `${state.rollback.trigger === 'gate' ? 'automatic' : `manual by ${state.rollback.by}`}: ${state.rollback.reason}` : 'none'}`,
+    ...(isTrain(plan) && state.dropped?.length
+      ? [`Dropped targets (rollback: target): ${state.dropped.map((d) => `${plan.train.targets[d.target]?.id ?? d.target} (${d.trigger === 'gate' ? 'automatic' : `by ${d.by}`}: ${d.reason}; ${d.backAt !== undefined ? 'back on stable' : d.rollbackError ? 'NOT back on stable' : 'not confirmed back yet'})`).join('; ')}`]
+      : []),
     ...extra.cause.map((c) => `  ${c.gate} failed at ${c.percent} % (${c.at}): ${c.failed || c.all}`),
     '```',
     '',
