@@ -86,7 +86,7 @@ export function trainSection(plan: Plan, state: CutoverState, emoji: Readonly<Re
     return `${mark} *${escape(target.id)}* ${targetWhere(target.service)}${waveNote}${shareText} · ${verified}${earlier}${gateState(plan, state, t, emoji)}`;
   });
   const drops = state.dropped?.length ?? 0;
-  const dropNote = drops > 0 ? `, ${drops} of ${plan.train.targets.length} target${drops === 1 ? '' : 's'} dropped` : '';
+  const dropNote = drops > 0 ? `, ${drops} of ${plan.train.targets.length} targets dropped` : '';
   const head =
     plan.train.strategy === 'lockstep'
       ? `*Train* · lockstep, ${plan.train.targets.length} targets`

@@ -204,7 +204,8 @@ const targetId = (plan: Plan, t: number): string => plan.train?.targets[t]?.id ?
 export function completedWords(state: CutoverState): string {
   const dropped = state.dropped?.length ?? 0;
   const total = state.targets?.length ?? 0;
-  return dropped > 0 ? `${PHASE_WORDS.completed} (${total ? `${dropped} of ${total}` : dropped} target${(total || dropped) === 1 ? '' : 's'} dropped)` : PHASE_WORDS.completed;
+  if (dropped === 0) return PHASE_WORDS.completed;
+  return `${PHASE_WORDS.completed} (${total ? `${dropped} of ${total} targets` : `${dropped} target${dropped === 1 ? '' : 's'}`} dropped)`;
 }
 
 /** One line per notice: the thread of the status card, and the rehearsal's timeline. */

@@ -76,29 +76,34 @@ export function dropTargets(
   const all = [...effects, ...dropping];
   const next = nextStage(plan, ids, state.stage);
   const moving = state.phase === 'soaking' || state.phase === 'awaiting_promotion';
+  let carry = base;
   if (moving && !waveLive(plan, ids, waveOf(plan, state.stage))) {
     // The targets still carrying the release are those of the waves before, at 100 %.
     if (next === null) return finish(plan, state, 'completed', now, { ...base, traffic: 100 }, [...all, { type: 'announce', notice: completedNotice({ dropped }) }], records);
     // Into the next wave as its promotion says: what `/promote` would have decided stays a person's call.
     if (state.phase === 'soaking' && stageAt(plan, lastOfWave(plan, state.stage)).promotion === 'auto') return shiftTo(plan, state, next, now, base, all, records);
+    // What the train serves now is its earlier waves' targets still carrying the release: 100 %, or none.
+    const traffic = plan.train?.targets.some((t, i) => !ids.includes(i) && t.wave < waveOf(plan, state.stage)) ? 100 : 0;
     if (state.phase === 'soaking') {
-      const waiting: CutoverState = { ...state, ...base, ...enter(state, 'awaiting_promotion', now), soak: null };
+      const waiting: CutoverState = { ...state, ...base, ...enter(state, 'awaiting_promotion', now), soak: null, traffic };
       const check = scheduleCheck(plan, waiting, now, spent ? null : state.monitor);
       return committed(
         state,
-        { ...base, ...enter(state, 'awaiting_promotion', now), soak: null, approvals: { ...state.approvals, promote: [] }, ...check.patch },
+        { ...base, ...enter(state, 'awaiting_promotion', now), soak: null, traffic, approvals: { ...state.approvals, promote: [] }, ...check.patch },
         [...all, ...(check.fresh ? [check.effect] : []), { type: 'schedule_stuck_check', phaseSeq: state.phaseSeq + 1, at: now + plan.escalation.stuckAfterMs }],
         records,
       );
     }
+    // Awaiting promotion already: `/promote` now starts the next wave.
+    carry = { ...base, traffic };
   } else if (state.phase === 'awaiting_promotion' && next === null) {
     // The soak was clean and nothing is left to promote to: the later waves were all dropped.
     return finish(plan, state, 'completed', now, { ...base, traffic: 100 }, [...all, { type: 'announce', notice: completedNotice({ dropped }) }], records);
   }
   // The cutover carries on where it is; a check that just ran is followed by the next one.
-  if (!spent || !state.monitor) return committed(state, base, all, records);
-  const check = scheduleCheck(plan, { ...state, ...base }, now);
-  return committed(state, { ...base, ...check.patch }, [...all, check.effect], records);
+  if (!spent || !state.monitor) return committed(state, carry, all, records);
+  const check = scheduleCheck(plan, { ...state, ...carry }, now);
+  return committed(state, { ...carry, ...check.patch }, [...all, check.effect], records);
 }
 
 /**

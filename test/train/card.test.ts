@@ -15,7 +15,7 @@ const vocabulary = buildVocabulary(cloudAdapters({}), () => {
   throw new Error('no simulated world in a template test');
 });
 
-function trainPlan(strategy?: unknown): Plan {
+function trainPlan(strategy?: unknown, rollback?: unknown): Plan {
   const doc = basePlanDocument();
   delete doc.service;
   doc.targets = [
@@ -26,6 +26,7 @@ function trainPlan(strategy?: unknown): Plan {
   doc.stages = [10, 50, 100];
   doc.gates.stage = [{ id: 'five-xx', cloud_monitoring: { metric: 'error_ratio', max: 0.01 } }];
   if (strategy !== undefined) doc.strategy = strategy;
+  if (rollback !== undefined) doc.rollback = rollback;
   return planFrom(doc, vocabulary);
 }
 
@@ -99,5 +100,53 @@ describe('the status card of a train', () => {
     expect(updateFacts({ state: d.state, plan: d.plan }, d.now).traffic).toBe('canary per target: api-us-central1 10 %, api-europe-west1 0 %, worker-us-central1 0 %');
     const notice = threadNotice({ kind: 'traffic_confirmed', stage: 3, percent: 10 }, { state: d.state, plan: d.plan });
     expect(notice.text).toContain('cohort 4/6 (wave 2 of 2)');
+  });
+
+  it('a dropped target: its row says why and whether it is back on stable; the trail, thread and closing words say the train completed without it', () => {
+    const d = new Drive(trainPlan('waves', 'target'));
+    d.goNoGo();
+    const reports = (...canary: number[]) => canary.map((c, target) => ({ target, at: d.now, split: split(c) }));
+    // Wave 1 (us-central1 api) through its cohorts; wave 2 (europe-west1) at 10 %.
+    for (const percent of [10, 50, 100]) {
+      d.must({ type: 'traffic_confirmed', phaseSeq: d.state.phaseSeq, percent, targets: reports(percent, 0, 0) });
+      d.soakClean();
+      d.must({ type: 'promote', actor: { id: 'U0RM1', roles: ['release-manager'] } });
+    }
+    d.must({ type: 'traffic_confirmed', phaseSeq: d.state.phaseSeq, percent: 10, targets: reports(100, 10, 0) });
+    const gates = (failing: string) => d.plan.gates.stage.map((g) => (g.id === failing ? fail(g.id, d.now) : pass(g.id, d.now)));
+    d.must({ type: 'gate_check', seq: d.state.monitor!.seq, results: gates('five-xx@api-europe-west1') }, 1000);
+    // Wave 2 lost its only target; wave 3 waits for /promote (the plan's promotion is manual).
+    expect(d.state).toMatchObject({ phase: 'awaiting_promotion', stage: 3 });
+    expect(rows(d)[1]).toBe('⏪ *api-europe-west1* Cloud Run europe-west1 `api` · wave 2 · dropped: gate five-xx@api-europe-west1 failed at 10 % · going back to stable (verified 10 % canary)');
+    const text = cardText(d);
+    expect(text).toContain('*Train* · waves, wave 2 of 3, 1 of 3 targets dropped');
+    expect(text).toContain('*W2* ⏪ 10 % → ⏭️ 50 % → ⏭️ 100 % → *W3* 10 %');
+    expect(text).toContain('Every target of wave 2 was dropped. Promote to 10 % (wave 3)?');
+    expect(text).toContain('*Traffic*\\n100 % canary');
+    expect(text).toContain('⏫ Promote to 10 %');
+    expect(threadNotice({ kind: 'target_dropped', target: 1, trigger: 'gate', by: null, reason: 'gate five-xx@api-europe-west1 failed at 10 %', gates: [] }, { state: d.state, plan: d.plan }).text).toBe(
+      '⏪ api-europe-west1 DROPPED (automatic): gate five-xx@api-europe-west1 failed at 10 %. Its release goes back to stable; the rest of the train carries on',
+    );
+    const escalation = escalationMessage({ code: 'target_dropped', detail: 'api-europe-west1 (target 1) dropped (automatic)' }, { state: d.state, plan: d.plan });
+    expect(checkMessage(escalation)).toBeNull();
+    expect(JSON.stringify(escalation)).toContain('the rest of the train carries on');
+    expect(updateFacts({ state: d.state, plan: d.plan }, d.now)).toMatchObject({ status: 'Issue', issues: 'api-europe-west1 dropped (gate five-xx@api-europe-west1 failed at 10 %): going back to stable' });
+    // Its own rollback confirms it back on stable.
+    d.must({ type: 'target_rolled_back', target: 1, steps: [], targets: [{ target: 1, at: d.now, split: split(0) }] });
+    expect(rows(d)[1]).toBe('↩️ *api-europe-west1* Cloud Run europe-west1 `api` · wave 2 · dropped: gate five-xx@api-europe-west1 failed at 10 % · back on stable, verified');
+    // The worker's wave, to the end.
+    d.check('pass', 60_000);
+    d.must({ type: 'promote', actor: { id: 'U0RM1', roles: ['release-manager'] } });
+    for (const percent of [10, 50, 100]) {
+      if (percent > 10) d.must({ type: 'promote', actor: { id: 'U0RM1', roles: ['release-manager'] } });
+      d.must({ type: 'traffic_confirmed', phaseSeq: d.state.phaseSeq, percent, targets: reports(100, 0, percent) });
+      d.soakClean();
+    }
+    expect(d.state.phase).toBe('completed');
+    const card = statusCard({ state: d.state, plan: d.plan });
+    expect(card.text).toBe('Cutover multi-region: completed (1 of 3 targets dropped)'.replace('multi-region', d.plan.name));
+    expect(threadNotice({ kind: 'completed', dropped: [1] }, { state: d.state, plan: d.plan }).text).toBe(
+      '🟢 Completed with 2 of 3 targets: the canary serves 100 % there; dropped (back to stable): api-europe-west1',
+    );
   });
 });
