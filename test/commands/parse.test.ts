@@ -65,6 +65,16 @@ describe('/promote and /rollback', () => {
     expect(parseRollback('api 5xx at 3 %')).toEqual({ ok: true, request: { kind: 'rollback', words: ['api', '5xx', 'at', '3', '%'] } });
   });
 
+  it('/rollback takes target=<id or index> right after the plan (or first), checked at the edge', () => {
+    expect(parseRollback('multi target=api-europe-west1 eu 5xx')).toEqual({ ok: true, request: { kind: 'rollback', words: ['multi', 'eu', '5xx'], target: 'api-europe-west1' } });
+    expect(parseRollback('target=1')).toEqual({ ok: true, request: { kind: 'rollback', words: [], target: '1' } });
+    // Further on, it is only words of the reason.
+    expect(parseRollback('multi eu target=1')).toEqual({ ok: true, request: { kind: 'rollback', words: ['multi', 'eu', 'target=1'] } });
+    expect(parseRollback('multi target=EU')).toMatchObject({ ok: false, usage: 'rollback', problem: 'target="EU" is not a target: give its id (like api-europe-west1) or its index (0, 1, …).' });
+    expect(parseRollback('target=a target=b')).toMatchObject({ ok: false, problem: 'target= is given twice.' });
+    expect(parseRollback('Multi target=a')).toMatchObject({ ok: false, usage: 'rollback' });
+  });
+
   it('the first word is a plan only when there is such a plan', () => {
     const plans = new Set(['api', 'payments']);
     const isPlan = (name: string) => plans.has(name);
