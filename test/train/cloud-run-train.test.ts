@@ -35,7 +35,7 @@ interface Train {
 }
 
 /** `api` in us-central1 and europe-west1 (the same revision names in both) and `worker` in us-central1. */
-function train(options: { strategy?: unknown; bad?: number; promotion?: 'auto' | 'manual' } = {}): Train {
+function train(options: { strategy?: unknown; bad?: number; promotion?: 'auto' | 'manual'; rollback?: 'target' } = {}): Train {
   counter += 1;
   const revisions = { stable: `api${counter}-00001-sta`, canary: `api${counter}-00002-can` };
   const services = [
@@ -48,6 +48,7 @@ function train(options: { strategy?: unknown; bad?: number; promotion?: 'auto' |
   doc.name = `train-cloud-${counter}`;
   doc.targets = services.map((s) => ({ platform: 'cloud-run', project: PROJECT, region: s.region, name: s.name, ...s.revisions }));
   if (options.strategy !== undefined) doc.strategy = options.strategy;
+  if (options.rollback !== undefined) doc.rollback = options.rollback;
   doc.stages = [10, 50, 100];
   doc.soak = '1s';
   doc.check_every = '1s';
@@ -171,5 +172,52 @@ describe('a train on Cloud Run', () => {
     expect(state.targets?.map((r) => r?.split?.canary)).toEqual([0, 0, 0]);
     const stuck = (await audit(id)).filter((e) => e.type === 'escalation' && e.escalation.code === 'rollback_target_failed');
     expect(stuck).toHaveLength(1);
+  });
+
+  it('a dropped region whose API is down: escalated once, retried, back on stable when the API returns; the other regions never touched', async () => {
+    // Europe first, alone; then the US API and the worker.
+    const t = train({ strategy: { waves: [[1], [0, 2]] }, promotion: 'manual', rollback: 'target' });
+    const [usApi, euApi, worker] = t.services as [CloudService, CloudService, CloudService];
+    const id = await go(t.plan);
+    await waitForAudit(runtime.store, id, notice('soak_clean'), 30_000);
+    expect(euApi.served()).toBe(10);
+    const callsBefore = world.cloud.run.calls.length;
+    world.cloud.run.regionDown('europe-west1');
+    try {
+      expect((await runtime.engine.command(id, { type: 'rollback', by: 'U0ONCALL1', reason: 'EU tickets', target: 1 })).ok).toBe(true);
+      const escalation = await waitForAudit(runtime.store, id, (e) => e.type === 'escalation' && e.escalation.code === 'target_rollback_failed', 30_000);
+      expect(escalation.type === 'escalation' && escalation.escalation.detail).toContain(`${t.plan.train!.targets[1]!.id} (target 1) could not be moved back to stable yet; retrying`);
+      expect(escalation.type === 'escalation' && escalation.escalation.detail).toContain('UNAVAILABLE');
+      // Retried while the region is down: more UNAVAILABLE answers, no escalation twice.
+      await new Promise<void>((resolve) => {
+        const seen = world.cloud.run.calls.filter((c) => c.code === 14).length;
+        const onCall = () => {
+          if (world.cloud.run.calls.filter((c) => c.code === 14).length > seen + 3) {
+            world.cloud.run.events.off('call', onCall);
+            resolve();
+          }
+        };
+        world.cloud.run.events.on('call', onCall);
+      });
+    } finally {
+      world.cloud.run.regionDown('europe-west1', false);
+    }
+    await waitForAudit(runtime.store, id, notice('target_back'), 60_000);
+    expect(euApi.accepted()).toEqual([10, 0]);
+    expect(euApi.served()).toBe(0);
+    // Only Europe's service was called for the drop: its own rollback reads and moves nothing else.
+    const since = world.cloud.run.calls.slice(callsBefore);
+    expect(since.filter((c) => JSON.stringify(c.request).includes(euApi.resource)).length).toBeGreaterThan(3);
+    expect(since.filter((c) => [usApi, worker].some((s) => JSON.stringify(c.request).includes(s.resource)))).toEqual([]);
+    const state = (await runtime.store.loadState(id))!;
+    expect(state).toMatchObject({ phase: 'awaiting_promotion', traffic: 0, dropped: [{ target: 1, trigger: 'manual' }] });
+    expect(state.dropped?.[0]?.backAt).toBeTypeOf('number');
+    const stuck = (await audit(id)).filter((e) => e.type === 'escalation' && e.escalation.code === 'target_rollback_failed');
+    expect(stuck).toHaveLength(1);
+    // Ended with a whole rollback: the US API and the worker never served the canary.
+    expect((await runtime.engine.command(id, { type: 'rollback', by: 'U0ONCALL1', reason: 'done here' })).ok).toBe(true);
+    await waitForAudit(runtime.store, id, ended, 30_000);
+    expect(usApi.accepted()).toEqual([]);
+    expect(worker.accepted()).toEqual([]);
   });
 });
