@@ -105,6 +105,27 @@ describe('a train on the simulated platform', () => {
     expect(state.targets?.map((t) => t?.split)).toEqual(names.map(() => ({ canary: 0, stable: 100, other: 0 })));
   });
 
+  it('rollback: target: a bad target alone goes back, after its own rollback steps only; the others complete', async () => {
+    const r = await runtime();
+    const names = [`drop-a-${counter}`, `drop-b-${counter}`, `drop-c-${counter}`];
+    await r.world.setScenario(keyOf(names[1]!), { name: 'bad-canary', breach_at: 50 });
+    const plan = trainPlan(names, (d) => {
+      d.strategy = 'waves';
+      d.rollback = { scope: 'target', before: [{ id: 'drain', command: 'true', scope: 'target' }, { id: 'route-all', command: 'true' }] };
+    });
+    const id = await go(r, plan);
+    const back = await waitForAudit(r.store, id, notice('target_back'));
+    // Only the dropped target's own step ran: the whole-train step is a whole rollback's.
+    expect(back.type === 'notice' && back.notice.kind === 'target_back' && back.notice.steps.map((s) => s.step)).toEqual([`drain@${names[1]}`]);
+    await waitForAudit(r.store, id, ended);
+    const state = (await r.store.loadState(id))!;
+    expect(state).toMatchObject({ outcome: 'completed', rollback: null, dropped: [{ target: 1, trigger: 'gate', gates: [`slo@${names[1]}`] }] });
+    const logs = await Promise.all(names.map(async (n) => (await r.world.shifts(keyOf(n))).map((s) => s.percent)));
+    expect(logs).toEqual([[10, 50, 100], [10, 50, 0], [10, 50, 100]]);
+    expect(state.targets?.map((t) => t?.split?.canary)).toEqual([100, 0, 100]);
+    for (const name of names) expect(await r.store.activeForService(keyOf(name))).toBeNull();
+  });
+
   it('a target that cannot shift holds the train naming it; resume moves only what is behind', async () => {
     const failing = { key: '', left: 0 };
     // Target b's platform refuses its next shifts (as Cloud Run does once its retries are spent).
