@@ -332,14 +332,20 @@ export async function rehearse(args: RehearsalArgs, out: (line: string) => void,
     }
     header(out, args, parsed.plan, plan, redis, emulators, breachAt, seed);
 
-    // The end: the evidence package is written and, when the plan asks for sign-off, every sign-off is in.
+    // The end: the evidence package is written, every dropped target's own rollback has reported
+    // (it may land after the train completed), and, when the plan asks for sign-off, every sign-off is in.
     const finished = new Promise<{ evidence: string; outcome: string }>((resolve, reject) => {
       let evidence: { evidence: string; outcome: string } | null = null;
       let signedOff = plan.signOff.length === 0;
+      const goingBack = new Set<number>();
       room.on('entry', (entry, view) => {
         if (entry.type === 'evidence') evidence = { evidence: entry.path, outcome: view.state.outcome ?? view.state.phase };
         if (entry.type === 'notice' && entry.notice.kind === 'signoff_complete') signedOff = true;
-        if (evidence && signedOff) resolve(evidence);
+        if (entry.type === 'notice' && entry.notice.kind === 'target_dropped') goingBack.add(entry.notice.target);
+        if (entry.type === 'notice' && (entry.notice.kind === 'target_back' || entry.notice.kind === 'target_rollback_failed')) goingBack.delete(entry.notice.target);
+        // A whole rollback moves the dropped targets too.
+        if (entry.type === 'notice' && entry.notice.kind === 'rollback_started') goingBack.clear();
+        if (evidence && signedOff && goingBack.size === 0) resolve(evidence);
       });
       driveRehearsal(room, runtime!.engine, (why) => reject(new RehearsalError(why)));
       const interrupted = () => reject(new RehearsalError('interrupted; the private Redis and the rehearsal keys are cleaned up', EXIT.interrupted));
@@ -359,7 +365,8 @@ export async function rehearse(args: RehearsalArgs, out: (line: string) => void,
     const state = input?.state ?? null;
     const listed = files ? [...new Set([...files.keys()].map((name) => (name.includes('/') ? `${name.split('/')[0]}/` : name)))] : [];
     out('');
-    out(`Outcome: ${result.outcome}${state && isTerminal(state.phase) ? ` (canary ${state.traffic} %, stable ${100 - state.traffic} %)` : ''}`);
+    const dropped = state?.outcome === 'completed' && state.dropped?.length ? `, ${state.dropped.length} of ${plan.train?.targets.length ?? '?'} targets dropped (${state.dropped.map((d) => plan.train?.targets[d.target]?.id ?? d.target).join(', ')}: back to stable)` : '';
+    out(`Outcome: ${result.outcome}${dropped}${state && isTerminal(state.phase) ? ` (canary ${state.traffic} %${dropped ? ' on the others' : `, stable ${100 - state.traffic} %`})` : ''}`);
     out(`Evidence: ${result.evidence}`);
     out(`  ${listed.join('  ')}`);
     out(`  (a rehearsal's package: REHEARSAL in every file, never evidence for a change ticket)`);

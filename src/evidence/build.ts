@@ -527,11 +527,11 @@ function timeline({ state, plan }: EvidenceInput) {
   });
 }
 
-/** ` on 2 of 3 targets; api-eu dropped (back to stable)`: a completed train that dropped targets says so in its headline. */
+/** ` **Completed on 2 of 3 targets; dropped: api-eu.**`: a completed train that dropped targets says so in its headline. */
 function droppedNote({ plan, state }: EvidenceInput): string {
   if (state.outcome !== 'completed' || !isTrain(plan) || !state.dropped?.length) return '';
   const total = plan.train.targets.length;
-  return ` on ${total - state.dropped.length} of ${total} targets; dropped: ${state.dropped.map((d) => plan.train.targets[d.target]?.id ?? d.target).join(', ')}`;
+  return ` **Completed on ${total - state.dropped.length} of ${total} targets; dropped: ${state.dropped.map((d) => plan.train.targets[d.target]?.id ?? d.target).join(', ')}.**`;
 }
 
 /** "done by U1, U2 at …" for a checkpoint named by its label, for seed 001's template lines. */
@@ -588,7 +588,7 @@ function summaryMarkdown(
     rehearsal ? `# REHEARSAL, not a production cutover: ${plan.name}` : `# Cutover evidence: ${plan.name}`,
     '',
     ...(rehearsal ? [`> **${rehearsalLine(rehearsal)}** Not evidence for a change ticket.`, ''] : []),
-    `**${(rehearsal ? REHEARSAL_STATUS_WORDS : STATUS_WORDS)[summary.overall_status]}${droppedNote(input)}.**`,
+    `**${(rehearsal ? REHEARSAL_STATUS_WORDS : STATUS_WORDS)[summary.overall_status]}.**${droppedNote(input)}`,
     '',
     // A step is the preflight, one cohort's soak, or the rollback.
     `Steps (the preflight, each cohort's soak, the rollback): ${summary.passed} of ${summary.step_count} passed${extra.steps.length ? `: ${extra.steps.map((s) => `${s.step} ${s.passed ? 'passed' : 'FAILED'}`).join('; ')}` : ''}.`,

@@ -144,7 +144,7 @@ describe('the status card of a train', () => {
     }
     expect(d.state.phase).toBe('completed');
     const card = statusCard({ state: d.state, plan: d.plan });
-    expect(card.text).toBe('Cutover multi-region: completed (1 of 3 targets dropped)'.replace('multi-region', d.plan.name));
+    expect(card.text).toBe(`Cutover ${d.plan.name}: completed (1 of 3 targets dropped)`);
     expect(threadNotice({ kind: 'completed', dropped: [1] }, { state: d.state, plan: d.plan }).text).toBe(
       '🟢 Completed with 2 of 3 targets: the canary serves 100 % there; dropped (back to stable): api-europe-west1',
     );

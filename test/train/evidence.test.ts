@@ -123,7 +123,7 @@ it('a train that dropped a target: completed with the other, the drop in summary
   expect(summary.steps).toContainEqual({ step: 'rollback of dropped target api-eu', passed: true });
 
   const md = files.get('SUMMARY.md')!;
-  expect(md).toContain('**COMPLETED: the canary serves 100 % on 1 of 2 targets; dropped: api-eu.**');
+  expect(md).toContain('**COMPLETED: the canary serves 100 %.** **Completed on 1 of 2 targets; dropped: api-eu.**');
   expect(md).toContain('### api-eu: simulated api-eu (dropped)');
   expect(md).toMatch(/DROPPED at cohort 3 \(10 %\) [^,]+, automatically: gate slo@api-eu failed at 10 %; back on stable, verified /);
   expect(md).toMatch(/\| 3 \| 10 % \| [^|]+ \| 1 \| slo@api-eu fail \| dropped \| dropped: gate slo@api-eu failed at 10 % \|/);

@@ -11,6 +11,7 @@ import { EXIT } from '../../src/app/rehearse.ts';
 const ROOT = resolve(import.meta.dirname, '../..');
 const LOCKSTEP = join(ROOT, 'examples/plans/multi-region.yaml');
 const WAVES = join(ROOT, 'examples/plans/multi-region-waves.yaml');
+const DROP = join(ROOT, 'examples/plans/multi-region-drop.yaml');
 
 function rehearse(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
@@ -67,6 +68,29 @@ describe('rehearsing a train', { timeout: 180_000 }, () => {
     expect(run.stdout).toMatch(/ROLLBACK \(automatic\) from 25 %: gates? [^\n]*@api-europe-west1/);
     expect(run.stdout).toContain('api-us-central1 (cloud-run us-central1 api, wave 1): stable 100 %, verified');
     expect(run.stdout).toContain('Outcome: rolled_back (canary 0 %, stable 100 %)');
+  });
+
+  it('waves with rollback: target and Europe going bad: Europe alone is dropped and goes back, the others complete', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rehearse-train-'));
+    const run = await rehearse([DROP, '--scenario', 'bad-canary', '--target', '1', '--speed', '4000', '--evidence-dir', dir]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(EXIT.completed);
+    expect(run.stdout).toMatch(/api-europe-west1 DROPPED \(automatic\): gates? [^\n]*@api-europe-west1 failed at 25 %/);
+    expect(run.stdout).not.toContain('ROLLBACK');
+    expect(run.stdout).toContain('api-europe-west1 is back on stable, verified');
+    expect(run.stdout).toContain('cohort 7/9 (wave 3 of 3): traffic confirmed 5 % canary');
+    expect(run.stdout).toContain('Outcome: completed, 1 of 3 targets dropped (api-europe-west1: back to stable) (canary 100 % on the others)');
+    const evidence = evidenceIn(run.stdout);
+    const summary = JSON.parse(readFileSync(join(evidence, 'summary.json'), 'utf8'));
+    expect(summary.targets.map((t: { id: string; final_split: { canary: number } }) => [t.id, t.final_split.canary])).toEqual([
+      ['api-us-central1', 100],
+      ['api-europe-west1', 0],
+      ['worker-us-central1', 100],
+    ]);
+    expect(summary.dropped_targets).toEqual([expect.objectContaining({ target: 'api-europe-west1', trigger: 'gate', back_on_stable: true })]);
+    // Its own drain step ran for it alone; the whole-train route override did not.
+    const audit = readFileSync(join(evidence, 'logs/audit.jsonl'), 'utf8');
+    expect(audit).toContain('"kind":"target_back","target":1,"steps":[{"step":"drain@api-europe-west1"');
   });
 
   it('--target and --strategy apply to trains, and name a target that exists', async () => {
