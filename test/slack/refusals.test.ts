@@ -69,7 +69,7 @@ describe('malformed input', () => {
         ['/cutover', 'frobnicate idle', '"frobnicate" is not a /cutover command', /Usage: `\/cutover help`/],
         ['/cutover', 'resume guarded now', 'Too many words', /Usage: `\/cutover resume \[<plan>\]`/],
         ['/promote', 'guarded please', 'Too many words', /Usage: `\/promote \[<plan>\]`/],
-        ['/rollback', `guarded ${'x'.repeat(600)}`, 'The reason is too long', /Usage: `\/rollback \[<plan>\] \[reason…\]`/],
+        ['/rollback', `guarded ${'x'.repeat(600)}`, 'The reason is too long', /Usage: `\/rollback \[<plan>\] \[<target>\] \[reason…\]`/],
       ];
       for (const [command, text, problem, usage] of cases) {
         const reply = await room.slash(command as '/cutover', text);
