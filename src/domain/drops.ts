@@ -80,22 +80,9 @@ export function dropTargets(
   if (moving && !waveLive(plan, ids, waveOf(plan, state.stage))) {
     // The targets still carrying the release are those of the waves before, at 100 %.
     if (next === null) return finish(plan, state, 'completed', now, { ...base, traffic: 100 }, [...all, { type: 'announce', notice: completedNotice({ dropped }) }], records);
-    // Into the next wave as its promotion says: what `/promote` would have decided stays a person's call.
-    if (state.phase === 'soaking' && stageAt(plan, lastOfWave(plan, state.stage)).promotion === 'auto') return shiftTo(plan, state, next, now, base, all, records);
-    // What the train serves now is its earlier waves' targets still carrying the release: 100 %, or none.
-    const traffic = plan.train?.targets.some((t, i) => !ids.includes(i) && t.wave < waveOf(plan, state.stage)) ? 100 : 0;
-    if (state.phase === 'soaking') {
-      const waiting: CutoverState = { ...state, ...base, ...enter(state, 'awaiting_promotion', now), soak: null, traffic };
-      const check = scheduleCheck(plan, waiting, now, spent ? null : state.monitor);
-      return committed(
-        state,
-        { ...base, ...enter(state, 'awaiting_promotion', now), soak: null, traffic, approvals: { ...state.approvals, promote: [] }, ...check.patch },
-        [...all, ...(check.fresh ? [check.effect] : []), { type: 'schedule_stuck_check', phaseSeq: state.phaseSeq + 1, at: now + plan.escalation.stuckAfterMs }],
-        records,
-      );
-    }
+    if (state.phase === 'soaking') return intoNextWave(plan, state, now, ids, next, base, all, records, spent ? null : state.monitor);
     // Awaiting promotion already: `/promote` now starts the next wave.
-    carry = { ...base, traffic };
+    carry = { ...base, traffic: servedBefore(plan, ids, state.stage) };
   } else if (state.phase === 'awaiting_promotion' && next === null) {
     // The soak was clean and nothing is left to promote to: the later waves were all dropped.
     return finish(plan, state, 'completed', now, { ...base, traffic: 100 }, [...all, { type: 'announce', notice: completedNotice({ dropped }) }], records);
@@ -106,15 +93,39 @@ export function dropTargets(
   return committed(state, { ...carry, ...check.patch }, [...all, check.effect], records);
 }
 
+/** What a train serves once the wave of `stage` has no target left: its earlier waves' live targets at 100 %, or nothing. */
+const servedBefore = (plan: Plan, dropped: readonly number[], stage: number): number =>
+  plan.train?.targets.some((t, i) => !dropped.includes(i) && t.wave < waveOf(plan, stage)) ? 100 : 0;
+
 /**
- * Where a train goes when its wave in play has no target left and people let it go on (a resume):
- * the next wave's first cohort, or completion with the targets that went out. Null when the wave
- * still has a target.
+ * Past a wave left with no target, into the next one (`next`) as the plan's promotion says: at once
+ * when the dead wave's last cohort promotes automatically, else awaiting `/promote` (starting a
+ * wave stays a person's call when the plan says so). `keep`: the check already scheduled, if any.
  */
-export function pastDroppedWave(plan: Plan, state: CutoverState, now: number, patch: Patch, effects: Effect[]): Transition | null {
+function intoNextWave(plan: Plan, state: CutoverState, now: number, dropped: readonly number[], next: number, patch: Patch, effects: Effect[], records: GateRecord[], keep: CutoverState['monitor']): Transition {
+  if (stageAt(plan, lastOfWave(plan, state.stage)).promotion === 'auto') return shiftTo(plan, state, next, now, patch, effects, records);
+  const traffic = servedBefore(plan, dropped, state.stage);
+  const waiting: CutoverState = { ...state, ...patch, ...enter(state, 'awaiting_promotion', now), soak: null, held: null, traffic };
+  const check = scheduleCheck(plan, waiting, now, keep);
+  return committed(
+    state,
+    { ...patch, ...enter(state, 'awaiting_promotion', now), soak: null, held: null, traffic, approvals: { ...state.approvals, promote: [] }, ...check.patch },
+    [...effects, ...(check.fresh ? [check.effect] : []), { type: 'schedule_stuck_check', phaseSeq: state.phaseSeq + 1, at: now + plan.escalation.stuckAfterMs }],
+    records,
+  );
+}
+
+/**
+ * Where a held train goes when its wave in play has no target left and people let it go on (a
+ * resume): into the next wave as its promotion says, or to completion with the targets that went
+ * out. Null when the wave still has a target.
+ */
+export function pastDroppedWave(plan: Plan, state: CutoverState, now: number, by: string, patch: Patch): Transition | null {
   const dropped = droppedTargets(state);
   if (state.stage < 0 || waveLive(plan, dropped, waveOf(plan, state.stage))) return null;
   const next = nextStage(plan, dropped, state.stage);
-  if (next === null) return finish(plan, state, 'completed', now, { ...patch, traffic: 100 }, [...effects, { type: 'announce', notice: completedNotice(state) }]);
-  return shiftTo(plan, state, next, now, patch, effects);
+  const resumed = (to: CutoverState['phase']): Effect => ({ type: 'announce', notice: { kind: 'resumed', by, to } });
+  if (next === null) return finish(plan, state, 'completed', now, { ...patch, traffic: 100 }, [resumed('completed'), { type: 'announce', notice: completedNotice(state) }]);
+  const auto = stageAt(plan, lastOfWave(plan, state.stage)).promotion === 'auto';
+  return intoNextWave(plan, state, now, dropped, next, patch, [resumed(auto ? 'shifting' : 'awaiting_promotion')], [], state.monitor);
 }

@@ -333,7 +333,7 @@ function resume(plan: Plan, state: CutoverState, now: number, by: string, decisi
   const patch: Patch = { held: null, decisions };
   // Held on a wave whose targets were all dropped since: on past it, to the next wave (or the end).
   if (from === 'shifting' || from === 'soaking' || from === 'awaiting_promotion') {
-    const past = pastDroppedWave(plan, state, now, patch, [resumed('shifting')]);
+    const past = pastDroppedWave(plan, state, now, by, patch);
     if (past) return past;
   }
   switch (from) {

@@ -221,6 +221,18 @@ describe('/rollback <plan> <target>', () => {
     d.must({ type: 'resume', actor: STARTER });
     expect(d.state).toMatchObject({ phase: 'shifting', stage: 6 });
   });
+
+  it('…and with manual promotion, to awaiting /promote: a resume does not start a wave people were to decide on', () => {
+    const d = soakingAt(trainPlan((doc) => ((doc.strategy = 'waves'), (doc.promotion = 'manual'))), 3); // b at 10 %
+    d.must({ type: 'hold', actor: STARTER, reason: 'look' });
+    d.must(drop(1));
+    const t = d.must({ type: 'resume', actor: STARTER });
+    expect(d.state).toMatchObject({ phase: 'awaiting_promotion', stage: 3, held: null, traffic: 100 });
+    expect(noticesOf(t)).toEqual([{ kind: 'resumed', by: STARTER.id, to: 'awaiting_promotion' }]);
+    check(d);
+    d.must({ type: 'promote', actor: STARTER });
+    expect(d.state).toMatchObject({ phase: 'shifting', stage: 6 });
+  });
 });
 
 describe('the dropped target’s own rollback reports', () => {
