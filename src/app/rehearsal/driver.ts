@@ -57,6 +57,9 @@ export function driveRehearsal(room: ConsoleRoom, engine: Engine, onStuck: (why:
   let hypercareSince: number | null = null;
   let hypercareChecks = 0;
   let closing = false;
+  // A promotion refused for gates not yet clean (a wave left with no target, its train waiting for
+  // /promote): tried again after the next check, as a person watching the card would.
+  let promoteAfterCheck = false;
   room.on('entry', (entry, view) => {
     runningId = view.state.id;
     if (entry.type !== 'notice') return;
@@ -70,6 +73,10 @@ export function driveRehearsal(room: ConsoleRoom, engine: Engine, onStuck: (why:
         if (!result.ok) {
           room.line(`[rehearsal] ${label} as ${person.user} was refused: ${result.refusal.code}`);
           if (result.refusal.code === 'checkpoint_blocking') return;
+          if (result.refusal.code === 'gates_not_clean') {
+            promoteAfterCheck = true;
+            return;
+          }
         }
         const current = result.state ?? (await engine.store.loadState(state.id));
         const waiting = action === 'approve' ? 'awaiting_go_no_go' : 'awaiting_promotion';
@@ -79,6 +86,12 @@ export function driveRehearsal(room: ConsoleRoom, engine: Engine, onStuck: (why:
     };
     if (entry.notice.kind === 'go_no_go_requested') void act('approve', plan.approvals.go_no_go.roles, 'approving the go/no-go');
     if (entry.notice.kind === 'soak_clean' && entry.notice.next === 'promotion') void act('promote', plan.approvals.promote.roles, 'promoting');
+    // A train whose wave lost every target waits for /promote to start the next wave (manual promotion).
+    if (entry.notice.kind === 'target_dropped' && state.phase === 'awaiting_promotion') void act('promote', plan.approvals.promote.roles, 'promoting to the next wave');
+    if (entry.notice.kind === 'gate_check' && promoteAfterCheck && state.phase === 'awaiting_promotion') {
+      promoteAfterCheck = false;
+      void act('promote', plan.approvals.promote.roles, 'promoting');
+    }
     if (entry.notice.kind === 'checkpoint_opened') void tickAll(entry.notice.index);
     if (entry.notice.kind === 'checkpoint_done') {
       // The decision a checkpoint held back can be taken now.
