@@ -353,7 +353,7 @@ function placeLabels(model: ChartModel) {
 export function chartSpec(model: ChartModel): TopLevelSpec {
   const x = { field: 't', type: 'quantitative' as const, scale: { domain: [...model.domain], nice: false, zero: false } };
   const xHidden = { ...x, axis: { title: null, labels: false, ticks: false, domain: false, grid: true } };
-  // Stable first, so the canary's line is drawn over it.
+  // The legend lists stable first, as the lines are drawn.
   const seriesColour = (legend: boolean) => ({
     field: 'series',
     type: 'nominal' as const,
@@ -373,11 +373,14 @@ export function chartSpec(model: ChartModel): TopLevelSpec {
   const metric = (panel: MetricPanel, title: string, yTitle: string, format: string, height: number, legend: boolean) => {
     const layers: any[] = [
       rules,
-      {
+      // One layer per series, stable's first: within one layer vega draws the series in the order
+      // of their names, and stable's line would hide the canary's wherever they agree.
+      ...(['stable', 'canary'] as const).map((series) => ({
         data: { values: panel.points },
+        transform: [{ filter: `datum.series === '${series}'` }],
         mark: { type: 'line' as const, strokeWidth: 2, interpolate: 'linear' as const, point: { size: 18, filled: true } },
         encoding: { x: xHidden, y: { field: 'value', type: 'quantitative' as const, title: yTitle, axis: { format } }, color: seriesColour(legend) },
-      },
+      })),
       {
         // The canary checks the gate did not pass, ringed.
         data: { values: panel.points.filter((p) => p.series === 'canary' && p.verdict !== 'pass' && p.verdict !== null) },
