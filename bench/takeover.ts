@@ -8,8 +8,6 @@
 // and stalled checks) plus its own start-up. Each run uses its own service, plan and channel, so no
 // run waits for the one before to close.
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -18,11 +16,10 @@ import { startFakeSlack, type FakeSlack } from '../test/fakes/slack-api.ts';
 import { blockAction, postToSlackEndpoint, slashCommand } from '../test/support/slack-requests.ts';
 import { startBotProcess, type BotProcess } from './bot-process.ts';
 import { cardButtons } from './cards.ts';
-import { botEnv, percentile, privateRedis } from './support.ts';
+import { PROJECT, USER, addService, cloudRunBotEnv, rollbackPlan, sloServer, summary } from './rig.ts';
+import { privateRedis } from './support.ts';
 
 const SECRET = 'bench-signing-secret-9012';
-const USER = 'U0BENCH';
-const PROJECT = 'bench-project';
 const REGION = 'us-central1';
 
 export interface TakeoverResult {
@@ -31,8 +28,6 @@ export interface TakeoverResult {
   /** From the kill to the restarted bot answering /readyz (part of the above). */
   readonly restart: { p50: number; p99: number; samples: number };
 }
-
-const summary = (values: number[]) => ({ p50: percentile(values, 50), p99: percentile(values, 99), max: Math.max(...values), samples: values.length });
 
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -49,41 +44,19 @@ export async function takeover(options: { samples?: number; log?: (line: string)
   const fake: FakeSlack = await startFakeSlack({ usergroups: {} });
   const run = await startFakeCloudRun();
   // The metric source of the plans' gates: always healthy (the rollback here is a person's).
-  const slo = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ p95_latency_ms: 120, error_budget_ratio: 0.001 }));
-  });
-  await new Promise<void>((resolve) => slo.listen(0, '127.0.0.1', resolve));
-  const sloUrl = `http://127.0.0.1:${(slo.address() as AddressInfo).port}`;
+  const slo = await sloServer();
   const dir = mkdtempSync(join(tmpdir(), 'bench-takeover-'));
   const runs = Array.from({ length: samples }, (_, i) => {
     const name = `takeover-${i}`;
     const service = `projects/${PROJECT}/locations/${REGION}/services/${name}`;
     const revisions = { stable: `${name}-00001-aaa`, canary: `${name}-00002-bbb` };
-    run.addService(service, { traffic: [{ revision: revisions.stable, percent: 100 }] });
-    run.addRevision(`${service}/revisions/${revisions.stable}`);
-    run.addRevision(`${service}/revisions/${revisions.canary}`);
+    addService(run, service, revisions);
     const channel = `C0TAKEOVER${i}`;
-    writeFileSync(
-      join(dir, `${name}.yaml`),
-      stringify({
-        name,
-        service: { platform: 'cloud-run', project: PROJECT, region: REGION, name, ...revisions },
-        channel,
-        stages: [50, 100],
-        soak: '1h',
-        check_every: '1m',
-        gates: {
-          preflight: [{ id: 'health', http: { url: `${sloUrl}/healthz` } }],
-          stage: [{ id: 'slo', slo_snapshot: { url: `${sloUrl}/slo`, max_p95_latency_ms: 600 } }],
-        },
-        approvals: { go_no_go: { roles: ['release-manager'], min: 1, two_person: false }, promote: { roles: ['release-manager'] }, rollback: { roles: ['release-manager'] } },
-        roles: { 'release-manager': [USER] },
-      }),
-    );
+    const where = { service: { platform: 'cloud-run', project: PROJECT, region: REGION, name, ...revisions } };
+    writeFileSync(join(dir, `${name}.yaml`), stringify(rollbackPlan({ name, channel, where, sloUrl: slo.url, sloPath: '/slo', checkEvery: '1m' })));
     return { name, service, revisions, channel };
   });
-  const env = { ...botEnv({ token: fake.token, secret: SECRET, apiUrl: fake.apiUrl, redisUrl: redis.url, dir }), CLOUD_RUN_EMULATOR_HOST: run.address, METADATA_SERVER_DETECTION: 'none' };
+  const env = cloudRunBotEnv({ fake, run, redis, dir, secret: SECRET });
   let bot: BotProcess | undefined;
   const ackToRollback: number[] = [];
   const restart: number[] = [];

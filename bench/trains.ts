@@ -7,8 +7,6 @@
 //      target), one process: gate-check lag (scheduled time to actual start), completions, jobs run
 //      twice, and every target's traffic steps.
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -22,15 +20,14 @@ import { blockAction, postToSlackEndpoint, slashCommand } from '../test/support/
 import { silentLogger } from '../test/support/log.ts';
 import { startBotProcess, type BotProcess } from './bot-process.ts';
 import { cardButtons } from './cards.ts';
-import { allRoles, botEnv, percentile, privateRedis, quietRoom } from './support.ts';
+import { PROJECT, USER, addService, cloudRunBotEnv, isRollback as rolledBackTo, rollbackPlan, sloServer, summary } from './rig.ts';
+import { allRoles, percentile, privateRedis, quietRoom } from './support.ts';
 
 const SECRET = 'bench-signing-secret-7a1c';
 const CHANNEL = 'C0BENCH';
-const USER = 'U0BENCH';
-const PROJECT = 'bench-project';
 const REGIONS = ['us-central1', 'us-east1', 'europe-west1', 'europe-west4', 'asia-northeast1'] as const;
-const STABLE = 'api-00001-aaa';
-const CANARY = 'api-00002-bbb';
+const REVISIONS = { stable: 'api-00001-aaa', canary: 'api-00002-bbb' };
+const isRollback = rolledBackTo(REVISIONS);
 /** The target whose metric the benchmark turns bad. */
 const BAD = 2;
 
@@ -43,9 +40,6 @@ export interface TrainRollbackResult {
 
 const approveButton = (fake: FakeSlack, skip: number): string | undefined => cardButtons(fake, CHANNEL, skip).find((b) => b.action_id === 'approve')?.value;
 
-const isRollback = (traffic: ReadonlyArray<{ revision: string; percent: number }>) =>
-  traffic.some((t) => t.revision === STABLE && t.percent === 100) && !traffic.some((t) => t.revision === CANARY && t.percent > 0);
-
 export async function trainRollback(options: { samples?: number; log?: (line: string) => void } = {}): Promise<TrainRollbackResult> {
   const samples = options.samples ?? 10;
   const log = options.log ?? (() => undefined);
@@ -53,49 +47,19 @@ export async function trainRollback(options: { samples?: number; log?: (line: st
   const fake = await startFakeSlack({ usergroups: {} });
   const run = await startFakeCloudRun();
   const services = REGIONS.map((region) => `projects/${PROJECT}/locations/${region}/services/api`);
-  for (const service of services) {
-    run.addService(service, { traffic: [{ revision: STABLE, percent: 100 }] });
-    run.addRevision(`${service}/revisions/${STABLE}`);
-    run.addRevision(`${service}/revisions/${CANARY}`);
-  }
+  for (const service of services) addService(run, service, REVISIONS);
   // Each target's metric source: an SLO snapshot per region; the benchmark turns one of them bad.
   let bad = false;
-  const slo = createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    const worse = bad && (req.url ?? '').includes(`/slo/${REGIONS[BAD]}`);
-    res.end(JSON.stringify({ p95_latency_ms: worse ? 2_000 : 120, error_budget_ratio: 0.001 }));
-  });
-  await new Promise<void>((resolve) => slo.listen(0, '127.0.0.1', resolve));
-  const sloUrl = `http://127.0.0.1:${(slo.address() as AddressInfo).port}`;
+  const slo = await sloServer((url) => bad && url.includes(`/slo/${REGIONS[BAD]}`));
   const dir = mkdtempSync(join(tmpdir(), 'bench-train-rollback-'));
-  writeFileSync(
-    join(dir, 'train-bench.yaml'),
-    stringify({
-      name: 'train-bench',
-      targets: REGIONS.map((region) => ({ platform: 'cloud-run', project: PROJECT, region, name: 'api', stable: STABLE, canary: CANARY })),
-      strategy: 'lockstep',
-      channel: CHANNEL,
-      stages: [50, 100],
-      soak: '1h',
-      check_every: '1s',
-      gates: {
-        preflight: [{ id: 'health', http: { url: `${sloUrl}/healthz` } }],
-        // Once per target, each asking its own region's snapshot.
-        stage: [{ id: 'slo', slo_snapshot: { url: `${sloUrl}/slo/{region}`, max_p95_latency_ms: 600 } }],
-      },
-      approvals: { go_no_go: { roles: ['release-manager'], min: 1, two_person: false }, promote: { roles: ['release-manager'] }, rollback: { roles: ['release-manager'] } },
-      roles: { 'release-manager': [USER] },
-    }),
-  );
+  const where = { targets: REGIONS.map((region) => ({ platform: 'cloud-run', project: PROJECT, region, name: 'api', ...REVISIONS })), strategy: 'lockstep' };
+  // The stage gate runs once per target, each asking its own region's snapshot.
+  writeFileSync(join(dir, 'train-bench.yaml'), stringify(rollbackPlan({ name: 'train-bench', channel: CHANNEL, where, sloUrl: slo.url, sloPath: '/slo/{region}', checkEvery: '1s' })));
   let bot: BotProcess | undefined;
   const toLast: number[] = [];
   const spread: number[] = [];
   try {
-    bot = await startBotProcess({
-      ...botEnv({ token: fake.token, secret: SECRET, apiUrl: fake.apiUrl, redisUrl: redis.url, dir }),
-      CLOUD_RUN_EMULATOR_HOST: run.address,
-      METADATA_SERVER_DETECTION: 'none',
-    });
+    bot = await startBotProcess(cloudRunBotEnv({ fake, run, redis, dir, secret: SECRET }));
     const url = `http://127.0.0.1:${bot.port}/slack/events`;
     const send = (body: string) => postToSlackEndpoint(url, body, { secret: SECRET });
     /** Resolves with the `n` updates (one per service) matching `predicate` from `since` on. */
@@ -107,7 +71,7 @@ export async function trainRollback(options: { samples?: number; log?: (line: st
       await send(slashCommand({ command: '/cutover', text: 'start train-bench', user_id: USER, channel_id: CHANNEL, response_url: fake.responseUrl(`start${i}`) }));
       const value = await fake.waitFor(() => approveButton(fake, before), { timeoutMs: 30_000 });
       const since = Date.now();
-      const shifted = updatesOfAll(since, (traffic) => traffic.some((t) => t.revision === CANARY && t.percent === 50));
+      const shifted = updatesOfAll(since, (traffic) => traffic.some((t) => t.revision === REVISIONS.canary && t.percent === 50));
       await send(blockAction({ user: USER, channel: CHANNEL, actionId: 'approve', value, responseUrl: fake.responseUrl(`approve${i}`) }));
       await shifted;
       // Let the soak settle into its rhythm of checks, then turn one region bad at a random moment.
@@ -124,7 +88,7 @@ export async function trainRollback(options: { samples?: number; log?: (line: st
       if (i % 5 === 4) log(`  ${i + 1}/${samples} train rollbacks`);
     }
     return {
-      toLast: { p50: percentile(toLast, 50), p99: percentile(toLast, 99), max: Math.max(...toLast), samples: toLast.length },
+      toLast: summary(toLast),
       spread: { p50: percentile(spread, 50), max: Math.max(...spread) },
     };
   } finally {

@@ -2,7 +2,7 @@
 import type { Job } from 'bullmq';
 import type { JobData } from './queues.ts';
 import { buildEvidence, type EvidenceFiles, type EvidenceInput, type EvidenceOptions } from '../src/evidence/build.ts';
-import { renderCutoverChart } from '../src/charts/cutover-chart.ts';
+import { chartFileStem, renderCutoverCharts, type CutoverChart } from '../src/charts/cutover-chart.ts';
 import type { Logger } from '../src/log.ts';
 import { writeEvidence } from '../src/evidence/writer.ts';
 import type { CutoverStore } from '../src/store/cutover-store.ts';
@@ -19,25 +19,33 @@ export interface EvidenceDeps {
 }
 
 /**
- * The whole package: the text files and the chart (`chart.png`, `chart.svg`), drawn from the same
- * records. The chart's time axis ends where the cutover ended, so building the package again later,
- * on any replica, gives the same bytes. A chart that cannot be drawn leaves the package without it.
- * `speed`: a rehearsal's chart speaks plan time.
+ * The whole package: the text files and the chart (`chart.png`, `chart.svg`; a train's, one per
+ * target, `chart-<target id>.png` and `.svg`), drawn from the same records. The chart's time axis
+ * ends where the cutover ended, so building the package again later, on any replica, gives the
+ * same bytes. A chart that cannot be drawn leaves the package without it. `speed`: a rehearsal's
+ * chart speaks plan time.
  */
 export async function evidencePackage(
   input: EvidenceInput,
   options: { readonly now: number; readonly speed?: number; readonly log?: Logger; readonly label?: EvidenceOptions },
 ): Promise<EvidenceFiles> {
-  let chart;
+  let charts: CutoverChart[] = [];
   try {
-    chart = await renderCutoverChart({ ...input, now: input.state.endedAt ?? options.now, ...(options.speed ? { speed: options.speed } : {}) });
+    charts = await renderCutoverCharts({ ...input, now: input.state.endedAt ?? options.now, ...(options.speed ? { speed: options.speed } : {}) });
   } catch (error) {
     options.log?.warn({ cutover: input.state.id, err: error instanceof Error ? error.message : String(error) }, 'chart could not be drawn; evidence written without it');
   }
-  const files: EvidenceFiles = buildEvidence(input, { ...options.label, ...(chart ? { chart: chart.alt } : {}) });
-  if (chart) {
-    files.set('chart.png', chart.png);
-    files.set('chart.svg', chart.svg);
+  const single = charts.length === 1 && !charts[0]!.target ? charts[0]! : null;
+  const perTarget = charts.filter((c) => c.target).map((c) => ({ chart: c, file: chartFileStem(c) }));
+  const files: EvidenceFiles = buildEvidence(input, {
+    ...options.label,
+    ...(single ? { chart: single.alt } : {}),
+    ...(perTarget.length ? { targetCharts: perTarget.map(({ chart, file }) => ({ file, target: `${chart.target!.id} (target ${chart.target!.index})`, alt: chart.alt })) } : {}),
+  });
+  for (const chart of charts) {
+    const file = chartFileStem(chart);
+    files.set(`${file}.png`, chart.png);
+    files.set(`${file}.svg`, chart.svg);
   }
   return files;
 }
@@ -60,10 +68,10 @@ export async function rebuildEvidence(store: CutoverStore, id: string, now: () =
   return evidencePackage({ ...input, audit: end < 0 ? input.audit : input.audit.slice(0, end) }, { now: now() });
 }
 
-/** The cutover's chart as of `now`, drawn from its records (for the war room's updates and decisions). */
+/** The cutover's charts as of `now` (a train's, one per target), drawn from its records (for the war room's updates and decisions). */
 export async function chartOf(store: CutoverStore, id: string, now: number) {
   const input = await loadEvidenceInput(store, id);
-  return input ? renderCutoverChart({ ...input, now }) : null;
+  return input ? renderCutoverCharts({ ...input, now }) : null;
 }
 
 export function createEvidenceProcessor(deps: EvidenceDeps) {

@@ -65,13 +65,25 @@ export function createNotifyProcessor(deps: NotifyDeps) {
   };
 }
 
+/**
+ * A chart is news for people, not a record (the evidence package keeps the record), and a drawing
+ * costs a core for a good part of a second. So the war room gets at most one per `updates.chart_gap`
+ * of a cutover, and none of a moment that is no longer news: once the cutover has ended only the
+ * final chart is drawn. The final chart always comes.
+ */
 export function createChartProcessor(deps: NotifyDeps) {
   return async (job: Job<JobData['chart']>): Promise<string> => {
     if (!deps.room.chart) return 'no charts';
-    const loaded = await deps.store.load(job.data.id);
-    const ref = (await deps.store.roomState(job.data.id)).ref;
+    const { id, moment, at } = job.data;
+    const loaded = await deps.store.load(id);
+    const ref = (await deps.store.roomState(id)).ref;
     if (!loaded || !ref) return 'gone';
-    await deps.room.chart(ref, loaded, job.data.moment, deps.now());
+    if (moment !== 'final') {
+      if (loaded.state.outcome) return 'skipped: the cutover has ended, its final chart follows';
+      // Plans stored before the gap existed chart every moment, as they did.
+      if (!(await deps.store.claimChart(id, at, loaded.plan.updates.chartGapMs ?? 0))) return 'skipped: a chart was posted within the gap';
+    }
+    await deps.room.chart(ref, loaded, moment, deps.now());
     return 'posted';
   };
 }

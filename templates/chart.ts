@@ -4,11 +4,14 @@
 // already recorded (gate observations per check, the audit trail, the state), so any replica, after
 // any restart, draws the same chart; nothing is measured for the picture. Pure: a view model, then
 // a Vega-Lite spec and the same facts in words (the alt text). Rendering is src/charts' business.
+// A train gets one chart per target (`chartModels`): that target's own gates and traffic share, the
+// train's decisions, all on one time axis so the charts line up when read one after another.
 import type { TopLevelSpec } from 'vega-lite';
 import type { AuditEntry } from '../src/domain/audit.ts';
 import type { Verdict } from '../src/domain/gates.ts';
 import type { Plan } from '../src/domain/plan.ts';
 import type { CutoverState, GateRecord, Notice } from '../src/domain/state.ts';
+import { isTrain, revisionsOf, targetPercents, waveOf, type TrainPlan } from '../src/domain/train.ts';
 import { HOLD_WORDS } from './words.ts';
 
 /** The font the spec asks for; the renderer ships and loads exactly this one. */
@@ -42,6 +45,8 @@ export interface MetricPanel {
   readonly points: readonly MetricPoint[];
   /** The gate's own limit on the canary's value, when it has a numeric one. */
   readonly limit: number | null;
+  /** A train target's chart drawing a whole-train gate (`scope: once`): none of the target's own measures this. */
+  readonly wholeTrain?: true;
 }
 
 export type MarkerKind = 'go/no-go' | 'promotion' | 'hold' | 'rollback';
@@ -66,6 +71,8 @@ export interface ChartModel {
   /** Canary percent from each time on: a step line. */
   readonly traffic: ReadonlyArray<{ readonly t: number; readonly percent: number }>;
   readonly markers: readonly Marker[];
+  /** A train's chart is one target's: its index in the plan's train and its id. Absent for a single service. */
+  readonly target?: { readonly index: number; readonly id: string };
 }
 
 /** Observation names: a canary's and stable's value of one metric, as the gate kinds record them. */
@@ -92,13 +99,24 @@ function numberOf(record: GateRecord, name: string): { value: number; threshold?
 
 /**
  * One gate per panel: the first stage gate (in plan order) that recorded the canary's value and
- * stable's beside it; failing that, the first that recorded the canary's alone.
+ * stable's beside it; failing that, the first that recorded the canary's alone. For a train's
+ * target, its own gates are looked through first; a whole-train gate (`scope: once`) only when none
+ * of them measures this. Such a gate is drawn on every target's chart, not only target 0's: each
+ * chart is posted and read on its own, and a whole-train gate failing rolls back every target.
  */
-function panel(input: ChartInput, names: { readonly canary: string; readonly stable: string }, at: (ms: number) => number): MetricPanel {
-  const stageGates = input.plan.gates.stage.map((g) => g.id);
+function panel(input: ChartInput, names: { readonly canary: string; readonly stable: string }, at: (ms: number) => number, target?: number): MetricPanel {
+  const stage = input.plan.gates.stage;
+  const groups = target === undefined ? [stage] : [stage.filter((g) => g.target === target), stage.filter((g) => g.target === undefined)];
   const records = input.gates.filter((r) => r.phase === 'stage');
   const has = (gate: string, name: string) => records.some((r) => r.gate === gate && numberOf(r, name));
-  const gate = stageGates.find((g) => has(g, names.canary) && has(g, names.stable)) ?? stageGates.find((g) => has(g, names.canary)) ?? null;
+  let gate: string | null = null;
+  let wholeTrain = false;
+  for (const [i, gates] of groups.entries()) {
+    const ids = gates.map((g) => g.id);
+    gate = ids.find((g) => has(g, names.canary) && has(g, names.stable)) ?? ids.find((g) => has(g, names.canary)) ?? null;
+    wholeTrain = target !== undefined && i > 0;
+    if (gate) break;
+  }
   if (!gate) return { gate: null, points: [], limit: null };
   const points: MetricPoint[] = [];
   let limit: number | null = null;
@@ -112,8 +130,10 @@ function panel(input: ChartInput, names: { readonly canary: string; readonly sta
     }
     if (stable) points.push({ t: at(record.at), series: 'stable', value: stable.value, verdict: null });
   }
-  return { gate, points, limit };
+  return { gate, points, limit, ...(wholeTrain ? { wholeTrain: true } : {}) };
 }
+
+const rollbackWho = (notice: Extract<Notice, { kind: 'rollback_started' }>) => (notice.trigger === 'gate' ? 'automatic' : `by ${notice.by ?? 'someone'}`);
 
 function markerOf(notice: Notice, t: number): Marker | null {
   switch (notice.kind) {
@@ -131,61 +151,169 @@ function markerOf(notice: Notice, t: number): Marker | null {
     }
     case 'resumed':
       return { t, kind: 'hold', label: 'resume', words: `resumed by ${notice.by}` };
-    case 'rollback_started': {
-      const who = notice.trigger === 'gate' ? 'automatic' : `by ${notice.by ?? 'someone'}`;
-      return { t, kind: 'rollback', label: clipLabel(`rollback: ${notice.reason}`), words: `rolled back (${who}) from ${notice.from} %: ${notice.reason}` };
-    }
+    case 'rollback_started':
+      return { t, kind: 'rollback', label: clipLabel(`rollback: ${notice.reason}`), words: `rolled back (${rollbackWho(notice)}) from ${notice.from} %: ${notice.reason}` };
     default:
       return null;
   }
 }
 
-export function chartModel(input: ChartInput): ChartModel {
-  const { state, plan } = input;
+type Step = { t: number; percent: number };
+
+/** The chart's clock: its unit, and a record's time in that unit since T0 (plan time at `speed`). */
+function clockOf(input: ChartInput) {
+  const { state } = input;
   const speed = input.speed ?? 1;
   const end = state.endedAt ?? input.now;
   const spanMinutes = ((end - state.t0) * speed) / MINUTE;
   // Hypercare runs for days: thousands of minutes read worse than hours.
-  const unit = spanMinutes > 6 * 60 ? 'hours' : 'minutes';
+  const unit: ChartModel['unit'] = spanMinutes > 6 * 60 ? 'hours' : 'minutes';
   const per = unit === 'hours' ? 60 * MINUTE : MINUTE;
   const at = (ms: number) => Math.round((((ms - state.t0) * speed) / per) * 1000) / 1000;
+  return { unit, at, end: at(end) };
+}
 
-  const traffic: Array<{ t: number; percent: number }> = [];
-  const markers: Marker[] = [];
+/**
+ * The decisions, as the service or the train took them: every chart of a train shows all of them,
+ * in the train's words (see `trainMarker`).
+ */
+function markersOf(input: ChartInput, at: (ms: number) => number): Marker[] {
+  const { plan } = input;
+  let stage = -1;
+  return input.audit.flatMap((entry) => {
+    if (entry.type !== 'notice') return [];
+    const { notice } = entry;
+    if (notice.kind === 'shifting' || notice.kind === 'traffic_confirmed') stage = notice.stage;
+    const marker = markerOf(notice, at(entry.at));
+    if (!marker) return [];
+    return [isTrain(plan) ? trainMarker(plan, marker, notice, stage) : marker];
+  });
+}
+
+/**
+ * A train's decision, for its targets' charts. Its rollback is not said to be "from" the cohort's
+ * percent: in waves the earlier waves served 100 %, and each chart's traffic row shows what its
+ * target served. A promotion into the next wave says so: "100 % → 1 %" is no step down for anyone.
+ */
+function trainMarker(plan: TrainPlan, marker: Marker, notice: Notice, stage: number): Marker {
+  if (notice.kind === 'rollback_started') return { ...marker, words: `rolled back (${rollbackWho(notice)}): ${notice.reason}` };
+  const from = notice.kind === 'soak_clean' ? notice.stage : stage;
+  const promotion = notice.kind === 'promoted' || (notice.kind === 'soak_clean' && notice.next === 'auto');
+  if (!promotion || from < 0 || from + 1 >= plan.stages.length || waveOf(plan, from + 1) === waveOf(plan, from)) return marker;
+  const wave = waveOf(plan, from + 1) + 1;
+  return notice.kind === 'promoted'
+    ? { ...marker, label: `→ W${wave} ${notice.to} %`, words: `promoted to wave ${wave} at ${notice.to} % by ${notice.by}` }
+    : { ...marker, label: `auto → W${wave}`, words: `${marker.words}, into wave ${wave}` };
+}
+
+/**
+ * The canary percent a traffic notice says target `t` of a train serves, or null when it says
+ * nothing about it. Its per-target reports when it carries them (a target that could not be read
+ * or moved keeps its last share); an audit trail recorded before notices carried them gives the
+ * cohort's share for each target (earlier waves at 100 %, later ones at 0 %), and a rollback 0 %.
+ */
+function targetPercent(plan: TrainPlan, notice: Notice, t: number): number | null {
+  if (notice.kind !== 'traffic_confirmed' && notice.kind !== 'rolled_back' && notice.kind !== 'traffic_failed' && notice.kind !== 'rollback_failed') return null;
+  if (notice.targets) return notice.targets.find((r) => r.target === t)?.split?.canary ?? null;
+  if (notice.kind === 'traffic_confirmed') return targetPercents(plan, notice.stage, notice.percent)[t] ?? null;
+  return notice.kind === 'rolled_back' ? notice.percent : null;
+}
+
+/** The canary's share each time it changed: the service's, or (given `target`) one target's of a train. */
+function trafficOf(input: ChartInput, at: (ms: number) => number, target?: number): Step[] {
+  const { plan } = input;
+  const traffic: Step[] = [];
   for (const entry of input.audit) {
     if (entry.type !== 'notice') continue;
     const { notice } = entry;
-    if (notice.kind === 'traffic_confirmed' || notice.kind === 'rolled_back') {
-      if (traffic.at(-1)?.percent !== notice.percent) traffic.push({ t: at(entry.at), percent: notice.percent });
-    }
-    const marker = markerOf(notice, at(entry.at));
-    if (marker) markers.push(marker);
+    let percent: number | null = null;
+    if (target !== undefined && isTrain(plan)) percent = targetPercent(plan, notice, target);
+    else if (notice.kind === 'traffic_confirmed' || notice.kind === 'rolled_back') percent = notice.percent;
+    // A target's line starts at 0 % (drawn anyway): a wave not started yet adds no step.
+    const before = traffic.at(-1)?.percent ?? (target === undefined ? undefined : 0);
+    if (percent !== null && before !== percent) traffic.push({ t: at(entry.at), percent });
   }
-  const errorRate = panel(input, METRICS.errorRate, at);
-  const latency = panel(input, METRICS.latency, at);
-  const times = [at(end), 0, ...traffic.map((p) => p.t), ...markers.map((m) => m.t), ...errorRate.points.map((p) => p.t), ...latency.points.map((p) => p.t)];
-  const first = Math.min(...times);
-  const last = Math.max(...times);
-  // The step line starts at no traffic and runs to the end of the axis.
-  const steps = [{ t: Math.min(first, traffic[0]?.t ?? first), percent: 0 }, ...traffic];
-  steps.push({ t: last, percent: steps.at(-1)!.percent });
+  return traffic;
+}
 
+/** What one chart draws before its axis is known: a service's, or one target's of a train. */
+interface Drawn {
+  readonly traffic: readonly Step[];
+  readonly errorRate: MetricPanel;
+  readonly latency: MetricPanel;
+}
+
+function drawn(input: ChartInput, at: (ms: number) => number, target?: number): Drawn {
+  return { traffic: trafficOf(input, at, target), errorRate: panel(input, METRICS.errorRate, at, target), latency: panel(input, METRICS.latency, at, target) };
+}
+
+const timesOf = (d: Drawn): number[] => [...d.traffic.map((p) => p.t), ...d.errorRate.points.map((p) => p.t), ...d.latency.points.map((p) => p.t)];
+
+/** The cutover's outcome in a few words; `percent`: the canary's share on this chart while it runs. */
+function outcomeWords(state: CutoverState, markers: readonly Marker[], percent: number): string {
   const rollback = markers.find((m) => m.kind === 'rollback');
   const outcome = rollback
     ? `${state.outcome === 'failed' ? 'FAILED: ' : ''}${rollback.words}`
     : state.outcome
       ? { completed: 'completed: the canary serves 100 %', rolled_back: 'rolled back', aborted: 'aborted before traffic moved', failed: 'FAILED' }[state.outcome]
-      : `running: ${state.traffic} % on the canary`;
+      : `running: ${percent} % on the canary`;
+  return outcome.charAt(0).toUpperCase() + outcome.slice(1);
+}
+
+/** The model, once the time axis runs from `first` to `last`. */
+function modelOf(d: Drawn, markers: readonly Marker[], unit: ChartModel['unit'], first: number, last: number, head: Pick<ChartModel, 'title' | 'subtitle' | 'target'>): ChartModel {
+  // The step line starts at no traffic and runs to the end of the axis.
+  const steps = [{ t: Math.min(first, d.traffic[0]?.t ?? first), percent: 0 }, ...d.traffic];
+  steps.push({ t: last, percent: steps.at(-1)!.percent });
   return {
-    title: `Cutover ${plan.name}: canary ${state.revisions.canary} vs stable ${state.revisions.stable}`,
-    subtitle: clipLabel(outcome.charAt(0).toUpperCase() + outcome.slice(1), 140),
+    title: head.title,
+    subtitle: head.subtitle,
     unit,
     domain: [first, last > first ? last : first + 1],
-    errorRate,
-    latency,
+    errorRate: d.errorRate,
+    latency: d.latency,
     traffic: steps,
     markers,
+    ...(head.target ? { target: head.target } : {}),
   };
+}
+
+/** The chart of a single-service cutover (for a train, see `chartModels`). */
+export function chartModel(input: ChartInput): ChartModel {
+  const { state, plan } = input;
+  const { unit, at, end } = clockOf(input);
+  const markers = markersOf(input, at);
+  const d = drawn(input, at);
+  const times = [end, 0, ...markers.map((m) => m.t), ...timesOf(d)];
+  return modelOf(d, markers, unit, Math.min(...times), Math.max(...times), {
+    title: `Cutover ${plan.name}: canary ${state.revisions.canary} vs stable ${state.revisions.stable}`,
+    subtitle: clipLabel(outcomeWords(state, markers, state.traffic), 140),
+  });
+}
+
+/**
+ * The cutover's charts: one for a single service (`chartModel`), one per target for a train, each
+ * with that target's own gates and traffic share and the train's decisions, all on one time axis.
+ */
+export function chartModels(input: ChartInput): ChartModel[] {
+  const { state, plan } = input;
+  if (!isTrain(plan)) return [chartModel(input)];
+  const { unit, at, end } = clockOf(input);
+  const markers = markersOf(input, at);
+  const targets = plan.train.targets.map((_target, t) => drawn(input, at, t));
+  const times = [end, 0, ...markers.map((m) => m.t), ...targets.flatMap(timesOf)];
+  const [first, last] = [Math.min(...times), Math.max(...times)];
+  const waves = plan.train.waves.length;
+  return plan.train.targets.map((target, t) => {
+    const d = targets[t]!;
+    const revisions = revisionsOf(target);
+    const where = waves > 1 ? `Wave ${target.wave + 1} of ${waves}` : `Lockstep, ${plan.train.targets.length} targets`;
+    return modelOf(d, markers, unit, first, last, {
+      title: `Cutover ${plan.name} (${target.id}, target ${t}): canary ${revisions.canary} vs stable ${revisions.stable}`,
+      subtitle: clipLabel(`${where} · ${outcomeWords(state, markers, d.traffic.at(-1)?.percent ?? 0)}`, 140),
+      target: { index: t, id: target.id },
+    });
+  });
 }
 
 // ---- the spec ----------------------------------------------------------------------------------
@@ -195,6 +323,9 @@ const MARKER_COLOURS: Readonly<Record<MarkerKind, string>> = { 'go/no-go': '#2ca
 const WIDTH = 760;
 
 const unitWord = (model: ChartModel) => (model.unit === 'hours' ? 'h' : 'min');
+
+/** `, gate five-xx@api-eu`; a whole-train gate on a target's chart says so. */
+const gateWords = (panel: MetricPanel, before: string) => (panel.gate ? `${before}gate ${panel.gate}${panel.wholeTrain ? ' (whole train)' : ''}` : '');
 
 /** The Vega-Lite spec: three rows sharing one time axis, plus a strip naming the decisions. */
 /** Pixels a label takes: DejaVu Sans at 10 px averages under 6.2 px a character. */
@@ -222,7 +353,7 @@ function placeLabels(model: ChartModel) {
 export function chartSpec(model: ChartModel): TopLevelSpec {
   const x = { field: 't', type: 'quantitative' as const, scale: { domain: [...model.domain], nice: false, zero: false } };
   const xHidden = { ...x, axis: { title: null, labels: false, ticks: false, domain: false, grid: true } };
-  // Stable first, so the canary's line is drawn over it.
+  // The legend lists stable first, as the lines are drawn.
   const seriesColour = (legend: boolean) => ({
     field: 'series',
     type: 'nominal' as const,
@@ -242,11 +373,14 @@ export function chartSpec(model: ChartModel): TopLevelSpec {
   const metric = (panel: MetricPanel, title: string, yTitle: string, format: string, height: number, legend: boolean) => {
     const layers: any[] = [
       rules,
-      {
+      // One layer per series, stable's first: within one layer vega draws the series in the order
+      // of their names, and stable's line would hide the canary's wherever they agree.
+      ...(['stable', 'canary'] as const).map((series) => ({
         data: { values: panel.points },
+        transform: [{ filter: `datum.series === '${series}'` }],
         mark: { type: 'line' as const, strokeWidth: 2, interpolate: 'linear' as const, point: { size: 18, filled: true } },
         encoding: { x: xHidden, y: { field: 'value', type: 'quantitative' as const, title: yTitle, axis: { format } }, color: seriesColour(legend) },
-      },
+      })),
       {
         // The canary checks the gate did not pass, ringed.
         data: { values: panel.points.filter((p) => p.series === 'canary' && p.verdict !== 'pass' && p.verdict !== null) },
@@ -306,8 +440,8 @@ export function chartSpec(model: ChartModel): TopLevelSpec {
           labelLayer('left'),
         ],
       },
-      metric(model.errorRate, `Error rate (5xx share)${model.errorRate.gate ? `, gate ${model.errorRate.gate}` : ''}`, '5xx', '.2~%', 150, model.errorRate.points.length > 0),
-      metric(model.latency, `p95 latency${model.latency.gate ? `, gate ${model.latency.gate}` : ''}`, 'ms', '~s', 150, model.errorRate.points.length === 0),
+      metric(model.errorRate, `Error rate (5xx share)${gateWords(model.errorRate, ', ')}`, '5xx', '.2~%', 150, model.errorRate.points.length > 0),
+      metric(model.latency, `p95 latency${gateWords(model.latency, ', ')}`, 'ms', '~s', 150, model.errorRate.points.length === 0),
       {
         title: { text: 'Canary traffic share', anchor: 'start', fontSize: 12, fontWeight: 'bold' },
         width: WIDTH,
@@ -337,12 +471,12 @@ function metricWords(name: string, panel: MetricPanel, show: (v: number) => stri
   if (!panel.gate) return `${name}: no gate of this plan measures it.`;
   const canary = panel.points.filter((p) => p.series === 'canary');
   const stable = panel.points.filter((p) => p.series === 'stable');
-  if (canary.length === 0) return `${name} (gate ${panel.gate}): no values recorded yet.`;
+  if (canary.length === 0) return `${name} (${gateWords(panel, '')}): no values recorded yet.`;
   const peak = canary.reduce((a, b) => (b.value > a.value ? b : a));
   const last = canary.at(-1)!;
   const lastStable = stable.at(-1);
   const limit = panel.limit !== null ? `, limit ${show(panel.limit)}` : '';
-  return `${name} (gate ${panel.gate}${limit}): canary last ${show(last.value)}${lastStable ? ` against stable ${show(lastStable.value)}` : ''}, peak ${show(peak.value)} at ${when(peak.t)}, over ${canary.length} checks.`;
+  return `${name} (${gateWords(panel, '')}${limit}): canary last ${show(last.value)}${lastStable ? ` against stable ${show(lastStable.value)}` : ''}, peak ${show(peak.value)} at ${when(peak.t)}, over ${canary.length} checks.`;
 }
 
 /** What the chart shows, in words: the alt text of the image and the comment it is posted with. */

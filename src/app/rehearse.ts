@@ -370,7 +370,8 @@ export async function rehearse(args: RehearsalArgs, out: (line: string) => void,
     out(`Evidence: ${result.evidence}`);
     out(`  ${listed.join('  ')}`);
     out(`  (a rehearsal's package: REHEARSAL in every file, never evidence for a change ticket)`);
-    if (files?.has('chart.png')) out(`Chart: ${join(result.evidence, 'chart.png')}`);
+    // A train's package has a chart per target: each path, in the train's order.
+    for (const name of files?.keys() ?? []) if (/^chart(-[^/]+)?\.png$/.test(name)) out(`Chart: ${join(result.evidence, name)}`);
     out(`Wall time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return { outcome: result.outcome, evidence: result.evidence, wallMs: Date.now() - started };
   } finally {

@@ -93,7 +93,12 @@ function signed(req: IncomingMessage, rawBody: Buffer, signingSecret: string): b
   return isValidSlackRequest({ signingSecret, body: rawBody.toString(), headers: { 'x-slack-signature': signature, 'x-slack-request-timestamp': Number(timestamp) } });
 }
 
-/** Answers a request to the endpoint that Bolt could not; true when it did. */
+/**
+ * Answers a request to the endpoint that Bolt could not; true when it did. A readable body goes on
+ * to Bolt, which checks its signature; the signature is checked here only for a body Bolt could not
+ * read (a signed one is refused 400 with a reason, an unsigned one goes on to Bolt's 401), so that
+ * the common request pays for one HMAC, not two.
+ */
 async function screen(req: IncomingMessage, res: ServerResponse, signingSecret: string, log: Logger): Promise<boolean> {
   let buffered: Awaited<ReturnType<typeof HTTPModuleFunctions.bufferIncomingMessage>>;
   try {
@@ -104,15 +109,16 @@ async function screen(req: IncomingMessage, res: ServerResponse, signingSecret: 
     refuse(res, tooLarge ? 413 : 400, log, {}, tooLarge ? `body over ${defaultBodyLimit} bytes` : 'body could not be read');
     return true;
   }
-  if (!signed(req, buffered.rawBody, signingSecret)) return false;
   let body: unknown;
   try {
     body = HTTPModuleFunctions.parseHTTPRequestBody(buffered);
   } catch {
+    if (!signed(req, buffered.rawBody, signingSecret)) return false;
     refuse(res, 400, log, { body: 'not JSON' }, 'payload is not JSON');
     return true;
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    if (!signed(req, buffered.rawBody, signingSecret)) return false;
     refuse(res, 400, log, shapeOf(body), 'payload is not a JSON object');
     return true;
   }

@@ -19,6 +19,7 @@ import {
   type GateLine,
   type GateRecord,
   type JobEvent,
+  type Notice,
   type Phase,
   type Transition,
 } from './state.ts';
@@ -102,10 +103,16 @@ export function step(plan: Plan, state: CutoverState, event: CutoverEvent, now: 
   const late = event.type === 'sign_off' || (state.phase === 'completed' && (event.type === 'target_rolled_back' || event.type === 'target_rollback_failed'));
   if (isTerminal(state.phase) && !late) return refuse(state, event, 'finished');
   const transition = isCommand(event) ? command(plan, state, event, now) : jobEvent(plan, state, event, now);
-  // A train's per-target facts ride along with whatever the event decided.
+  // A train's per-target facts ride along with whatever the event decided: into the state (the
+  // latest), and onto the traffic notices it announces (the history, in the audit trail).
   if (!transition.ok || !('targets' in event) || !event.targets) return transition;
-  return { ...transition, state: { ...transition.state, targets: mergeReports(plan, state.targets, event.targets) } };
+  const targets = event.targets;
+  const effects = transition.effects.map((e): Effect => (e.type === 'announce' && REPORTED.has(e.notice.kind) ? { ...e, notice: { ...e.notice, targets } as Notice } : e));
+  return { ...transition, effects, state: { ...transition.state, targets: mergeReports(plan, state.targets, targets) } };
 }
+
+/** The notices that say where traffic went: a train's reports are recorded with them. */
+const REPORTED: ReadonlySet<Notice['kind']> = new Set(['traffic_confirmed', 'traffic_failed', 'rolled_back', 'rollback_failed']);
 
 // ---------------------------------------------------------------------------------------------
 // Commands from people

@@ -129,7 +129,11 @@ export interface Plan {
   readonly approvals: Readonly<Record<ApprovalAction, ApprovalRule>>;
   readonly roles: Readonly<Record<string, readonly string[]>>;
   readonly escalation: { readonly mention: readonly string[]; readonly stuckAfterMs: number };
-  readonly updates: { readonly everyMs: number };
+  /**
+   * `chartGapMs`: the least time between two charts of a cutover in the war room (0: a chart at
+   * every moment); the final chart always comes.
+   */
+  readonly updates: { readonly everyMs: number; readonly chartGapMs: number };
   readonly rollback: { readonly before: readonly GateSpec[] };
   /** IANA time zone for `/cutover schedule … at HH:MM`. */
   readonly timezone: string;

@@ -221,6 +221,15 @@ export interface GateLine {
   readonly reading: GateReading;
 }
 
+/**
+ * A train's traffic notices carry what each target was found serving (the event's reports), so the
+ * audit trail keeps every target's history: the state keeps only the latest (the chart per target
+ * draws from these).
+ */
+interface TargetHistory {
+  readonly targets?: readonly TargetReport[];
+}
+
 /** Facts for the war room and the audit trail; templates turn them into words. */
 export type Notice =
   | { readonly kind: 'started'; readonly by: string; readonly revisions: CutoverState['revisions'] }
@@ -230,21 +239,21 @@ export type Notice =
   | { readonly kind: 'go'; readonly approvers: readonly string[] }
   | { readonly kind: 'rejected'; readonly by: string; readonly reason: string }
   | { readonly kind: 'shifting'; readonly stage: number; readonly percent: number; readonly from: number }
-  | { readonly kind: 'traffic_confirmed'; readonly stage: number; readonly percent: number }
+  | ({ readonly kind: 'traffic_confirmed'; readonly stage: number; readonly percent: number } & TargetHistory)
   | { readonly kind: 'gate_check'; readonly stage: number; readonly percent: number; readonly seq: number; readonly gates: readonly GateLine[] }
   | { readonly kind: 'soak_clean'; readonly stage: number; readonly percent: number; readonly next: 'promotion' | 'auto' | 'complete' | 'hypercare' }
   | { readonly kind: 'promoted'; readonly by: string; readonly from: number; readonly to: number }
   | { readonly kind: 'held'; readonly by: string | null; readonly code: HoldCode; readonly reason: string }
   | { readonly kind: 'resumed'; readonly by: string; readonly to: Phase }
   | { readonly kind: 'rollback_started'; readonly trigger: 'gate' | 'manual'; readonly by: string | null; readonly reason: string; readonly gates: readonly string[]; readonly from: number }
-  | { readonly kind: 'rolled_back'; readonly percent: number; readonly steps: readonly StepResult[] }
-  | { readonly kind: 'rollback_failed'; readonly reason: string; readonly steps: readonly StepResult[] }
-  | { readonly kind: 'traffic_failed'; readonly percent: number; readonly code: string; readonly message: string }
+  | ({ readonly kind: 'rolled_back'; readonly percent: number; readonly steps: readonly StepResult[] } & TargetHistory)
+  | ({ readonly kind: 'rollback_failed'; readonly reason: string; readonly steps: readonly StepResult[] } & TargetHistory)
+  | ({ readonly kind: 'traffic_failed'; readonly percent: number; readonly code: string; readonly message: string } & TargetHistory)
   /** `dropped`: a train's targets whose release was dropped; the others serve the canary at 100 %. */
   | { readonly kind: 'completed'; readonly dropped?: readonly number[] }
   | { readonly kind: 'target_dropped'; readonly target: number; readonly trigger: 'gate' | 'manual'; readonly by: string | null; readonly reason: string; readonly gates: readonly string[] }
-  | { readonly kind: 'target_back'; readonly target: number; readonly steps: readonly StepResult[] }
-  | { readonly kind: 'target_rollback_failed'; readonly target: number; readonly reason: string }
+  | ({ readonly kind: 'target_back'; readonly target: number; readonly steps: readonly StepResult[] } & TargetHistory)
+  | ({ readonly kind: 'target_rollback_failed'; readonly target: number; readonly reason: string } & TargetHistory)
   /** `unverified`: why the served split could not be read before the abort. */
   | { readonly kind: 'aborted'; readonly by: string; readonly reason: string; readonly unverified?: string }
   | { readonly kind: 'scheduled'; readonly by: string; readonly t0: number; readonly startsAt: number }

@@ -28,12 +28,21 @@ export interface RehearsalFacts {
   readonly emulators: boolean;
 }
 
+/** One target's chart in a train's package: its files' name without the extension, the target, the chart in words. */
+export interface TargetChart {
+  readonly file: string;
+  readonly target: string;
+  readonly alt: string;
+}
+
 /** A package's files: text, and the chart's PNG as bytes. */
 export type EvidenceFiles = Map<string, string | Uint8Array>;
 
 export interface EvidenceOptions {
   /** The chart's alt text when the package carries `chart.png` and `chart.svg`; SUMMARY.md shows and names them. */
   readonly chart?: string;
+  /** A train's charts, one per target, when the package carries `<file>.png` and `<file>.svg` for each; SUMMARY.md shows and names them. */
+  readonly targetCharts?: readonly TargetChart[];
   /** Set for a rehearsal's package; production packages leave it out. */
   readonly rehearsal?: RehearsalFacts | null;
 }
@@ -498,7 +507,7 @@ export function buildEvidence(input: EvidenceInput, options: EvidenceOptions = {
   const slo = gateRecords.filter((g) => sloGates.has(g.gate));
   const files = new Map<string, string>();
   files.set('summary.json', JSON.stringify(summary, null, 2) + '\n');
-  files.set('SUMMARY.md', summaryMarkdown(input, summary, cohorts, checkpoints, { rehearsal, cause, steps: count.list, slo: slo.length > 0, chart: options.chart }, targetTables(input, perTarget)));
+  files.set('SUMMARY.md', summaryMarkdown(input, summary, cohorts, checkpoints, { rehearsal, cause, steps: count.list, slo: slo.length > 0, chart: options.chart, targetCharts: options.targetCharts ?? [] }, targetTables(input, perTarget)));
   files.set('gate-results.jsonl', jsonl(gateRecords.map((g) => gateLine(g, kinds, state)), rehearsal));
   // A train's rows carry their target: one per cohort and target it moved.
   files.set('cohort-results.jsonl', jsonl(isTrain(plan) ? perTarget : cohorts, rehearsal));
@@ -562,12 +571,32 @@ const REHEARSAL_STATUS_WORDS: Record<OverallStatus, string> = {
   in_progress: 'REHEARSAL IN PROGRESS',
 };
 
+/** A train's charts in SUMMARY.md: one per target, each with the same in words. */
+function targetChartSection(charts: readonly TargetChart[]): string[] {
+  if (charts.length === 0) return [];
+  return [
+    '## Charts, one per target',
+    '',
+    "Each target's own gates (canary against stable) and traffic share, with the train's decisions, on one time axis. Drawn from `gate-results.jsonl` and the audit trail; each `.svg` is the same picture as a vector.",
+    '',
+    ...charts.flatMap((c) => [
+      `### ${c.target}`,
+      '',
+      `![${c.target}: canary against stable: error rate, p95 latency, traffic share and decisions](${c.file}.png)`,
+      '',
+      // The same in words (it is the image's alt text in Slack), for whoever reads this as text.
+      c.alt,
+      '',
+    ]),
+  ];
+}
+
 function summaryMarkdown(
   input: EvidenceInput,
   summary: { overall_status: OverallStatus; step_count: number; passed: number; failed: number },
   cohorts: readonly CohortResult[],
   checkpoints: ReturnType<typeof timeline>,
-  extra: { rehearsal: RehearsalFacts | null; cause: ReturnType<typeof rollbackCause>; steps: readonly Step[]; slo: boolean; chart?: string | undefined },
+  extra: { rehearsal: RehearsalFacts | null; cause: ReturnType<typeof rollbackCause>; steps: readonly Step[]; slo: boolean; chart?: string | undefined; targetCharts: readonly TargetChart[] },
   targets: readonly string[] = [],
 ): string {
   const { state, plan } = input;
@@ -680,6 +709,7 @@ function summaryMarkdown(
           '',
         ]
       : []),
+    ...targetChartSection(extra.targetCharts),
     '## Files',
     '',
     '- `summary.json`: overall status, steps, revisions, times, approvals',
@@ -687,6 +717,7 @@ function summaryMarkdown(
     '- `cohort-results.jsonl`: each cohort entered, its soak result and why it was left',
     ...(extra.slo ? ['- `slo-results.jsonl`: the SLO snapshot evaluations'] : []),
     ...(extra.chart ? ['- `chart.png`, `chart.svg`: the chart above'] : []),
+    ...(extra.targetCharts.length ? [`- ${extra.targetCharts.map((c) => `\`${c.file}.png\``).join(', ')} (and each as \`.svg\`): the charts above, one per target`] : []),
     '- `logs/`: command output, what each rollback step called and what came back, and the full audit trail (`logs/audit.jsonl`)',
     '',
   ];

@@ -32,6 +32,7 @@ const DEFAULTS = {
   maxErrors: 3,
   stuckAfter: '15m',
   updatesEvery: '30m',
+  chartGap: '10m',
   stepTimeoutMs: 10_000,
   stages: [1, 5, 10, 25, 50, 100],
   grace: '10m',
@@ -247,7 +248,15 @@ export function buildPlanSchema(vocabulary: PlanVocabulary) {
         })
         .strict()
         .prefault({}),
-      updates: z.object({ every: durationSchema.prefault(DEFAULTS.updatesEvery) }).strict().prefault({}),
+      updates: z
+        .object({
+          every: durationSchema.prefault(DEFAULTS.updatesEvery),
+          chart_gap: durationSchema
+            .prefault(DEFAULTS.chartGap)
+            .meta({ description: 'The least time between two charts of a cutover in the war room (the final chart always comes); 0s: a chart with every update, promotion and hold' }),
+        })
+        .strict()
+        .prefault({}),
       // `rollback: target` / `rollback: train` is short for `rollback: { scope: … }`.
       rollback: z
         .preprocess(
@@ -362,7 +371,7 @@ export function buildPlanSchema(vocabulary: PlanVocabulary) {
         approvals: resolveApprovals(raw.approvals, raw.roles),
         roles: raw.roles,
         escalation: { mention: raw.escalation.mention, stuckAfterMs: raw.escalation.stuck_after },
-        updates: { everyMs: raw.updates.every },
+        updates: { everyMs: raw.updates.every, chartGapMs: raw.updates.chart_gap },
         rollback: { before: expand(raw.rollback?.before ?? [], 'once', ['rollback', 'before']) },
         timezone: raw.timezone,
         timeline: raw.timeline.map((c) => ({

@@ -22,8 +22,18 @@ export interface RoomClient {
 /** The evidence package of a cutover (file name → content), or null when the cutover is gone. */
 export type EvidenceSource = (cutoverId: string) => Promise<ReadonlyMap<string, string | Uint8Array> | null>;
 
-/** The cutover's chart as of `now`, drawn from its records, with the same in words; null when it is gone. */
-export type ChartSource = (cutoverId: string, now: number) => Promise<{ readonly png: Uint8Array; readonly alt: string } | null>;
+/** A chart to post: the PNG and the same in words; a train's is one target's, and names it. */
+export interface RoomChart {
+  readonly png: Uint8Array;
+  readonly alt: string;
+  readonly target?: { readonly index: number; readonly id: string };
+}
+
+/**
+ * The cutover's chart as of `now`, drawn from its records, with the same in words (a train's: one
+ * per target); null when it is gone.
+ */
+export type ChartSource = (cutoverId: string, now: number) => Promise<RoomChart | readonly RoomChart[] | null>;
 
 /** Asks for the chart of `moment` to be posted by a job of its own (idempotent per cutover, moment and `at`). */
 export type ChartScheduler = (cutoverId: string, moment: ChartMoment, at: number) => Promise<void>;
@@ -146,25 +156,49 @@ export class SlackWarRoom implements WarRoom {
 
   /**
    * The chart, drawn from the records as of `now`, into the thread rooted at `threadTs`, with the
-   * same in words as its alt text and comment. A picture is not worth a failed delivery: a chart
-   * that cannot be drawn or uploaded is logged, and the entry counts as posted.
+   * same in words as its alt text and comment; a train's, one upload per target. A picture is not
+   * worth a failed delivery: a chart that cannot be drawn or uploaded is logged, and the entry
+   * counts as posted.
    */
   async #postChart(card: CardRef, threadTs: string, view: CutoverView, now: number, why: string): Promise<void> {
     if (!this.#chart) return;
+    let charts: readonly RoomChart[];
     try {
-      const chart = await this.#chart(view.state.id, now);
-      if (!chart) return;
-      const png = Buffer.from(chart.png.buffer, chart.png.byteOffset, chart.png.byteLength);
-      await this.#client.filesUploadV2({
-        channel_id: card.channel,
-        thread_ts: threadTs,
-        // The comment is mrkdwn: a reason someone typed (`<!channel>`…) is escaped there; alt text is plain.
-        initial_comment: clip(`📈 ${why}: ${escape(chart.alt)}`, LIMIT.text),
-        file_uploads: [{ file: png, filename: `chart-${view.state.id}.png`, title: `Cutover ${view.plan.name}: canary against stable`, alt_text: chart.alt }],
-      });
+      const drawn = await this.#chart(view.state.id, now);
+      if (!drawn) return;
+      charts = 'png' in drawn ? [drawn] : drawn;
     } catch (error) {
       this.#log.warn({ cutover: view.state.id, err: error instanceof Error ? error.message : String(error) }, 'chart not posted');
+      return;
     }
+    for (const chart of charts) {
+      // One target's chart that cannot be uploaded leaves the others to be posted.
+      try {
+        await this.#uploadChart(card, threadTs, view, chart, why);
+      } catch (error) {
+        this.#log.warn({ cutover: view.state.id, target: chart.target?.id, err: error instanceof Error ? error.message : String(error) }, 'chart not posted');
+      }
+    }
+  }
+
+  async #uploadChart(card: CardRef, threadTs: string, view: CutoverView, chart: RoomChart, why: string): Promise<void> {
+    const png = Buffer.from(chart.png.buffer, chart.png.byteOffset, chart.png.byteLength);
+    const { id } = view.state;
+    const target = chart.target;
+    await this.#client.filesUploadV2({
+      channel_id: card.channel,
+      thread_ts: threadTs,
+      // The comment is mrkdwn: a reason someone typed (`<!channel>`…) is escaped there; alt text is plain.
+      initial_comment: clip(`📈 ${why}${target ? `, ${escape(target.id)}` : ''}: ${escape(chart.alt)}`, LIMIT.text),
+      file_uploads: [
+        {
+          file: png,
+          filename: target ? `chart-${id}-${target.id}.png` : `chart-${id}.png`,
+          title: target ? `Cutover ${view.plan.name} (${target.id}, target ${target.index}): canary against stable` : `Cutover ${view.plan.name}: canary against stable`,
+          alt_text: chart.alt,
+        },
+      ],
+    });
   }
 
   /** `at`: when the notice was recorded (names its chart's job, so a notice delivered twice charts once). */

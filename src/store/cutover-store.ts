@@ -91,7 +91,18 @@ type Scripts = {
   cutoverCreate(...args: (string | number)[]): Promise<string>;
   cutoverCommit(...args: (string | number)[]): Promise<number>;
   cutoverAck(...args: (string | number)[]): Promise<number>;
+  cutoverChart(key: string, at: number, gapMs: number): Promise<number>;
 };
+
+/** Claims the war room's next chart: only if the last one is at least the gap older (and older at all). */
+const CHART = `
+local last = tonumber(redis.call('HGET', KEYS[1], 'chart') or '')
+if last and tonumber(ARGV[1]) - last < math.max(tonumber(ARGV[2]), 1) then return 0 end
+redis.call('HSET', KEYS[1], 'chart', ARGV[1])
+return 1`;
+
+/** Plans cached per process: enough for every cutover a bot runs at once, bounded for a bot that runs for months. */
+const PLAN_CACHE = 2_000;
 
 /** How long a once token is remembered: far longer than any re-run of the job that carries it. */
 const ONCE_TTL_MS = 24 * 3600 * 1000;
@@ -116,6 +127,7 @@ export class CutoverStore {
       redis.defineCommand('cutoverCreate', { lua: CREATE });
       redis.defineCommand('cutoverCommit', { lua: COMMIT });
       redis.defineCommand('cutoverAck', { numberOfKeys: 2, lua: ACK });
+      redis.defineCommand('cutoverChart', { numberOfKeys: 1, lua: CHART });
     }
   }
 
@@ -189,7 +201,7 @@ export class CutoverStore {
       const bar = result.indexOf('|');
       return { ok: false, running: result.slice(0, bar), serviceKey: result.slice(bar + 1 + this.slotKey('').length) };
     }
-    this.#plans.set(state.id, plan);
+    this.#cachePlan(state.id, plan);
     return { ok: true };
   }
 
@@ -211,8 +223,14 @@ export class CutoverStore {
     const json = await this.redis.get(this.key(id, 'plan'));
     if (!json) return null;
     const plan = JSON.parse(json) as Plan;
-    this.#plans.set(id, plan);
+    this.#cachePlan(id, plan);
     return plan;
+  }
+
+  #cachePlan(id: string, plan: Plan): void {
+    // A Map iterates in insertion order: the first key is the oldest entry.
+    if (this.#plans.size >= PLAN_CACHE) this.#plans.delete(this.#plans.keys().next().value!);
+    this.#plans.set(id, plan);
   }
 
   /**
@@ -307,6 +325,15 @@ export class CutoverStore {
     if (fields.cardVersion !== undefined) values.push('card', String(fields.cardVersion));
     if (fields.homePhaseSeq !== undefined) values.push('home', String(fields.homePhaseSeq));
     if (values.length > 0) await this.redis.hset(this.key(id, 'room'), ...values);
+  }
+
+  /**
+   * Whether the war room may post the chart of the moment `at`: the last chart posted for the
+   * cutover (recorded here, atomically, when this says yes) is at least `gapMs` older. A chart of an
+   * older moment than the last is never posted.
+   */
+  async claimChart(id: string, at: number, gapMs: number): Promise<boolean> {
+    return (await this.#scripts.cutoverChart(this.key(id, 'room'), at, gapMs)) === 1;
   }
 
   /**

@@ -16,7 +16,8 @@ beforeAll(async () => {
     charted: quickPlan('charted', (doc) => {
       doc.stages = [10, 100];
       doc.soak = '3s';
-      doc.updates = { every: '2s' };
+      // Every moment charted: this test is about where charts go, not how often (chart-gap.test.ts).
+      doc.updates = { every: '2s', chart_gap: '0s' };
       doc.approvals.go_no_go = { roles: ['release-manager', 'ops-lead'], min: 1 };
     }),
   });

@@ -127,3 +127,18 @@ it('charts: at a hold the room asks for the chart by a job and posts nothing its
   await expect(broken.chart(ref, view, 'update', Date.now())).resolves.toBeUndefined();
   expect(fake.files).toHaveLength(1);
 });
+
+it('charts of a train: one upload per target into the thread, each with its own words; one that cannot be uploaded leaves the others posted', async () => {
+  const d = reach(plan, 'held_soaking');
+  const view = { state: d.state, plan };
+  const ref = await room().open(view);
+  const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
+  const targets = ['api-us', 'api-eu', 'worker'].map((id, index) => ({ png, alt: `chart of ${id}: <!channel>`, target: { index, id } }));
+  const charted = new SlackWarRoom({ client, log: silentLogger(), evidence: async () => null, memory, chart: async () => targets });
+  fake.failNext('files.getUploadURLExternal', { error: 'internal_error' });
+  await charted.chart(ref, view, 'hold', Date.now());
+  const posted = fake.files.filter((f) => f.completed);
+  expect(posted.map((f) => [f.thread_ts, f.filename, f.title, f.alt_text, f.initial_comment])).toEqual(
+    ['api-eu', 'worker'].map((id, i) => [ref.ts, `chart-c1-${id}.png`, `Cutover demo (${id}, target ${i + 1}): canary against stable`, `chart of ${id}: <!channel>`, `📈 Chart at the hold, ${id}: chart of ${id}: &lt;!channel&gt;`]),
+  );
+});

@@ -55,6 +55,12 @@ describe('rehearsing a train', { timeout: 180_000 }, () => {
     ]);
     const rows = readFileSync(join(evidence, 'cohort-results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(rows.filter((r) => r.soak_result === 'failed').map((r) => r.target)).toEqual(['api-europe-west1']);
+    // A chart per target, each path printed, each a PNG.
+    for (const id of ['api-us-central1', 'api-europe-west1', 'worker-us-central1']) {
+      expect(run.stdout).toContain(`Chart: ${join(evidence, `chart-${id}.png`)}`);
+      expect(readFileSync(join(evidence, `chart-${id}.png`)).subarray(1, 4).toString()).toBe('PNG');
+    }
+    expect(run.stdout).not.toContain(`Chart: ${join(evidence, 'chart.png')}`);
   });
 
   it('waves with Europe going bad: the US wave reaches 100 %, Europe’s wave fails, and all of it rolls back', async () => {

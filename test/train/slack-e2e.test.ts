@@ -2,11 +2,13 @@
 // workers, Redis) driven by signed slash commands and clicks, its war room in the fake Slack, its
 // traffic moved by the real Cloud Run adapter in the fake Cloud Run (two regions and a second
 // service), its gates measured in the fake Cloud Monitoring. One region goes bad: the whole train
-// rolls back together, and the one card shows each target back on stable. With `rollback: target`
-// the bad region's release alone is dropped (by its gate, or by `/rollback <plan> <target>`) and
-// the others complete.
-import { readFile } from 'node:fs/promises';
+// rolls back together, and the one card shows each target back on stable. The closing message
+// carries a chart per target, and so does the evidence package. With `rollback: target` the bad
+// region's release alone is dropped (by its gate, or by `/rollback <plan> <target>`) and the
+// others complete.
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PNG } from 'pngjs';
 import { stringify } from 'yaml';
 import type { AuditEntry } from '../../src/domain/audit.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +16,7 @@ import type { Behaviour } from '../fakes/gcp/production-traffic.ts';
 import { cloudWorld, PROJECT, type CloudService, type CloudWorld } from '../faults/cloud-world.ts';
 import { basePlanDocument } from '../support/plans.ts';
 import { ended, notice, waitForAudit } from '../support/engine.ts';
+import { evidenceDir } from '../../src/evidence/writer.ts';
 import { allText, cardOf, OPS, openRoom, RM2, startedId, waitForButton, WAR_ROOM, type Room } from '../slack/harness.ts';
 
 /** The canary fails (20 % 5xx) once it serves half of its region's traffic. */
@@ -104,6 +107,31 @@ async function rolledBack(id: string, targets: number): Promise<void> {
   await room.fake.waitFor((f) => (allText(cardOf(f, id)!).match(/back on stable, verified/g)?.length ?? 0) >= targets || undefined, { timeoutMs: 10_000 });
 }
 
+/**
+ * The final charts, one per target, in the closing message's thread (each its own upload with its
+ * own words), and one per target in the evidence package on disk: `chart-<target id>.png`. Returns
+ * each target's chart in words.
+ */
+async function chartsPerTarget(plan: string, id: string, targets: readonly string[]): Promise<string[]> {
+  const closing = await room.fake.waitFor((f) => f.channelMessages(WAR_ROOM).find((m) => m.text.includes(`Cutover ${plan} rolled back`)), { timeoutMs: 30_000 });
+  const finals = await room.fake.waitFor(
+    (f) => {
+      const found = f.files.filter((file) => file.completed && file.filename.startsWith(`chart-${id}-`) && file.thread_ts === closing.ts);
+      return found.length >= targets.length ? found : undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
+  expect(finals.map((f) => f.filename)).toEqual(targets.map((target) => `chart-${id}-${target}.png`));
+  for (const [t, file] of finals.entries()) {
+    expect(file.alt_text).toContain(`(${targets[t]}, target ${t}): canary`);
+    expect(file.initial_comment).toContain(`📈 Final chart, ${targets[t]}: `);
+    expect(PNG.sync.read(file.content!).width).toBeGreaterThan(1000);
+  }
+  const dir = evidenceDir(join(room.dir, 'evidence'), await room.state(id));
+  expect((await readdir(dir)).filter((name) => name.startsWith('chart')).sort()).toEqual(targets.flatMap((target) => [`chart-${target}.png`, `chart-${target}.svg`]).sort());
+  return finals.map((f) => f.alt_text!);
+}
+
 describe('trains through Slack', () => {
   it('lockstep: /cutover start, approvals on the card, Europe goes bad at 50 %, the whole train rolls back together', async () => {
     const id = await runTrain('train-lockstep');
@@ -120,6 +148,9 @@ describe('trains through Slack', () => {
       expect(card).toMatch(new RegExp(`✅ \\*${target}\\*[^\\n"]*back on stable, verified`));
     }
     expect(card).toContain('five-xx@lockapi-europe-west1');
+    const words = await chartsPerTarget('train-lockstep', id, ['lockapi-us-central1', 'lockapi-europe-west1', 'lockworker-us-central1']);
+    // Each chart draws its own target's gate.
+    expect(words.map((w) => /Error rate \(gate ([^,)]+)/.exec(w)?.[1])).toEqual(['five-xx@lockapi-us-central1', 'five-xx@lockapi-europe-west1', 'five-xx@lockworker-us-central1']);
     // The escalation in the channel names the failing target's gate.
     const channel = room.fake.channelMessages(WAR_ROOM).map(allText).join('\n');
     expect(channel).toContain('gate five-xx@lockapi-europe-west1 failed at 50 %');
@@ -141,6 +172,9 @@ describe('trains through Slack', () => {
     for (const target of ['waveapi-us-central1', 'waveapi-europe-west1', 'waveworker-us-central1']) {
       expect(card).toMatch(new RegExp(`✅ \\*${target}\\*[^\\n"]*back on stable, verified`));
     }
+    // Each target's chart steps through what its own platform accepted: the US wave to 100 %, Europe to 50 %.
+    const words = await chartsPerTarget('train-waves', id, ['waveapi-us-central1', 'waveapi-europe-west1', 'waveworker-us-central1']);
+    expect(words.map((w) => /Canary traffic: ([^.]+)\./.exec(w)?.[1])).toEqual(['0 % → 10 % → 50 % → 100 % → 0 %', '0 % → 10 % → 50 % → 0 %', '0 % → 10 % → 50 % → 100 % → 0 %']);
   });
 
   it('a single cutover of a service the train holds is refused, naming the train', async () => {

@@ -13,7 +13,7 @@ export function compressPlan(plan: Plan, speed: number): Plan {
     stages: plan.stages.map((s) => ({ ...s, soakMs: s.soakMs === 0 ? 0 : scale(s.soakMs) })),
     checkEveryMs: scale(plan.checkEveryMs),
     escalation: { ...plan.escalation, stuckAfterMs: scale(plan.escalation.stuckAfterMs) },
-    updates: { everyMs: scale(plan.updates.everyMs) },
+    updates: { everyMs: scale(plan.updates.everyMs), chartGapMs: plan.updates.chartGapMs === 0 ? 0 : scale(plan.updates.chartGapMs) },
     timeline: gated.timeline.map((c) => ({ ...c, offsetMs: Math.sign(c.offsetMs) * scale(Math.abs(c.offsetMs)), graceMs: scale(c.graceMs) })),
     hypercare: plan.hypercare
       ? { durationMs: scale(plan.hypercare.durationMs), checkEveryMs: scale(plan.hypercare.checkEveryMs), summaryEveryMs: scale(plan.hypercare.summaryEveryMs) }
