@@ -153,6 +153,8 @@ function markerOf(notice: Notice, t: number): Marker | null {
       return { t, kind: 'hold', label: 'resume', words: `resumed by ${notice.by}` };
     case 'rollback_started':
       return { t, kind: 'rollback', label: clipLabel(`rollback: ${notice.reason}`), words: `rolled back (${rollbackWho(notice)}) from ${notice.from} %: ${notice.reason}` };
+    case 'target_dropped':
+      return { t, kind: 'rollback', label: clipLabel(`drop: ${notice.reason}`), words: `target ${notice.target} dropped (${notice.trigger === 'gate' ? 'automatic' : `by ${notice.by ?? 'someone'}`}): ${notice.reason}` };
     default:
       return null;
   }
@@ -197,6 +199,11 @@ function markersOf(input: ChartInput, at: (ms: number) => number): Marker[] {
  */
 function trainMarker(plan: TrainPlan, marker: Marker, notice: Notice, stage: number): Marker {
   if (notice.kind === 'rollback_started') return { ...marker, words: `rolled back (${rollbackWho(notice)}): ${notice.reason}` };
+  // A target dropped alone (`rollback: target`): named, on every target's chart.
+  if (notice.kind === 'target_dropped') {
+    const id = plan.train.targets[notice.target]?.id ?? `target ${notice.target}`;
+    return { ...marker, label: clipLabel(`drop ${id}`), words: `${id} dropped (${notice.trigger === 'gate' ? 'automatic' : `by ${notice.by ?? 'someone'}`}): ${notice.reason}` };
+  }
   const from = notice.kind === 'soak_clean' ? notice.stage : stage;
   const promotion = notice.kind === 'promoted' || (notice.kind === 'soak_clean' && notice.next === 'auto');
   if (!promotion || from < 0 || from + 1 >= plan.stages.length || waveOf(plan, from + 1) === waveOf(plan, from)) return marker;
@@ -213,6 +220,8 @@ function trainMarker(plan: TrainPlan, marker: Marker, notice: Notice, stage: num
  * cohort's share for each target (earlier waves at 100 %, later ones at 0 %), and a rollback 0 %.
  */
 function targetPercent(plan: TrainPlan, notice: Notice, t: number): number | null {
+  // A dropped target's own rollback reports only that target.
+  if (notice.kind === 'target_back' || notice.kind === 'target_rollback_failed') return notice.targets?.find((r) => r.target === t)?.split?.canary ?? null;
   if (notice.kind !== 'traffic_confirmed' && notice.kind !== 'rolled_back' && notice.kind !== 'traffic_failed' && notice.kind !== 'rollback_failed') return null;
   if (notice.targets) return notice.targets.find((r) => r.target === t)?.split?.canary ?? null;
   if (notice.kind === 'traffic_confirmed') return targetPercents(plan, notice.stage, notice.percent)[t] ?? null;

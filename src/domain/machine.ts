@@ -112,7 +112,7 @@ export function step(plan: Plan, state: CutoverState, event: CutoverEvent, now: 
 }
 
 /** The notices that say where traffic went: a train's reports are recorded with them. */
-const REPORTED: ReadonlySet<Notice['kind']> = new Set(['traffic_confirmed', 'traffic_failed', 'rolled_back', 'rollback_failed']);
+const REPORTED: ReadonlySet<Notice['kind']> = new Set(['traffic_confirmed', 'traffic_failed', 'rolled_back', 'rollback_failed', 'target_back', 'target_rollback_failed']);
 
 // ---------------------------------------------------------------------------------------------
 // Commands from people

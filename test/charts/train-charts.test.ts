@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { compile } from 'vega-lite';
 import type { AuditEntry } from '../../src/domain/audit.ts';
 import { chartAltText, chartModel, chartModels, chartSpec, type ChartModel } from '../../templates/chart.ts';
-import { BAD, healthyCutover, lockstepTrain, TARGET_HEALTHY, TRAIN_P95, TRAIN_TARGETS, wavesTrain, type Recorded } from '../support/recorded-cutover.ts';
+import { BAD, droppedTargetTrain, healthyCutover, lockstepTrain, TARGET_HEALTHY, TRAIN_P95, TRAIN_TARGETS, wavesTrain, type Recorded } from '../support/recorded-cutover.ts';
 
 const percents = (model: ChartModel) => model.traffic.map((s) => s.percent);
 /** When the line first leaves 0 %: the target's first cohort. */
@@ -129,5 +129,25 @@ describe('which chart a cutover gets', () => {
     const bare = recorded.audit.map((e) => (e.type === 'notice' && 'targets' in e.notice ? { ...e, notice: { ...e.notice, targets: undefined } } : e));
     const models = chartModels({ ...recorded.input, audit: bare });
     expect(models.map(percents)).toEqual(chartModels(recorded.input).map(percents));
+  });
+});
+
+describe('the charts of a train that dropped a target (rollback: target)', () => {
+  const recorded = droppedTargetTrain();
+  const [us, eu, worker] = chartModels(recorded.input) as [ChartModel, ChartModel, ChartModel];
+
+  it('step the dropped target back to 0 % from its own rollback’s report, the others staying at 100 %', () => {
+    expect(percents(eu)).toEqual([0, 10, 0, 0]);
+    expect(percents(us)).toEqual([0, 10, 50, 100, 100]);
+    expect(percents(worker)).toEqual(percents(us));
+    const back = recorded.audit.find((e): e is Extract<AuditEntry, { type: 'notice' }> => e.type === 'notice' && e.notice.kind === 'target_back');
+    expect(back?.notice).toMatchObject({ targets: [{ target: 1, split: { canary: 0 } }] });
+  });
+
+  it('mark the drop, naming the target, on every chart', () => {
+    for (const model of [us, eu, worker]) {
+      expect(kinds(model)).toContain('rollback:drop api-eu');
+      expect(model.markers.find((m) => m.label === 'drop api-eu')?.words).toBe('api-eu dropped (automatic): gates five-xx@api-eu, p95@api-eu failed at 10 %');
+    }
   });
 });

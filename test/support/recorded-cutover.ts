@@ -57,12 +57,13 @@ export const TRAIN_P95 = 333;
  * A train of TRAIN_TARGETS: per-target 5xx gates (and p95 gates, with `latency: 'target'`) that
  * record canary and stable, and a whole-train gate recording the canary's p95 alone.
  */
-export const trainChartPlan = (strategy: unknown, latency: 'target' | 'once' = 'target'): Plan => {
+export const trainChartPlan = (strategy: unknown, latency: 'target' | 'once' = 'target', rollback?: 'target'): Plan => {
   const doc = basePlanDocument();
   delete doc.service;
   doc.name = 'checkout';
   doc.targets = TRAIN_TARGETS.map((id, t) => ({ id, platform: 'simulated', name: id, stable: `${id}-00${t}1`, canary: `${id}-00${t}2` }));
   doc.strategy = strategy;
+  if (rollback) doc.rollback = rollback;
   doc.stages = [10, 50, 100];
   doc.soak = '10m';
   doc.check_every = '2m';
@@ -231,6 +232,23 @@ export function lockstepTrain(): Recorded {
  * A train in waves, api-us and the worker first, then api-eu: the first wave through 10, 50 and
  * 100 %, promoted by hand; at api-eu's first cohort its canary goes bad and the gates roll back all.
  */
+/** In waves with `rollback: target`: api-eu, alone in the last wave, goes bad at 10 % and is dropped; its own rollback reports it back. */
+export function droppedTargetTrain(): Recorded {
+  const r = new Recorded(trainChartPlan({ waves: [[0, 2], [1]] }, 'target', 'target'));
+  r.d.goNoGo();
+  for (let cohort = 0; cohort < 3; cohort++) {
+    r.confirmTrain();
+    r.soakEach(TARGET_HEALTHY);
+    r.promote();
+  }
+  r.confirmTrain();
+  ok(r.checkEach(TARGET_HEALTHY, 120_000));
+  ok(r.checkEach(TARGET_HEALTHY.map((s, t) => (t === 1 ? BAD : s)), 120_000));
+  if (r.d.state.phase !== 'completed') throw new Error(`expected the train to complete without api-eu, got ${r.d.state.phase}`);
+  r.d.must({ type: 'target_rolled_back', target: 1, steps: [], targets: [{ target: 1, at: r.d.now + 5_000, split: { canary: 0, stable: 100, other: 0 } }] }, 5_000);
+  return r;
+}
+
 export function wavesTrain(): Recorded {
   const r = new Recorded(trainChartPlan({ waves: [[0, 2], [1]] }));
   r.d.goNoGo();
