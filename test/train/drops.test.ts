@@ -241,7 +241,8 @@ describe('the dropped target’s own rollback reports', () => {
     d.must(drop(1));
     const report = { target: 1, at: d.now, split: { canary: 0, stable: 100, other: 0 } };
     const t = d.must({ type: 'target_rolled_back', target: 1, steps: [], targets: [report] });
-    expect(noticesOf(t)).toEqual([{ kind: 'target_back', target: 1, steps: [] }]);
+    // The report rides on the notice too: the audit trail keeps each target's history (its chart).
+    expect(noticesOf(t)).toEqual([{ kind: 'target_back', target: 1, steps: [], targets: [report] }]);
     expect(d.state.targets?.[1]).toEqual(report);
     expect(d.state.dropped?.[0]?.backAt).toBe(d.now);
     expect(d.apply({ type: 'target_rolled_back', target: 1, steps: [], targets: [report] })).toMatchObject({ ok: false, refusal: { code: 'stale' } });
