@@ -66,7 +66,8 @@ describe.concurrent('the bot', () => {
 
     await waitForButton(fake, id, 'approve');
     expect((await room.slash('/cutover', 'abort ticking not today', { user: RM1 })).text).toBe('✅ Done: the cutover is aborted.');
-    await fake.waitFor((f) => f.channelMessages(WAR_ROOM).find((m) => m.text.includes('Cutover ticking aborted')));
+    // The closing message waits its turn on the notify queue behind the update's chart: a loaded machine takes seconds.
+    await fake.waitFor((f) => f.channelMessages(WAR_ROOM).find((m) => m.text.includes('Cutover ticking aborted')), { timeoutMs: 20_000 });
     expect((await room.bot.runtime.queues.notify.getJobSchedulers()).map((s) => s.key)).not.toContain(jobId('updates', id));
 
     // /cutover status still finds it, without buttons.
@@ -74,6 +75,6 @@ describe.concurrent('the bot', () => {
     expect(status.text).toBe('Cutover ticking: aborted');
     expect(JSON.stringify(status.blocks)).not.toContain('"actions"');
     expect(JSON.stringify(status.blocks)).toContain('Cutover ticking: aborted');
-    await fake.waitFor((f) => cardOf(f, id)?.text === 'Cutover ticking: aborted');
+    await fake.waitFor((f) => cardOf(f, id)?.text === 'Cutover ticking: aborted', { timeoutMs: 20_000 });
   });
 });
