@@ -5,7 +5,7 @@
 // knows it is still wanted by the state itself: the target is dropped, and not yet reported back.
 // It only ever moves traffic back to stable, and moves nothing that already is.
 import type { Job } from 'bullmq';
-import type { StepResult } from '../src/domain/state.ts';
+import { isTerminal, type StepResult } from '../src/domain/state.ts';
 import { rollbackGivesUp } from '../src/domain/traffic.ts';
 import { isTrain, targetName } from '../src/domain/train.ts';
 import { TrafficError, TrainTrafficError } from '../src/ports.ts';
@@ -50,7 +50,18 @@ export function createRollbackTargetProcessor(deps: RollbackTargetDeps) {
     // ahead regardless; a run of this same job takes back a lease its dead run held.
     const lease = await deps.lock.acquire(state.serviceKey, { holder: `rollback-target:${id}:${target}` });
     const signal = lease?.signal;
+    // A train that completed has let go of its services: one may belong to another cutover by now.
+    // Its own lease keeps that cutover's shifts away while this looks at who holds the service.
+    const serviceLease = isTerminal(state.phase) ? await deps.lock.acquire(plan.train.targets[target]!.serviceKey, { holder: `rollback-target:${id}:${target}` }) : null;
     try {
+      if (isTerminal(state.phase)) {
+        const holder = await deps.engine.store.activeForService(plan.train.targets[target]!.serviceKey);
+        if (holder && holder !== id) {
+          const message = `cutover ${holder} has started on this service since the train completed: not moved, so as not to undo that cutover's traffic; check the service by hand`;
+          const failed = await deps.engine.apply(id, { type: 'target_rollback_failed', target, code: 'service_taken', message, final: true });
+          return failed.ok ? 'not moved: the service is another cutover’s' : `refused: ${failed.refusal.code}`;
+        }
+      }
       const report = await backend.shiftTarget(target, 0, signal);
       const applied = await deps.engine.apply(id, { type: 'target_rolled_back', target, steps, targets: [report] });
       return applied.ok ? `${targetName(plan, target)} back on stable` : `refused: ${applied.refusal.code}`;
@@ -73,6 +84,7 @@ export function createRollbackTargetProcessor(deps: RollbackTargetDeps) {
       }
       throw lost ?? error; // transient: BullMQ retries with capped back-off
     } finally {
+      await serviceLease?.release();
       await lease?.release();
     }
   };

@@ -220,4 +220,38 @@ describe('a train on Cloud Run', () => {
     expect(usApi.accepted()).toEqual([]);
     expect(worker.accepted()).toEqual([]);
   });
+  it('a dropped target still on its way back when the train completed: once another cutover holds its service, it is left alone and people are told', async () => {
+    // The US API and the worker first; Europe last, alone: dropping it completes the train at once.
+    const t = train({ strategy: { waves: [[0, 2], [1]] }, rollback: 'target' });
+    const euApi = t.services[1]!;
+    const id = await go(t.plan);
+    await waitForAudit(runtime.store, id, (e) => e.type === 'notice' && e.notice.kind === 'traffic_confirmed' && e.notice.stage === 3, 30_000);
+    expect(euApi.served()).toBe(10);
+    world.cloud.run.regionDown('europe-west1');
+    let other: string | undefined;
+    try {
+      expect((await runtime.engine.command(id, { type: 'rollback', by: 'U0ONCALL1', reason: 'EU tickets', target: 1 })).ok).toBe(true);
+      await waitForAudit(runtime.store, id, (e) => e.type === 'escalation' && e.escalation.code === 'target_rollback_failed', 30_000);
+      expect((await runtime.store.loadState(id))!.phase).toBe('completed');
+      // The train let go of Europe's service: a cutover of that service alone starts on it.
+      const doc = basePlanDocument();
+      doc.name = `eu-alone-${counter}`;
+      doc.service = { platform: 'cloud-run', project: PROJECT, region: euApi.region, name: euApi.name, ...euApi.revisions };
+      doc.gates = { preflight: [{ id: 'ready', command: 'true' }], stage: [{ id: 'ok', command: 'true' }] };
+      const started = await runtime.engine.start(planFrom(doc, runtime.vocabulary), 'U0RM1');
+      if (!started.ok) throw new Error(JSON.stringify(started.refusal));
+      other = started.state.id;
+    } finally {
+      world.cloud.run.regionDown('europe-west1', false);
+    }
+    const refused = await waitForAudit(runtime.store, id, notice('target_rollback_failed'), 60_000);
+    expect(refused.type === 'notice' && refused.notice.kind === 'target_rollback_failed' && refused.notice.reason).toContain(`cutover ${other} has started on this service`);
+    // The dropped train's job moved nothing on the service another cutover now holds.
+    expect(euApi.accepted()).toEqual([10]);
+    // Europe still serves the train's canary at 10 %: the other cutover is offered a rollback, not an abort.
+    expect((await runtime.engine.command(other!, { type: 'abort', by: 'U0RM1', reason: 'test over' })).ok).toBe(false);
+    expect((await runtime.engine.command(other!, { type: 'rollback', by: 'U0ONCALL1', reason: 'test over' })).ok).toBe(true);
+    await waitForAudit(runtime.store, other!, ended, 30_000);
+    expect(euApi.served()).toBe(0);
+  });
 });
