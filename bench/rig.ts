@@ -64,4 +64,8 @@ export const cloudRunBotEnv = (o: { fake: FakeSlack; run: FakeCloudRun; redis: R
   METADATA_SERVER_DETECTION: 'none',
 });
 
+/** How many cutovers of plan `name` have posted their closing message in `channel` (each once, when it ended). */
+export const closings = (fake: FakeSlack, channel: string, name: string): number =>
+  fake.channelMessages(channel).filter((m) => new RegExp(`Cutover ${name} (completed|rolled back|aborted|FAILED|ended)`).test(m.text)).length;
+
 export const summary = (values: readonly number[]) => ({ p50: percentile(values, 50), p99: percentile(values, 99), max: Math.max(...values), samples: values.length });

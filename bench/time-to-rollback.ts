@@ -12,7 +12,7 @@ import { startFakeSlack, type FakeSlack } from '../test/fakes/slack-api.ts';
 import { startBotProcess, type BotProcess } from './bot-process.ts';
 import { blockAction, postToSlackEndpoint, slashCommand } from '../test/support/slack-requests.ts';
 import { cardButtons } from './cards.ts';
-import { PROJECT, USER, addService, cloudRunBotEnv, isRollback as rolledBackTo, rollbackPlan, sloServer, summary } from './rig.ts';
+import { PROJECT, USER, addService, closings, cloudRunBotEnv, isRollback as rolledBackTo, rollbackPlan, sloServer, summary } from './rig.ts';
 import { privateRedis } from './support.ts';
 
 const SECRET = 'bench-signing-secret-5678';
@@ -67,7 +67,7 @@ export async function timeToRollback(options: { samples?: number; log?: (line: s
       const update = await rolledBack;
       (i % 2 === 0 ? fromBadMetric : fromCommand).push(update.at - start);
       // Wait for the cutover to end (its closing message) so the service is free for the next one.
-      await fake.waitFor((f) => f.calls.filter((c) => c.method === 'files.completeUploadExternal').length > i, { timeoutMs: 30_000 });
+      await fake.waitFor(() => closings(fake, CHANNEL, 'rollback-bench') > i, { timeoutMs: 30_000 });
       if (i % 10 === 9) log(`  ${i + 1}/${2 * samples} rollbacks`);
     }
     return { fromBadMetric: summary(fromBadMetric), fromCommand: summary(fromCommand) };

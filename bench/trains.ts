@@ -20,7 +20,7 @@ import { blockAction, postToSlackEndpoint, slashCommand } from '../test/support/
 import { silentLogger } from '../test/support/log.ts';
 import { startBotProcess, type BotProcess } from './bot-process.ts';
 import { cardButtons } from './cards.ts';
-import { PROJECT, USER, addService, cloudRunBotEnv, isRollback as rolledBackTo, rollbackPlan, sloServer, summary } from './rig.ts';
+import { PROJECT, USER, addService, closings, cloudRunBotEnv, isRollback as rolledBackTo, rollbackPlan, sloServer, summary } from './rig.ts';
 import { allRoles, percentile, privateRedis, quietRoom } from './support.ts';
 
 const SECRET = 'bench-signing-secret-7a1c';
@@ -83,8 +83,8 @@ export async function trainRollback(options: { samples?: number; log?: (line: st
       const times = updates.map((u) => u.at);
       toLast.push(Math.max(...times) - start);
       spread.push(Math.max(...times) - Math.min(...times));
-      // Wait for the train to end (its evidence uploaded) so its services are free for the next one.
-      await fake.waitFor((f) => f.calls.filter((c) => c.method === 'files.completeUploadExternal').length > i, { timeoutMs: 30_000 });
+      // Wait for the train to end (its closing message) so its services are free for the next one.
+      await fake.waitFor(() => closings(fake, CHANNEL, 'train-bench') > i, { timeoutMs: 30_000 });
       if (i % 5 === 4) log(`  ${i + 1}/${samples} train rollbacks`);
     }
     return {
