@@ -82,7 +82,9 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     const id = options.identity();
     return { botToken: options.botToken, ...(id ? { botId: id.botId, botUserId: id.botUserId } : {}) };
   };
-  const common = { authorize, logger: options.logger, clientOptions: options.clientOptions };
+  // No conversation store: the bot keeps nothing per conversation in Bolt (its state is in Redis),
+  // and Bolt's default in-memory one costs every request a lookup.
+  const common = { authorize, logger: options.logger, clientOptions: options.clientOptions, convoStore: false as const };
   if (options.appToken) {
     // Socket Mode: no public URL; the operator's routes get a small HTTP server of their own on PORT,
     // which listens before the socket connects.
