@@ -228,14 +228,11 @@ export function lockstepTrain(): Recorded {
   return r;
 }
 
-/**
- * A train in waves, api-us and the worker first, then api-eu: the first wave through 10, 50 and
- * 100 %, promoted by hand; at api-eu's first cohort its canary goes bad and the gates roll back all.
- */
-/** In waves with `rollback: target`: api-eu, alone in the last wave, goes bad at 10 % and is dropped; its own rollback reports it back. */
-export function droppedTargetTrain(): Recorded {
-  const r = new Recorded(trainChartPlan({ waves: [[0, 2], [1]] }, 'target', 'target'));
+/** A train in waves (api-us and the worker first, then api-eu) until api-eu's canary goes bad at its first cohort. */
+function untilEuGoesBad(plan: Plan): Recorded {
+  const r = new Recorded(plan);
   r.d.goNoGo();
+  // The first wave through 10, 50 and 100 %, promoted by hand.
   for (let cohort = 0; cohort < 3; cohort++) {
     r.confirmTrain();
     r.soakEach(TARGET_HEALTHY);
@@ -244,22 +241,20 @@ export function droppedTargetTrain(): Recorded {
   r.confirmTrain();
   ok(r.checkEach(TARGET_HEALTHY, 120_000));
   ok(r.checkEach(TARGET_HEALTHY.map((s, t) => (t === 1 ? BAD : s)), 120_000));
+  return r;
+}
+
+/** In waves with `rollback: target`: api-eu, alone in the last wave, goes bad at 10 % and is dropped; its own rollback reports it back. */
+export function droppedTargetTrain(): Recorded {
+  const r = untilEuGoesBad(trainChartPlan({ waves: [[0, 2], [1]] }, 'target', 'target'));
   if (r.d.state.phase !== 'completed') throw new Error(`expected the train to complete without api-eu, got ${r.d.state.phase}`);
   r.d.must({ type: 'target_rolled_back', target: 1, steps: [], targets: [{ target: 1, at: r.d.now + 5_000, split: { canary: 0, stable: 100, other: 0 } }] }, 5_000);
   return r;
 }
 
+/** In waves: api-eu goes bad at its first cohort and the gates roll back every target. */
 export function wavesTrain(): Recorded {
-  const r = new Recorded(trainChartPlan({ waves: [[0, 2], [1]] }));
-  r.d.goNoGo();
-  for (let cohort = 0; cohort < 3; cohort++) {
-    r.confirmTrain();
-    r.soakEach(TARGET_HEALTHY);
-    r.promote();
-  }
-  r.confirmTrain();
-  ok(r.checkEach(TARGET_HEALTHY, 120_000));
-  ok(r.checkEach(TARGET_HEALTHY.map((s, t) => (t === 1 ? BAD : s)), 120_000));
+  const r = untilEuGoesBad(trainChartPlan({ waves: [[0, 2], [1]] }));
   if (r.d.state.phase !== 'rolling_back') throw new Error(`expected a rollback, got ${r.d.state.phase}`);
   r.d.must({ type: 'rollback_done', phaseSeq: r.d.state.phaseSeq, percent: 0, steps: [], targets: r.reports([0, 0, 0]) }, 20_000);
   return r;

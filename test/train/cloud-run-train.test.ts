@@ -72,6 +72,20 @@ async function go(plan: Plan): Promise<string> {
 
 const audit = async (id: string): Promise<AuditEntry[]> => (await runtime.store.readAudit(id, '-', 10_000)).map((a) => a.entry);
 
+/** Resolves once the Cloud Run server has answered `n` more calls UNAVAILABLE (gRPC code 14) from now. */
+function moreUnavailable(n: number): Promise<void> {
+  const unavailable = () => world.cloud.run.calls.filter((c) => c.code === 14).length;
+  const target = unavailable() + n;
+  return new Promise<void>((resolve) => {
+    const onCall = () => {
+      if (unavailable() < target) return;
+      world.cloud.run.events.off('call', onCall);
+      resolve();
+    };
+    world.cloud.run.events.on('call', onCall);
+  });
+}
+
 describe('a train on Cloud Run', () => {
   it('lockstep: both regions and the second service take every cohort once, to 100 %, each gate on its own region', async () => {
     const t = train();
@@ -149,16 +163,7 @@ describe('a train on Cloud Run', () => {
       expect(during.targets?.map((r) => r?.split?.canary ?? null)).toEqual([0, null, 0]);
       expect(during.targets?.[1]?.error).toContain('UNAVAILABLE');
       // The job is retried while the region is down: more UNAVAILABLE answers, no escalation twice.
-      await new Promise<void>((resolve) => {
-        const seen = world.cloud.run.calls.filter((c) => c.code === 14).length;
-        const onCall = () => {
-          if (world.cloud.run.calls.filter((c) => c.code === 14).length > seen + 3) {
-            world.cloud.run.events.off('call', onCall);
-            resolve();
-          }
-        };
-        world.cloud.run.events.on('call', onCall);
-      });
+      await moreUnavailable(4);
     } finally {
       world.cloud.run.regionDown('europe-west1', false);
     }
@@ -189,16 +194,7 @@ describe('a train on Cloud Run', () => {
       expect(escalation.type === 'escalation' && escalation.escalation.detail).toContain(`${t.plan.train!.targets[1]!.id} (target 1) could not be moved back to stable yet; retrying`);
       expect(escalation.type === 'escalation' && escalation.escalation.detail).toContain('UNAVAILABLE');
       // Retried while the region is down: more UNAVAILABLE answers, no escalation twice.
-      await new Promise<void>((resolve) => {
-        const seen = world.cloud.run.calls.filter((c) => c.code === 14).length;
-        const onCall = () => {
-          if (world.cloud.run.calls.filter((c) => c.code === 14).length > seen + 3) {
-            world.cloud.run.events.off('call', onCall);
-            resolve();
-          }
-        };
-        world.cloud.run.events.on('call', onCall);
-      });
+      await moreUnavailable(4);
     } finally {
       world.cloud.run.regionDown('europe-west1', false);
     }

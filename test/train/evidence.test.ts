@@ -19,10 +19,12 @@ function trail(transitions: ReadonlyArray<Extract<Transition, { ok: true }>>): {
 
 const split = (canary: number) => ({ canary, stable: 100 - canary, other: 0 });
 
-it('a train rolled back by one target: rows per target, the failing one failed, the others interrupted, a table each', () => {
+/** A train of api-us and api-eu (10 and 100 %, promoted automatically) driven past its go/no-go, each step kept. */
+function goneLive(extra: Record<string, unknown> = {}) {
   const doc = basePlanDocument();
   delete doc.service;
   doc.targets = [{ platform: 'simulated', name: 'api-us' }, { platform: 'simulated', name: 'api-eu' }];
+  Object.assign(doc, extra);
   doc.stages = [10, 100];
   doc.promotion = 'auto';
   const plan = planFrom(doc);
@@ -31,6 +33,12 @@ it('a train rolled back by one target: rows per target, the failing one failed, 
   steps.push(d.preflightPassed());
   steps.push(d.must({ type: 'approve', actor: { id: 'U0RM2', roles: ['release-manager'] } }));
   steps.push(d.must({ type: 'approve', actor: { id: 'U0OPS', roles: ['ops-lead'] } }));
+  return { plan, d, steps };
+}
+
+
+it('a train rolled back by one target: rows per target, the failing one failed, the others interrupted, a table each', () => {
+  const { plan, d, steps } = goneLive();
   const both = (canary: number) => [0, 1].map((target) => ({ target, at: d.now, split: split(canary) }));
   steps.push(d.must({ type: 'traffic_confirmed', phaseSeq: d.state.phaseSeq, percent: 10, targets: both(10) }, 1000));
   const soak = plan.stages[0]!.soakMs;
@@ -66,19 +74,7 @@ it('a train rolled back by one target: rows per target, the failing one failed, 
 });
 
 it('a train that dropped a target: completed with the other, the drop in summary.json, the dropped row and target in SUMMARY.md', () => {
-  const doc = basePlanDocument();
-  delete doc.service;
-  doc.targets = [{ platform: 'simulated', name: 'api-us' }, { platform: 'simulated', name: 'api-eu' }];
-  doc.strategy = 'waves';
-  doc.rollback = 'target';
-  doc.stages = [10, 100];
-  doc.promotion = 'auto';
-  const plan = planFrom(doc);
-  const d = new Drive(plan);
-  const steps: Array<Extract<Transition, { ok: true }>> = [d.opened];
-  steps.push(d.preflightPassed());
-  steps.push(d.must({ type: 'approve', actor: { id: 'U0RM2', roles: ['release-manager'] } }));
-  steps.push(d.must({ type: 'approve', actor: { id: 'U0OPS', roles: ['ops-lead'] } }));
+  const { plan, d, steps } = goneLive({ strategy: 'waves', rollback: 'target' });
   const reports = (us: number, eu: number) => [{ target: 0, at: d.now, split: split(us) }, { target: 1, at: d.now, split: split(eu) }];
   const soak = plan.stages[0]!.soakMs;
   steps.push(d.must({ type: 'traffic_confirmed', phaseSeq: d.state.phaseSeq, percent: 10, targets: reports(10, 0) }, 1000));
