@@ -9,20 +9,13 @@ import { isTerminal, type StepResult } from '../src/domain/state.ts';
 import { rollbackGivesUp } from '../src/domain/traffic.ts';
 import { isTrain, targetName } from '../src/domain/train.ts';
 import { TrafficError, TrainTrafficError } from '../src/ports.ts';
-import type { Backends } from '../src/runtime/backends.ts';
-import type { Engine } from '../src/runtime/engine.ts';
-import { gateRun, type GateRunner } from '../src/runtime/gate-runner.ts';
+import { gateRun } from '../src/runtime/gate-runner.ts';
 import { isTrainTraffic } from '../src/runtime/train-traffic.ts';
-import type { TrafficLock } from '../src/store/lock.ts';
 import type { JobData } from './queues.ts';
+import type { RollbackDeps } from './rollback.ts';
 
-export interface RollbackTargetDeps {
-  readonly engine: Pick<Engine, 'apply' | 'store'>;
-  readonly backends: Pick<Backends, 'for'>;
-  readonly gates: Pick<GateRunner, 'run'>;
-  readonly lock: Pick<TrafficLock, 'acquire'>;
-  readonly now: () => number;
-}
+/** What a whole rollback needs, no more. */
+export type RollbackTargetDeps = RollbackDeps;
 
 export function createRollbackTargetProcessor(deps: RollbackTargetDeps) {
   return async (job: Job<JobData['rollback-target']>): Promise<string> => {
