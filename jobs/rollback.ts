@@ -3,8 +3,9 @@
 // queue, ahead of everything else, and only ever moves traffic back to stable.
 import type { Job } from 'bullmq';
 import { rollbackGivesUp, rollbackNeeded } from '../src/domain/traffic.ts';
-import { TrafficError } from '../src/ports.ts';
-import type { StepResult } from '../src/domain/state.ts';
+import { TrafficError, TrainTrafficError } from '../src/ports.ts';
+import type { GateSpec, Plan } from '../src/domain/plan.ts';
+import type { CutoverState, StepResult } from '../src/domain/state.ts';
 import type { Backends } from '../src/runtime/backends.ts';
 import type { Engine } from '../src/runtime/engine.ts';
 import { gateRun, type GateRunner } from '../src/runtime/gate-runner.ts';
@@ -12,7 +13,6 @@ import type { JobData } from './queues.ts';
 import type { TrafficLock } from '../src/store/lock.ts';
 import { isTrain, targetName, type TrainPlan } from '../src/domain/train.ts';
 import { isTrainTraffic, whole, type TrainTraffic } from '../src/runtime/train-traffic.ts';
-import { TrainTrafficError } from '../src/ports.ts';
 
 export interface RollbackDeps {
   readonly engine: Pick<Engine, 'apply' | 'store'>;
@@ -28,13 +28,7 @@ export function createRollbackProcessor(deps: RollbackDeps) {
     const loaded = await deps.engine.store.load(id);
     if (!loaded || loaded.state.phase !== 'rolling_back' || loaded.state.phaseSeq !== phaseSeq) return 'stale';
     const { state, plan } = loaded;
-    let steps = job.data.steps as StepResult[] | undefined;
-    if (!steps) {
-      const now = deps.now();
-      const results = await deps.gates.run(plan.rollback.before, gateRun(plan, state, now, { stage: null, window: { start: now, end: now } }));
-      steps = results.map((r) => ({ step: r.gate, measurement: r.measurement, at: r.at }));
-      await job.updateData({ ...job.data, steps });
-    }
+    const steps = await stepsOnce(deps, job, plan, state, plan.rollback.before);
     // Waits out a shift in flight (or a dead holder's lease), then goes ahead regardless:
     // a rollback must not be blocked, and a shift re-reads the state before it acts. A lease this
     // same rollback held when its process died is taken over at once. A lease it did get and then
@@ -50,20 +44,50 @@ export function createRollbackProcessor(deps: RollbackDeps) {
       const applied = await deps.engine.apply(id, { type: 'rollback_done', phaseSeq, percent: split.canary, steps });
       return applied.ok ? 'rolled back' : `refused: ${applied.refusal.code}`;
     } catch (error) {
-      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      const lost = signal?.aborted ? (signal.reason as Error) : undefined;
-      const code = lost ? 'lease_lost' : error instanceof TrafficError ? error.code : undefined;
       // Retried like a transient error; on the last attempt escalated, never left to fail silently.
-      if (code !== undefined && rollbackGivesUp(code, lastAttempt)) {
-        const message = (lost ?? (error as TrafficError)).message;
-        const failed = await deps.engine.apply(id, { type: 'rollback_failed', phaseSeq, code, message, steps });
-        return failed.ok ? `failed: ${code}` : `refused: ${failed.refusal.code}`;
+      const failure = rollbackFailure(job, error, signal);
+      if (failure?.giveUp) {
+        const failed = await deps.engine.apply(id, { type: 'rollback_failed', phaseSeq, code: failure.code, message: failure.message, steps });
+        return failed.ok ? `failed: ${failure.code}` : `refused: ${failed.refusal.code}`;
       }
-      throw lost ?? error; // transient: BullMQ retries with capped back-off
+      throw failure?.lost ?? error; // transient: BullMQ retries with capped back-off
     } finally {
       await lease?.release();
     }
   };
+}
+
+/**
+ * The rollback steps `specs` (the plan's `rollback.before`, or a dropped target's own), run once
+ * per job: their results are kept in the job's data, so a retried job does not run them again.
+ */
+export async function stepsOnce(
+  deps: Pick<RollbackDeps, 'gates' | 'now'>,
+  job: Job<{ readonly steps?: unknown[] }>,
+  plan: Plan,
+  state: CutoverState,
+  specs: readonly GateSpec[],
+): Promise<StepResult[]> {
+  const kept = job.data.steps as StepResult[] | undefined;
+  if (kept) return kept;
+  const now = deps.now();
+  const results = specs.length ? await deps.gates.run(specs, gateRun(plan, state, now, { stage: null, window: { start: now, end: now } })) : [];
+  const steps = results.map((r) => ({ step: r.gate, measurement: r.measurement, at: r.at }));
+  await job.updateData({ ...job.data, steps });
+  return steps;
+}
+
+/**
+ * Why a rollback's attempt to move traffic failed, in the platform's words or the lost lease's;
+ * null for anything else (a bug, Redis), which is retried as it is. `giveUp`: no retry can cure it,
+ * or this was the last attempt.
+ */
+export function rollbackFailure(job: Job, error: unknown, signal: AbortSignal | undefined): { code: string; message: string; lost?: Error; giveUp: boolean } | null {
+  const lost = signal?.aborted ? (signal.reason as Error) : undefined;
+  if (!lost && !(error instanceof TrafficError)) return null;
+  const code = lost ? 'lease_lost' : (error as TrafficError).code;
+  const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+  return { code, message: (lost ?? (error as TrafficError)).message, ...(lost ? { lost } : {}), giveUp: rollbackGivesUp(code, lastAttempt) };
 }
 
 /**

@@ -11,6 +11,18 @@ import { droppedTargets, isTrain, lastOfWave, liveTargets, nextStage, targetName
 
 export type DropOrder = Omit<TargetDrop, 'at' | 'stage' | 'backAt' | 'rollbackError'>;
 
+/** A dropped target's record, while its own rollback may still report on it (a whole rollback since covers it). */
+export function ongoingDrop(state: CutoverState, target: number): TargetDrop | undefined {
+  if (state.phase === 'rolling_back' || state.phase === 'rolled_back' || state.phase === 'failed') return undefined;
+  return state.dropped?.find((d) => d.target === target);
+}
+
+/** A dropped target whose own rollback is still wanted: not back on stable, not given up. */
+export function pendingDrop(state: CutoverState, target: number): TargetDrop | undefined {
+  const drop = ongoingDrop(state, target);
+  return drop && drop.backAt === undefined && drop.rollbackError === undefined ? drop : undefined;
+}
+
 /** The `completed` notice: a train that dropped targets names them. */
 export function completedNotice(state: Pick<CutoverState, 'dropped'>): Notice {
   const dropped = droppedTargets(state);

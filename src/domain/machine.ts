@@ -25,7 +25,7 @@ import {
 } from './state.ts';
 import { rollbackNeeded } from './traffic.ts';
 import { droppedTargets, isTrain, liveTargets, mergeReports, nextStage, stageGates, targetName, targetPercents } from './train.ts';
-import { completedNotice, dropsFor, dropTargets, pastDroppedWave } from './drops.ts';
+import { completedNotice, dropsFor, dropTargets, ongoingDrop, pastDroppedWave, pendingDrop } from './drops.ts';
 import { blocking, gatesDue, gatesReported, initialCheckpoints, openUpTo, overdue, startsAt, startTimeline, tick } from './timeline.ts';
 
 export interface OpenInput {
@@ -485,8 +485,8 @@ function jobEvent(plan: Plan, state: CutoverState, event: JobEvent, now: number)
       ]);
     }
     case 'target_rollback_failed': {
-      const drop = ongoingDrop(state, event.target);
-      if (!drop || drop.backAt !== undefined || drop.rollbackError !== undefined) return refuse(state, event, 'stale');
+      const drop = pendingDrop(state, event.target);
+      if (!drop) return refuse(state, event, 'stale');
       if (!event.final) {
         // Retried by its job; people must know now that a target still serves its canary.
         return committed(state, {}, [{ type: 'escalate', escalation: { code: 'target_rollback_failed', detail: `${targetName(plan, event.target)} could not be moved back to stable yet; retrying: ${event.message}` } }]);
@@ -614,12 +614,6 @@ function dropOrder(plan: Plan, state: CutoverState, lines: readonly GateLine[], 
   const percent = isTrain(plan) ? (targetPercents(plan, state.stage, state.traffic, droppedTargets(state))[target] ?? state.traffic) : state.traffic;
   const reason = `gate${own.length > 1 ? 's' : ''} ${own.join(', ')} failed at ${percent} %${figures.length ? `: ${figures.join('; ')}` : ''}`;
   return { target, trigger: 'gate' as const, by: null, reason, gates: own };
-}
-
-/** A dropped target's record, while a job may still report on it (a whole rollback since covers it). */
-function ongoingDrop(state: CutoverState, target: number) {
-  if (state.phase === 'rolling_back' || state.phase === 'rolled_back' || state.phase === 'failed') return undefined;
-  return state.dropped?.find((d) => d.target === target);
 }
 
 /** Why a judge rolled back, in its own figures (or its guard's). */
