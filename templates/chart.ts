@@ -133,7 +133,8 @@ function panel(input: ChartInput, names: { readonly canary: string; readonly sta
   return { gate, points, limit, ...(wholeTrain ? { wholeTrain: true } : {}) };
 }
 
-const rollbackWho = (notice: Extract<Notice, { kind: 'rollback_started' }>) => (notice.trigger === 'gate' ? 'automatic' : `by ${notice.by ?? 'someone'}`);
+/** Who took a rollback or a drop: the gates (automatic) or a person. */
+const byWhom = (notice: { readonly trigger: 'gate' | 'manual'; readonly by: string | null }) => (notice.trigger === 'gate' ? 'automatic' : `by ${notice.by ?? 'someone'}`);
 
 function markerOf(notice: Notice, t: number): Marker | null {
   switch (notice.kind) {
@@ -152,9 +153,9 @@ function markerOf(notice: Notice, t: number): Marker | null {
     case 'resumed':
       return { t, kind: 'hold', label: 'resume', words: `resumed by ${notice.by}` };
     case 'rollback_started':
-      return { t, kind: 'rollback', label: clipLabel(`rollback: ${notice.reason}`), words: `rolled back (${rollbackWho(notice)}) from ${notice.from} %: ${notice.reason}` };
+      return { t, kind: 'rollback', label: clipLabel(`rollback: ${notice.reason}`), words: `rolled back (${byWhom(notice)}) from ${notice.from} %: ${notice.reason}` };
     case 'target_dropped':
-      return { t, kind: 'rollback', label: clipLabel(`drop: ${notice.reason}`), words: `target ${notice.target} dropped (${notice.trigger === 'gate' ? 'automatic' : `by ${notice.by ?? 'someone'}`}): ${notice.reason}` };
+      return { t, kind: 'rollback', label: clipLabel(`drop: ${notice.reason}`), words: `target ${notice.target} dropped (${byWhom(notice)}): ${notice.reason}` };
     default:
       return null;
   }
@@ -198,11 +199,11 @@ function markersOf(input: ChartInput, at: (ms: number) => number): Marker[] {
  * target served. A promotion into the next wave says so: "100 % → 1 %" is no step down for anyone.
  */
 function trainMarker(plan: TrainPlan, marker: Marker, notice: Notice, stage: number): Marker {
-  if (notice.kind === 'rollback_started') return { ...marker, words: `rolled back (${rollbackWho(notice)}): ${notice.reason}` };
+  if (notice.kind === 'rollback_started') return { ...marker, words: `rolled back (${byWhom(notice)}): ${notice.reason}` };
   // A target dropped alone (`rollback: target`): named, on every target's chart.
   if (notice.kind === 'target_dropped') {
     const id = plan.train.targets[notice.target]?.id ?? `target ${notice.target}`;
-    return { ...marker, label: clipLabel(`drop ${id}`), words: `${id} dropped (${notice.trigger === 'gate' ? 'automatic' : `by ${notice.by ?? 'someone'}`}): ${notice.reason}` };
+    return { ...marker, label: clipLabel(`drop ${id}`), words: `${id} dropped (${byWhom(notice)}): ${notice.reason}` };
   }
   const from = notice.kind === 'soak_clean' ? notice.stage : stage;
   const promotion = notice.kind === 'promoted' || (notice.kind === 'soak_clean' && notice.next === 'auto');

@@ -1,7 +1,7 @@
 // A cutover's chart from its records: the view model and spec (templates/chart.ts), rendered. One
 // function for the evidence package, the war room's updates and the rehearsal, so all three draw
 // the same picture from the same records. A train has one chart per target (`renderCutoverCharts`).
-import { chartAltText, chartModel, chartModels, chartSpec, type ChartInput, type ChartModel } from '../../templates/chart.ts';
+import { chartAltText, chartModels, chartSpec, type ChartInput, type ChartModel } from '../../templates/chart.ts';
 import { renderChart, type RenderedChart } from './render.ts';
 
 export interface CutoverChart extends RenderedChart {
@@ -14,10 +14,6 @@ export interface CutoverChart extends RenderedChart {
 async function render(model: ChartModel): Promise<CutoverChart> {
   const rendered = await renderChart(chartSpec(model));
   return { ...rendered, alt: chartAltText(model), ...(model.target ? { target: model.target } : {}) };
-}
-
-export async function renderCutoverChart(input: ChartInput): Promise<CutoverChart> {
-  return render(chartModel(input));
 }
 
 /** The cutover's charts: one for a single service, one per target (in the train's order) for a train. */

@@ -5,7 +5,7 @@ import { Resvg } from '@resvg/resvg-js';
 import { describe, expect, it } from 'vitest';
 import { chartModel, chartSpec } from '../../templates/chart.ts';
 import { FONT_FILES, renderChart, textWidth } from '../../src/charts/render.ts';
-import { renderCutoverChart } from '../../src/charts/cutover-chart.ts';
+import { renderCutoverCharts } from '../../src/charts/cutover-chart.ts';
 import { rolledBackCutover } from '../support/recorded-cutover.ts';
 
 const hex = (r: number, g: number, b: number) => `#${[r, g, b].map((v) => v.toString(16).padStart(2, '0')).join('')}`;
@@ -56,8 +56,10 @@ describe('renderChart', () => {
     expect(Math.abs(0.8 * 20 * text.length - box!.width)).toBeGreaterThan(150);
   });
 
-  it('renderCutoverChart gives the PNG, the SVG and the same in words', async () => {
-    const chart = await renderCutoverChart(rolledBackCutover().input);
+  it('renderCutoverCharts gives a single service one chart: the PNG, the SVG and the same in words', async () => {
+    const charts = await renderCutoverCharts(rolledBackCutover().input);
+    expect(charts).toHaveLength(1);
+    const chart = charts[0]!;
     expect(chart.alt).toMatch(/^Cutover demo: canary b vs stable a \(Rolled back \(automatic\) from 25 %/);
     expect(PNG.sync.read(Buffer.from(chart.png)).width).toBe(chart.width);
   });
