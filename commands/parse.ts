@@ -2,7 +2,7 @@
 // against strict patterns before they reach anything else, a reason's length, and the refusal with
 // the usage to show. Pure.
 import { z } from 'zod';
-import { PLAN_NAME } from '../src/domain/plan.ts';
+import { PLAN_NAME, TARGET_ID } from '../src/domain/plan.ts';
 import type { UsageKey } from '../templates/replies.ts';
 
 /** A command's text, read: its typed request, or what is wrong with it and the usage to show. */
@@ -39,7 +39,7 @@ export function withReason<K extends string>(kind: K, words: readonly string[], 
 }
 
 /** A train target as typed: its id (`api-europe-west1`) or its index (`1`); the train's own ids are checked once its plan is known. */
-const targetWord = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/);
+const targetWord = z.string().regex(TARGET_ID);
 
 /**
  * `/rollback`'s words: an optional plan, an optional `target=<id or index>` right after it (or

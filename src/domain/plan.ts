@@ -146,6 +146,8 @@ export interface Plan {
 
 
 export const PLAN_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** A train target's id (`api-eu`): lowercase letters, digits and "-", at most 40. */
+export const TARGET_ID = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 /** "T-60", "T+30", "T0", "T+1h", "T-90m": minutes by default. */
 export function parseOffset(label: string): number | null {
   const m = /^T(?:0|([+-])(\d+)(m|h)?)$/.exec(label.trim());

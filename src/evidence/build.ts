@@ -6,7 +6,7 @@ import type { JudgeReading } from '../domain/judge/gate.ts';
 import type { Measurement, Observation } from '../domain/measurement.ts';
 import { everyGate, type GateSpec, type Plan } from '../domain/plan.ts';
 import { isTrain, revisionsOf, waveLive, waveOf } from '../domain/train.ts';
-import type { CutoverState, GateRecord, Notice, StepResult } from '../domain/state.ts';
+import type { CutoverState, GateRecord, Notice, StepResult, TargetDrop } from '../domain/state.ts';
 
 export interface EvidenceInput {
   readonly state: CutoverState;
@@ -392,9 +392,12 @@ function dropFacts({ plan, state }: EvidenceInput, t: number) {
 function dropWords({ plan, state }: EvidenceInput, t: number): string | null {
   const d = state.dropped?.find((x) => x.target === t);
   if (!d) return null;
-  const back = d.backAt !== undefined ? `back on stable, verified ${iso(d.backAt)}` : d.rollbackError ? `NOT back on stable: ${d.rollbackError}` : 'not confirmed back on stable yet';
+  const back = d.backAt !== undefined ? `back on stable, verified ${iso(d.backAt)}` : d.rollbackError ? `NOT back on stable: ${d.rollbackError}` : backWords(d);
   return `DROPPED at cohort ${d.stage + 1} (${plan.stages[d.stage]?.percent ?? '?'} %) ${iso(d.at)}, ${d.trigger === 'gate' ? 'automatically' : `by ${d.by}`}: ${d.reason}; ${back}`;
 }
+
+/** Whether a dropped target is back on stable, in a few words. */
+const backWords = (d: TargetDrop): string => (d.backAt !== undefined ? 'back on stable' : d.rollbackError ? 'NOT back on stable' : 'not confirmed back on stable yet');
 
 /** SUMMARY.md's table per target of a train. */
 function targetTables(input: EvidenceInput, rows: readonly TargetCohortResult[]): string[] {
@@ -638,7 +641,7 @@ function summaryMarkdown(
     `T+30 closure decision: ${at('T+30', `${summary.overall_status === 'completed' ? 'keep the release' : summary.overall_status === 'in_progress' ? 'pending' : summary.overall_status.replace('_', ' ')} at ${iso(state.endedAt) ?? 'n/a'}`)}`,
     `Rollback trigger (if any): ${state.rollback ? `${state.rollback.trigger === 'gate' ? 'automatic' : `manual by ${state.rollback.by}`}: ${state.rollback.reason}` : 'none'}`,
     ...(isTrain(plan) && state.dropped?.length
-      ? [`Dropped targets (rollback: target): ${state.dropped.map((d) => `${plan.train.targets[d.target]?.id ?? d.target} (${d.trigger === 'gate' ? 'automatic' : `by ${d.by}`}: ${d.reason}; ${d.backAt !== undefined ? 'back on stable' : d.rollbackError ? 'NOT back on stable' : 'not confirmed back yet'})`).join('; ')}`]
+      ? [`Dropped targets (rollback: target): ${state.dropped.map((d) => `${plan.train.targets[d.target]?.id ?? d.target} (${d.trigger === 'gate' ? 'automatic' : `by ${d.by}`}: ${d.reason}; ${backWords(d)})`).join('; ')}`]
       : []),
     ...extra.cause.map((c) => `  ${c.gate} failed at ${c.percent} % (${c.at}): ${c.failed || c.all}`),
     '```',

@@ -5,10 +5,9 @@
 // (it lives with the plan schema) so this file needs nothing from it.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { GateSpec, Stage, Train, TrainTarget } from '../domain/plan.ts';
+import { TARGET_ID, type GateSpec, type Stage, type Train, type TrainTarget } from '../domain/plan.ts';
 import type { ServiceBase } from '../domain/service.ts';
 
-const TARGET_ID = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 export const MAX_TARGETS = 20;
 
 export interface ParsedService {
